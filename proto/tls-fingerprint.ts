@@ -1,0 +1,20 @@
+import { createHash } from 'node:crypto';
+
+// The one way every program prints and compares a certificate fingerprint:
+// SHA-256 of the DER bytes, upper-case hex pairs joined by colons (as openssl
+// x509 -fingerprint -sha256 shows it).
+export function certificateFingerprint(der: Uint8Array): string {
+  return createHash('sha256').update(der).digest('hex').toUpperCase().match(/../g)!.join(':');
+}
+
+/** Accepts the colon form or bare hex, any case. */
+export function normalizeFingerprint(text: string): string {
+  const hex = text.replace(/[^0-9a-fA-F]/g, '').toUpperCase();
+  if (hex.length !== 64) throw new Error(`not a SHA-256 fingerprint: ${text}`);
+  return hex.match(/../g)!.join(':');
+}
+
+export function pemToDer(pem: string): Buffer {
+  const body = pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
+  return Buffer.from(body, 'base64');
+}

@@ -1,0 +1,143 @@
+// The one typed API the renderer uses (`window.fleet`). Pure types plus the
+// list of method names; no Node or DOM code, so every room may import it.
+// Carried by Electron IPC (src-preload) and by the WebSocket bridge
+// (src-main/bridge) with the same generic code (see api-dispatch.ts).
+
+export type AdmissionStatus = 'pending' | 'accepted' | 'rejected';
+export type Role = 'viewer' | 'operator' | 'admin';
+
+/** A device as the console's local cache holds it. */
+export interface DeviceRow {
+  id: string;
+  status: AdmissionStatus;
+  online: boolean;
+  deviceType: string;
+  /** inventory os.pretty_name, or '' */
+  os: string;
+  lastSeenMs: number;
+  createdMs: number;
+  revision: number;
+}
+
+export interface DeviceDetail extends DeviceRow {
+  identity: Record<string, string>;
+  inventory: Record<string, string>;
+  /** hex of the raw ed25519 key */
+  publicKey: string;
+}
+
+export type DeviceSortKey = 'id' | 'status' | 'online' | 'deviceType' | 'os' | 'lastSeenMs';
+
+export interface DeviceQuery {
+  /** case-insensitive substring of id, device type, OS or any identity/inventory value */
+  text?: string;
+  status?: AdmissionStatus;
+  sort?: DeviceSortKey;
+  descending?: boolean;
+  offset?: number;
+  limit?: number;
+}
+
+export interface DevicePage {
+  total: number;
+  offset: number;
+  rows: DeviceRow[];
+  /** counts over the whole cache, for the filter chips */
+  counts: Record<AdmissionStatus, number>;
+}
+
+export interface BulkResult {
+  changed: string[];
+  notFound: string[];
+}
+
+export type ConnectionPhase =
+  | 'disconnected' // no hub configured
+  | 'connecting' // dialing / retrying; `error` says why the last try failed
+  | 'online' // Watch stream is live
+  | 'offline'; // hub unreachable: the cache is shown as offline data
+
+export interface ConnectionState {
+  phase: ConnectionPhase;
+  hub: string;
+  /** SHA-256 fingerprint (colon hex) of the trusted hub certificate */
+  fingerprint: string;
+  operator: string;
+  role: Role | '';
+  hubId: string;
+  /** last hub revision applied to the cache */
+  revision: number;
+  /** set while phase is connecting/offline after a failure */
+  error: string;
+  /** ms epoch of the last moment the cache was known in sync */
+  syncedAtMs: number;
+  /** true when the hub runs inside this console (embedded demo fleet) */
+  embedded: boolean;
+}
+
+/** What a hub presents before we trust it (trust on first use). */
+export interface HubProbe {
+  hub: string;
+  fingerprint: string;
+  subject: string;
+  /** true when this fingerprint is already trusted for this hub */
+  trusted: boolean;
+}
+
+export interface ConnectParams {
+  hub: string;
+  token: string;
+  /** the fingerprint the operator saw and accepted in the connection panel */
+  fingerprint: string;
+}
+
+export interface ConsoleApi {
+  connection: {
+    state(): Promise<ConnectionState>;
+    /** Opens TLS to the hub and returns its certificate fingerprint, trusting nothing. */
+    probe(hub: string): Promise<HubProbe>;
+    /** Trusts `fingerprint` for `hub`, checks the token, saves the context and starts syncing. */
+    connect(params: ConnectParams): Promise<ConnectionState>;
+    disconnect(): Promise<ConnectionState>;
+  };
+  devices: {
+    /** Reads the local cache: works offline. */
+    query(query: DeviceQuery): Promise<DevicePage>;
+    get(id: string): Promise<DeviceDetail | null>;
+    accept(ids: string[]): Promise<BulkResult>;
+    reject(ids: string[]): Promise<BulkResult>;
+    /** Accepts every pending device matching the query's text filter. */
+    acceptAllMatching(query: Pick<DeviceQuery, 'text'>): Promise<BulkResult>;
+  };
+}
+
+/** Pushed from the console services to every renderer. */
+export type ConsoleEvent =
+  | { type: 'connection'; state: ConnectionState }
+  /** The cache changed; re-query what is on screen. `ids` empty = anything may have changed. */
+  | { type: 'devices-changed'; revision: number; ids: string[] };
+
+/** Every callable method, "namespace.method". The dispatcher refuses anything else. */
+export const CONSOLE_API_METHODS = [
+  'connection.state',
+  'connection.probe',
+  'connection.connect',
+  'connection.disconnect',
+  'devices.query',
+  'devices.get',
+  'devices.accept',
+  'devices.reject',
+  'devices.acceptAllMatching',
+] as const;
+
+export type ConsoleApiMethod = (typeof CONSOLE_API_METHODS)[number];
+
+/** The transport-neutral shape: what preload and the bridge client both carry. */
+export interface ApiTransport {
+  invoke(method: ConsoleApiMethod, args: unknown[]): Promise<unknown>;
+  /** Returns an unsubscribe function. */
+  onEvent(listener: (event: ConsoleEvent) => void): () => void;
+}
+
+/** `window.fleet`: the API plus its event subscription. */
+export type FleetWindowApi = ConsoleApi & { onEvent: ApiTransport['onEvent'] };
