@@ -1,0 +1,72 @@
+// Hub capacity benchmark (issue #2): N simulated devices, each on its own TLS
+// connection, heartbeat every 30 s. Measures the time until all are online
+// (first enrollment, and a reconnect of the whole fleet), hub RSS and CPU when
+// steady, and prints JSON. Not a test: figures go to docs/benchmarks.md.
+//
+//   npx tsx bench/hub-capacity.ts [N ...]        (default: 1000 10000)
+//
+// The same-run peer is a bare grpc-js TLS server holding the same number of
+// idle bidi streams from the same kind of client (bench/peer/): the ratio
+// shows what the hub adds on top of grpc-js itself.
+import { join } from 'node:path';
+import { freePort, startHubProgram, startProgram, tempDir, waitFor } from '../tests/support/processes';
+import { Operator } from '../tests/support/operator';
+import { sampleUsage } from '../tests/support/proc-usage';
+import { measureBaseline } from './peer/grpc-baseline';
+
+const steadyMs = Number(process.env.BENCH_STEADY_MS ?? 30_000);
+const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+
+async function measureHub(n: number) {
+  const hubDir = tempDir('bench-hub');
+  const simDir = tempDir('bench-sim');
+  const port = await freePort();
+  const hub = await startHubProgram(hubDir.path, port);
+  const operator = new Operator(hub.address, hub.adminToken, hub.certPem);
+  const simArgs = ['sim', '--hub', hub.address, '--ca', join(hubDir.path, 'hub.crt'), '--devices', String(n), '--state', simDir.path];
+  const countOnline = async () => (await operator.allDevices()).filter((d) => d.online).length;
+  try {
+    // First boot of the fleet: keys made, enrollment, operator acceptance.
+    const t0 = Date.now();
+    let sim = startProgram('fleet-agent', simArgs);
+    await waitFor(`${n} enrolled`, async () => (await operator.allDevices()).length === n, 600_000, 1000);
+    const enrolledMs = Date.now() - t0;
+    await operator.acceptAllPending();
+    await waitFor(`${n} online`, async () => (await countOnline()) === n, 600_000, 1000);
+    const firstOnlineMs = Date.now() - t0;
+
+    // Whole fleet reconnects (e.g. after a hub or network outage).
+    await sim.stop();
+    await waitFor('all offline', async () => (await countOnline()) === 0, 120_000, 1000);
+    const t1 = Date.now();
+    sim = startProgram('fleet-agent', simArgs);
+    await waitFor(`${n} online again`, async () => (await countOnline()) === n, 600_000, 500);
+    const reconnectMs = Date.now() - t1;
+
+    const steady = await sampleUsage(hub.child.pid!, steadyMs);
+    await sim.stop();
+    return { enrolledMs, firstOnlineMs, reconnectMs, steadyCpuCores: round(steady.cpuCores), rssMiB: mib(steady.rssEnd), rssPeakMiB: mib(steady.rssPeak) };
+  } finally {
+    operator.close();
+    await hub.stop();
+    hubDir.remove();
+    simDir.remove();
+  }
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+const mib = (bytes: number) => Math.round(bytes / 1048576);
+
+const results = [];
+for (const n of sizes.length ? sizes : [1000, 10000]) {
+  const hub = await measureHub(n);
+  const peer = await measureBaseline(n, steadyMs);
+  results.push({
+    devices: n,
+    hub,
+    peer: { what: 'bare grpc-js TLS server, one idle bidi stream per connection', ...peer },
+    ratio: { rss: round(hub.rssMiB / peer.rssMiB), connectTime: round(hub.reconnectMs / peer.connectMs) },
+  });
+  console.error(`done: ${n} devices`);
+}
+console.log(JSON.stringify({ benchmark: 'hub-capacity', heartbeatSeconds: 30, steadySampleMs: steadyMs, results }, null, 2));

@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+// Real programs for system tests and benchmarks: the npm bins started as
+// child processes on loopback, exactly as an operator would start them.
+
+export const repoRoot = resolve(import.meta.dirname, '../..');
+
+export function tempDir(prefix: string): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), `fleet-${prefix}-`));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => done(port));
+    });
+  });
+}
+
+export async function waitFor<T>(what: string, probe: () => T | Promise<T>, timeoutMs: number, everyMs = 100): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export interface Program {
+  child: ChildProcess;
+  /** everything the program printed so far (stdout + stderr) */
+  output(): string;
+  /** resolves with the exit code (or signal name) */
+  exited: Promise<number | string>;
+  kill9(): Promise<number | string>;
+  stop(): Promise<number | string>;
+}
+
+export function startProgram(bin: 'fleet-hub' | 'fleet-agent' | 'fleetctl', args: string[], env: NodeJS.ProcessEnv = {}): Program {
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', `${bin}.js`), ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | string>((done) => child.once('exit', (code, signal) => done(code ?? signal ?? -1)));
+  const signal = (sig: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+    return exited;
+  };
+  return { child, output: () => out, exited, kill9: () => signal('SIGKILL'), stop: () => signal('SIGTERM') };
+}
+
+export interface HubProgram extends Program {
+  address: string;
+  dataDir: string;
+  certPem: string;
+  adminToken: string;
+}
+
+/** Starts `fleet-hub` and waits until it has written its files and listens. */
+export async function startHubProgram(dataDir: string, port: number, extraArgs: string[] = []): Promise<HubProgram> {
+  const address = `127.0.0.1:${port}`;
+  const program = startProgram('fleet-hub', ['--data', dataDir, '--listen', address, ...extraArgs]);
+  let exitedEarly: number | string | undefined;
+  void program.exited.then((code) => (exitedEarly = code));
+  await waitFor(
+    `fleet-hub on ${address}`,
+    () => {
+      if (exitedEarly !== undefined) throw new Error(`fleet-hub exited (${exitedEarly}):\n${program.output()}`);
+      return program.output().includes(address) && existsSync(join(dataDir, 'admin.token'));
+    },
+    30_000,
+  );
+  return {
+    ...program,
+    address,
+    dataDir,
+    certPem: readFileSync(join(dataDir, 'hub.crt'), 'utf8'),
+    adminToken: readFileSync(join(dataDir, 'admin.token'), 'utf8').trim(),
+  };
+}
