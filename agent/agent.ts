@@ -1,0 +1,360 @@
+import { EventEmitter } from 'node:events';
+import * as grpc from '@grpc/grpc-js';
+import { AdmissionStatus } from '../proto/gen/fleet/v1/common';
+import type { ChallengeResponse, DeviceServiceClient, EnrollResponse, HubMessage } from '../proto/gen/fleet/v1/device';
+import { enrollPayload } from '../proto/enroll-payload';
+import { Backoff, DEFAULT_BACKOFF, withJitter, type BackoffOptions } from './backoff';
+import { bearer, createDeviceClient, describeError } from './device-client';
+import { loadOrCreateIdentityKey, signWithIdentity, type IdentityKey } from './identity-key';
+import { inventoryPatch, normalizeInventory, type Inventory } from './inventory-patch';
+
+// One device's life with its hub: identity key -> enrollment (pending,
+// rejected, accepted) -> control stream (hello, inventory, heartbeats) ->
+// on any failure, back off and try again. The loop never throws and never
+// waits without a deadline; each new failure reason is logged once.
+
+export type AgentState = 'starting' | 'enrolling' | 'pending' | 'rejected' | 'connecting' | 'online' | 'backoff' | 'stopped';
+
+export interface AgentOptions {
+  /** host:port of the hub */
+  hub: string;
+  /** PEM of the hub certificate; the hub must present exactly this one. */
+  caPem: string;
+  /** Folder for identity.key (and later, update state). */
+  stateDir: string;
+  identity: () => Promise<Record<string, string>> | Record<string, string>;
+  inventory: () => Promise<Record<string, string>> | Record<string, string>;
+  /** How often to look for inventory changes while online (default 1 h). */
+  inventoryIntervalMs?: number;
+  /** Reconnect backoff (default 1 s .. 60 s, full jitter). */
+  backoff?: { baseMs: number; maxMs: number };
+  log?: (line: string) => void;
+}
+
+const DEFAULT_INVENTORY_INTERVAL_MS = 3_600_000;
+const CALL_TIMEOUT_MS = 15_000;
+const HELLO_TIMEOUT_MS = 30_000;
+const DEFAULT_HEARTBEAT_MS = 30_000;
+const DEFAULT_PENDING_RETRY_MS = 30_000;
+/** Missed acks tolerated before the stream is considered dead. */
+const SILENT_HEARTBEATS = 3;
+/** Refresh the token when this fraction of its lifetime has passed. */
+const TOKEN_REFRESH_AT = 0.75;
+
+interface SessionEnd {
+  code: grpc.status;
+  reason: string;
+  wasOnline: boolean;
+}
+
+export class DeviceAgent extends EventEmitter {
+  private readonly opts: AgentOptions;
+  private readonly backoffOpts: BackoffOptions;
+  private readonly backoff: Backoff;
+  private current: AgentState = 'starting';
+  private id = '';
+  private key?: IdentityKey;
+  private client?: DeviceServiceClient;
+  private token?: string;
+  private tokenRefreshAt = Infinity;
+  /** Auth refusals since the last good connection: guards against a hot loop. */
+  private authRefusals = 0;
+  private lastReason?: string;
+  private running?: Promise<void>;
+  private stopping = false;
+  private sleepTimer?: NodeJS.Timeout;
+  private wakeSleep?: () => void;
+  private inFlight?: grpc.ClientUnaryCall;
+  private endSession?: (end: SessionEnd) => void;
+
+  constructor(opts: AgentOptions) {
+    super();
+    this.opts = opts;
+    this.backoffOpts = opts.backoff ?? DEFAULT_BACKOFF;
+    this.backoff = new Backoff(this.backoffOpts);
+  }
+
+  get state(): AgentState {
+    return this.current;
+  }
+
+  /** The id the hub gave this device; '' until the hub has answered. */
+  get deviceId(): string {
+    return this.id;
+  }
+
+  /** Raw ed25519 public key once the identity is loaded. */
+  get publicKey(): Buffer | undefined {
+    return this.key?.publicKey;
+  }
+
+  /** The latest failure reason, cleared when the device comes online. */
+  get problem(): string | undefined {
+    return this.current === 'online' ? undefined : this.lastReason;
+  }
+
+  start(): void {
+    if (this.running || this.stopping) return;
+    this.running = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.sleepTimer) clearTimeout(this.sleepTimer);
+    this.wakeSleep?.();
+    this.inFlight?.cancel();
+    this.endSession?.({ code: grpc.status.CANCELLED, reason: 'agent stopping', wasOnline: this.current === 'online' });
+    await this.running;
+    this.client?.close();
+    this.client = undefined;
+    this.setState('stopped');
+  }
+
+  private setState(next: AgentState): void {
+    if (next === this.current) return;
+    this.current = next;
+    this.emit('state', next);
+  }
+
+  /** Logs a status line only when it differs from the previous one. */
+  private report(reason: string): void {
+    // grpc stamps some errors with the time; that alone is not a new reason.
+    const key = reason.replace(/\s*\(\d{4}-\d\d-\d\dT[\d:.]+Z\)/g, '');
+    if (key === this.lastReason) return;
+    this.lastReason = key;
+    this.opts.log?.(key);
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        if (!this.key) await this.loadKey();
+        else if (!this.token) await this.enrollStep();
+        else await this.connectStep();
+      } catch (err) {
+        // A bug or an unexpected environment problem: say so and retry later
+        // rather than take the whole process (and other devices) down.
+        this.report(`unexpected error: ${(err as Error)?.message ?? String(err)}`);
+        this.setState('backoff');
+        await this.sleep(this.backoff.next());
+      }
+    }
+  }
+
+  private async loadKey(): Promise<void> {
+    this.setState('starting');
+    this.key = await loadOrCreateIdentityKey(this.opts.stateDir);
+    if (this.key.created) this.opts.log?.(`created identity key ${this.opts.stateDir}/identity.key`);
+    this.client = createDeviceClient(this.opts.hub, this.opts.caPem, this.backoffOpts);
+  }
+
+  private async enrollStep(): Promise<void> {
+    this.setState('enrolling');
+    let res: EnrollResponse;
+    try {
+      res = await this.enroll();
+    } catch (err) {
+      if (this.stopping) return;
+      this.report(`enrollment failed (${describeError(err)}); retrying with backoff`);
+      this.setState('backoff');
+      await this.sleep(this.backoff.next());
+      return;
+    }
+    // The hub answered: whatever it said, it is reachable.
+    this.backoff.reset();
+    if (res.deviceId) this.id = res.deviceId;
+    switch (res.status) {
+      case AdmissionStatus.ADMISSION_STATUS_ACCEPTED:
+        this.takeToken(res);
+        this.report(`accepted as device ${this.id}; connecting`);
+        return;
+      case AdmissionStatus.ADMISSION_STATUS_PENDING:
+        this.setState('pending');
+        this.report(`pending: device ${this.id} waits for an operator to accept it`);
+        await this.sleep(withJitter(res.retryAfterMs > 0 ? res.retryAfterMs : DEFAULT_PENDING_RETRY_MS));
+        return;
+      case AdmissionStatus.ADMISSION_STATUS_REJECTED:
+        this.setState('rejected');
+        this.report(`REJECTED: the hub refused device ${this.id}; asking again every ~${Math.round(this.backoffOpts.maxMs / 1000)} s in case an operator accepts it`);
+        await this.sleep(withJitter(this.backoffOpts.maxMs));
+        return;
+      default:
+        this.report(`enrollment answer has unknown status ${res.status}; retrying with backoff`);
+        this.setState('backoff');
+        await this.sleep(this.backoff.next());
+    }
+  }
+
+  /** Challenge -> sign -> Enroll. */
+  private async enroll(): Promise<EnrollResponse> {
+    const key = this.key!;
+    const identity = normalizeInventory(await this.opts.identity());
+    const challenge = await this.unary<ChallengeResponse>((cb) => this.client!.challenge({}, new grpc.Metadata(), { deadline: Date.now() + CALL_TIMEOUT_MS }, cb));
+    const signature = signWithIdentity(key, enrollPayload(challenge.nonce, key.publicKey, identity));
+    return this.unary<EnrollResponse>((cb) =>
+      this.client!.enroll({ identity, publicKey: key.publicKey, nonce: challenge.nonce, signature }, new grpc.Metadata(), { deadline: Date.now() + CALL_TIMEOUT_MS }, cb),
+    );
+  }
+
+  private unary<T>(start: (cb: (err: grpc.ServiceError | null, res: T) => void) => grpc.ClientUnaryCall): Promise<T> {
+    return new Promise((resolve, reject) => {
+      if (this.stopping) return reject(new Error('agent stopping'));
+      const call = start((err, res) => {
+        if (this.inFlight === call) this.inFlight = undefined;
+        if (err) reject(err);
+        else resolve(res);
+      });
+      this.inFlight = call;
+    });
+  }
+
+  private takeToken(res: EnrollResponse): void {
+    this.token = res.token;
+    const now = Date.now();
+    // token_expires_ms is the hub's wall clock; a skewed device clock at
+    // worst refreshes early or learns of expiry from the hub (UNAUTHENTICATED).
+    const lifetime = Math.max(res.tokenExpiresMs - now, 1_000);
+    this.tokenRefreshAt = now + lifetime * TOKEN_REFRESH_AT;
+  }
+
+  private async connectStep(): Promise<void> {
+    this.setState('connecting');
+    const token = this.token!;
+    const end = await this.session(token);
+    if (this.stopping) return;
+    if (end.code === grpc.status.UNAUTHENTICATED || end.code === grpc.status.PERMISSION_DENIED) {
+      // A token refreshed during the session is still good: reconnect with it.
+      if (this.token === token) this.token = undefined;
+      const what = end.code === grpc.status.UNAUTHENTICATED ? 'token refused' : 'device not accepted';
+      this.report(`${what} (${end.reason}); enrolling again`);
+      // The first refusal is normal (expired token); repeated ones mean the
+      // hub accepts us on Enroll but not on Connect: do not hammer it.
+      if (this.authRefusals++ > 0) {
+        this.setState('backoff');
+        await this.sleep(this.backoff.next());
+      }
+      return;
+    }
+    this.report(`${end.wasOnline ? 'connection lost' : 'cannot connect'} (${end.reason}); retrying with backoff`);
+    this.setState('backoff');
+    await this.sleep(this.backoff.next());
+  }
+
+  /** One control stream, from open to its end. Resolves; never rejects. */
+  private session(token: string): Promise<SessionEnd> {
+    return new Promise((resolve) => {
+      const stream = this.client!.connect(bearer(token));
+      const opened = Date.now();
+      let online = false;
+      let intervalMs = DEFAULT_HEARTBEAT_MS;
+      let lastHeard = opened;
+      let nextHeartbeat = Infinity;
+      let nextInventoryCheck = Infinity;
+      let sent: Inventory = {};
+      let busy = false;
+      let timer: NodeJS.Timeout | undefined;
+      let ended = false;
+      const inventoryEvery = this.opts.inventoryIntervalMs ?? DEFAULT_INVENTORY_INTERVAL_MS;
+
+      const finish = (end: SessionEnd): void => {
+        if (ended) return;
+        ended = true;
+        if (this.endSession === finish) this.endSession = undefined;
+        if (timer) clearTimeout(timer);
+        stream.cancel();
+        resolve(end);
+      };
+      this.endSession = finish;
+
+      // One timer per device, set for whichever duty is due first.
+      const schedule = (): void => {
+        if (ended) return;
+        if (timer) clearTimeout(timer);
+        const due = online ? Math.min(nextHeartbeat, nextInventoryCheck, this.tokenRefreshAt) : opened + HELLO_TIMEOUT_MS;
+        timer = setTimeout(tick, Math.max(0, due - Date.now()));
+      };
+
+      const tick = (): void => {
+        timer = undefined;
+        const now = Date.now();
+        if (!online) return finish({ code: grpc.status.DEADLINE_EXCEEDED, reason: `no Hello from the hub within ${HELLO_TIMEOUT_MS / 1000} s`, wasOnline: false });
+        if (now - lastHeard > SILENT_HEARTBEATS * intervalMs + 5_000) {
+          return finish({ code: grpc.status.UNAVAILABLE, reason: `hub silent for ${Math.round((now - lastHeard) / 1000)} s`, wasOnline: true });
+        }
+        if (now >= nextHeartbeat) {
+          stream.write({ msg: { $case: 'heartbeat', heartbeat: { sentMs: now } } });
+          nextHeartbeat = now + intervalMs;
+        }
+        if (now >= nextInventoryCheck && !busy) {
+          nextInventoryCheck = now + inventoryEvery;
+          void sendInventory(false);
+        }
+        if (now >= this.tokenRefreshAt) {
+          this.tokenRefreshAt = Infinity;
+          void this.refreshToken().finally(schedule);
+        }
+        schedule();
+      };
+
+      const sendInventory = async (full: boolean): Promise<void> => {
+        busy = true;
+        try {
+          const inv = normalizeInventory(await this.opts.inventory());
+          if (ended) return;
+          const attributes = full ? inv : inventoryPatch(sent, inv);
+          if (full || Object.keys(attributes).length > 0) stream.write({ msg: { $case: 'inventory', inventory: { attributes, full } } });
+          sent = inv;
+        } catch (err) {
+          this.report(`cannot read inventory: ${(err as Error).message}`);
+        } finally {
+          busy = false;
+        }
+      };
+
+      stream.on('data', (msg: HubMessage) => {
+        lastHeard = Date.now();
+        if (msg.msg?.$case !== 'hello' || online) return;
+        const hello = msg.msg.hello;
+        online = true;
+        if (hello.deviceId) this.id = hello.deviceId;
+        if (hello.heartbeatIntervalMs > 0) intervalMs = hello.heartbeatIntervalMs;
+        this.backoff.reset();
+        this.authRefusals = 0;
+        this.setState('online');
+        this.report(`online as device ${this.id} (hub ${hello.hubId}, heartbeat every ${intervalMs} ms)`);
+        nextHeartbeat = lastHeard + intervalMs;
+        nextInventoryCheck = lastHeard + inventoryEvery;
+        void sendInventory(true);
+        schedule();
+      });
+      stream.on('error', (err: grpc.ServiceError) => finish({ code: err.code, reason: describeError(err), wasOnline: online }));
+      stream.on('end', () => finish({ code: grpc.status.UNAVAILABLE, reason: 'the hub closed the control stream', wasOnline: online }));
+      schedule();
+    });
+  }
+
+  /** Re-enrolls in the background before the token runs out. */
+  private async refreshToken(): Promise<void> {
+    try {
+      const res = await this.enroll();
+      if (res.status === AdmissionStatus.ADMISSION_STATUS_ACCEPTED) this.takeToken(res);
+      // Otherwise the hub no longer admits us; it says so on the stream.
+    } catch (err) {
+      if (this.stopping) return;
+      this.report(`token refresh failed (${describeError(err)}); will retry`);
+      this.tokenRefreshAt = Date.now() + Math.min(this.backoffOpts.maxMs, 10_000);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.wakeSleep = resolve;
+      this.sleepTimer = setTimeout(() => {
+        this.sleepTimer = undefined;
+        this.wakeSleep = undefined;
+        resolve();
+      }, ms);
+    });
+  }
+}

@@ -1,0 +1,210 @@
+import { parseArgs } from 'node:util';
+import { DeviceAgent, type AgentState } from './agent';
+import { isHostPort, loadConfig, readCa, realIdentity } from './config';
+import { loadOrCreateIdentityKey } from './identity-key';
+import { readInventory } from './inventory';
+import { DEFAULT_SIM_DEVICE_TYPE, simIdentity } from './sim/sim-device';
+import { startSimulator, type RunningSimulator } from './sim/simulator';
+
+// fleet-agent: the device agent (run), N simulated devices (sim), and the
+// device's identity for preauthorization (identity).
+
+const HELP = `fleet-agent — the Fleet device agent
+
+Usage:
+  fleet-agent run --config FILE
+      Run the agent on this device. FILE is JSON:
+        { "hub": "HOST:PORT", "ca": "hub.crt (relative to FILE)",
+          "stateDir": "/var/lib/fleet-agent", "deviceType": "my-board",
+          "identity": { extra attributes }, "inventoryIntervalSeconds": 3600 }
+
+  fleet-agent sim --hub HOST:PORT --ca FILE --devices N --state DIR
+                  [--device-type T] [--start-index I] [--spread-ms MS] [--verbose]
+      Run N simulated devices in this process, device i keeping its state in
+      DIR/dev-0000i. Prints a progress line; stop with Ctrl-C.
+
+  fleet-agent identity (--config FILE | --state DIR [--sim] [--device-type T]) [--json]
+      Print the device's public key (hex and base64) and identity attributes,
+      making the key if there is none yet (for fleetctl devices preauthorize).
+      --sim prints a simulated device's identity (DIR is its dev-NNNNN folder).
+
+Environment:
+  FLEET_HUB, FLEET_CA   defaults for --hub / --ca and the config's hub / ca
+`;
+
+class UsageError extends Error {}
+
+type Flags = Record<string, string | boolean | undefined>;
+
+function parse(args: string[], options: Record<string, { type: 'string' | 'boolean' }>): Flags {
+  try {
+    return parseArgs({ args, options: { ...options, help: { type: 'boolean' } }, strict: true, allowPositionals: false }).values as Flags;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function required(flags: Flags, name: string, envName?: string): string {
+  const value = flags[name] ?? (envName ? process.env[envName] : undefined);
+  if (typeof value !== 'string' || value === '') throw new UsageError(`missing --${name}${envName ? ` (or ${envName})` : ''}`);
+  return value;
+}
+
+function stamp(line: string): void {
+  console.log(`${new Date().toISOString()} ${line}`);
+}
+
+/** Runs until SIGINT/SIGTERM, then stops cleanly; a second signal forces exit. */
+function untilSignal(stop: () => Promise<void>): void {
+  let stopping = false;
+  const onSignal = (signal: string): void => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    console.log(`${signal}: stopping`);
+    stop().then(
+      () => process.exit(0),
+      (err) => {
+        console.error(`error while stopping: ${(err as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+async function run(args: string[]): Promise<void> {
+  const flags = parse(args, { config: { type: 'string' } });
+  if (flags.help) return void console.log(HELP);
+  const config = loadConfig(required(flags, 'config'));
+  const caPem = readCa(config.caPath);
+  const agent = new DeviceAgent({
+    hub: config.hub,
+    caPem,
+    stateDir: config.stateDir,
+    identity: () => realIdentity(config),
+    inventory: () => readInventory(),
+    inventoryIntervalMs: config.inventoryIntervalSeconds * 1000,
+    log: stamp,
+  });
+  stamp(`fleet-agent: hub ${config.hub}, state ${config.stateDir}`);
+  agent.start();
+  untilSignal(() => agent.stop());
+}
+
+function summary(sim: RunningSimulator): string {
+  const c = sim.counts();
+  const others = (['starting', 'enrolling', 'connecting', 'rejected'] as AgentState[]).filter((s) => c[s] > 0).map((s) => `${c[s]} ${s}`);
+  let line = `sim: ${sim.agents.length} devices — ${c.online} online, ${c.pending} pending, ${c.backoff} backoff${others.length ? `, ${others.join(', ')}` : ''}`;
+  // The most common problem says more than thousands of per-device lines.
+  const problems = new Map<string, number>();
+  for (const agent of sim.agents) {
+    const p = agent.state === 'backoff' ? agent.problem : undefined;
+    if (p) problems.set(p, (problems.get(p) ?? 0) + 1);
+  }
+  const top = [...problems].sort((a, b) => b[1] - a[1])[0];
+  if (top) line += ` — ${top[1]}× ${top[0]}`;
+  return line;
+}
+
+function wholeNumber(text: string, name: string, min: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be a whole number >= ${min}, got "${text}"`);
+  return n;
+}
+
+async function sim(args: string[]): Promise<void> {
+  const flags = parse(args, {
+    hub: { type: 'string' },
+    ca: { type: 'string' },
+    devices: { type: 'string' },
+    state: { type: 'string' },
+    'device-type': { type: 'string' },
+    'start-index': { type: 'string' },
+    'spread-ms': { type: 'string' },
+    verbose: { type: 'boolean' },
+  });
+  if (flags.help) return void console.log(HELP);
+  const hub = required(flags, 'hub', 'FLEET_HUB');
+  if (!isHostPort(hub)) throw new UsageError(`--hub must be HOST:PORT, got "${hub}"`);
+  const caPem = readCa(required(flags, 'ca', 'FLEET_CA'));
+  const devices = wholeNumber(required(flags, 'devices'), 'devices', 1);
+  const running = await startSimulator({
+    hub,
+    caPem,
+    devices,
+    stateDir: required(flags, 'state'),
+    deviceType: (flags['device-type'] as string | undefined) ?? DEFAULT_SIM_DEVICE_TYPE,
+    startIndex: flags['start-index'] === undefined ? undefined : wholeNumber(flags['start-index'] as string, 'start-index', 0),
+    connectSpreadMs: flags['spread-ms'] === undefined ? undefined : wholeNumber(flags['spread-ms'] as string, 'spread-ms', 0),
+    log: flags.verbose ? stamp : undefined,
+  });
+  let last = '';
+  let lastAt = 0;
+  const progress = setInterval(() => {
+    const line = summary(running);
+    if (line !== last || Date.now() - lastAt >= 5_000) {
+      console.log(line);
+      last = line;
+      lastAt = Date.now();
+    }
+  }, 1_000);
+  untilSignal(async () => {
+    clearInterval(progress);
+    await running.close();
+    console.log(summary(running));
+  });
+}
+
+async function identity(args: string[]): Promise<void> {
+  const flags = parse(args, {
+    config: { type: 'string' },
+    state: { type: 'string' },
+    sim: { type: 'boolean' },
+    'device-type': { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (flags.help) return void console.log(HELP);
+  if (!flags.config === !flags.state) throw new UsageError('give either --config FILE or --state DIR');
+  let stateDir: string;
+  let attributes: () => Record<string, string>;
+  if (typeof flags.config === 'string') {
+    const config = loadConfig(flags.config);
+    stateDir = config.stateDir;
+    attributes = () => realIdentity(config);
+  } else {
+    stateDir = flags.state as string;
+    const deviceType = flags['device-type'] as string | undefined;
+    if (flags.sim) attributes = () => simIdentity(deviceType ?? DEFAULT_SIM_DEVICE_TYPE, key.publicKey);
+    else if (deviceType) attributes = () => realIdentity({ deviceType, identity: {} });
+    else throw new UsageError('--state without --config needs --device-type T (or --sim for a simulated device)');
+  }
+  const key = await loadOrCreateIdentityKey(stateDir);
+  const attrs = attributes();
+  if (flags.json) {
+    console.log(JSON.stringify({ publicKeyHex: key.publicKey.toString('hex'), publicKeyBase64: key.publicKey.toString('base64'), identity: attrs, created: key.created }, null, 2));
+    return;
+  }
+  if (key.created) console.log(`created a new identity key in ${stateDir}/identity.key`);
+  console.log(`public key (hex):    ${key.publicKey.toString('hex')}`);
+  console.log(`public key (base64): ${key.publicKey.toString('base64')}`);
+  console.log('identity:');
+  for (const [k, v] of Object.entries(attrs)) console.log(`  ${k}=${v}`);
+  console.log(`\npreauthorize with:\n  fleetctl devices preauthorize --key ${key.publicKey.toString('hex')} --identity ${Object.entries(attrs).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+}
+
+const commands: Record<string, (args: string[]) => Promise<void>> = { run, sim, identity };
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') return void console.log(HELP);
+  const handler = commands[command];
+  if (!handler) throw new UsageError(`unknown command "${command}" (commands: run, sim, identity)`);
+  await handler(rest);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  console.error(`fleet-agent: ${(err as Error).message}`);
+  if (err instanceof UsageError) console.error('see fleet-agent --help');
+  process.exit(1);
+});
