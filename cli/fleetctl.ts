@@ -1,0 +1,132 @@
+import { parseArgs, type FlagSpec } from './args';
+import { CliError, EXIT, UsageError } from './cli-error';
+import type { CommandContext } from './command-context';
+import { contexts } from './commands/contexts';
+import { devicesAdmit, devicesList, devicesPreauthorize, devicesShow } from './commands/devices';
+import { login, logout, whoami } from './commands/login';
+import { colorWanted } from './format';
+
+// fleetctl: the operator CLI for scripts and CI pipelines. This file parses
+// the line, picks the command and turns every failure into one line on
+// stderr and an exit code (see HELP).
+
+const HELP = `fleetctl: operate a fleet hub from scripts and CI pipelines
+
+Usage:
+  fleetctl login --hub HOST:PORT --token T (--ca FILE | --fingerprint FP | --trust-on-first-use) [--context NAME]
+  fleetctl logout [--context NAME]
+  fleetctl contexts [use NAME]
+  fleetctl whoami
+  fleetctl devices list [--status pending|accepted|rejected] [--filter k=v ...] [--search TEXT] [--limit N]
+  fleetctl devices show ID
+  fleetctl devices accept ID...
+  fleetctl devices reject ID...
+  fleetctl devices accept --all-pending [--filter k=v ...] [--search TEXT] [--dry-run]
+  fleetctl devices preauthorize --key PUBKEY --identity device_type=T [--identity k=v ...]
+
+Global flags:
+  --hub HOST:PORT   the hub to talk to                      (env FLEET_HUB)
+  --token T         operator token                          (env FLEET_TOKEN)
+  --ca FILE         the hub's certificate, DATA/hub.crt     (env FLEET_CA)
+  --context NAME    use this saved context instead of the current one
+  --json            machine-readable output on stdout
+  -h, --help        this help
+
+  Settings come from flags, then the environment, then the saved context.
+  Contexts are saved by login in $FLEETCTL_CONFIG or ~/.config/fleetctl/config.json
+  (mode 0600; it holds tokens).
+
+  --filter k=v      exact match on an identity or inventory attribute (repeatable)
+  --search TEXT     case-insensitive substring of the id or any attribute value
+  --key PUBKEY      the device's ed25519 public key: 64 hex digits, base64 of
+                    the 32 raw bytes, or a PEM public key file
+
+Exit codes:
+  0  ok
+  1  the operation failed (e.g. unknown device ids; known ones were still applied)
+  2  usage error (bad flags or arguments, unreadable --ca file, bad config)
+  3  hub unreachable, certificate not trusted, or token/role refused
+`;
+
+const FLAGS: FlagSpec = {
+  hub: 'string',
+  token: 'string',
+  ca: 'string',
+  context: 'string',
+  json: 'boolean',
+  help: 'boolean',
+  fingerprint: 'string',
+  'trust-on-first-use': 'boolean',
+  status: 'string',
+  filter: 'list',
+  search: 'string',
+  limit: 'string',
+  'all-pending': 'boolean',
+  'dry-run': 'boolean',
+  key: 'string',
+  identity: 'list',
+};
+
+type Command = (ctx: CommandContext) => void | Promise<void>;
+
+const COMMANDS: Record<string, Command> = {
+  login,
+  logout,
+  whoami,
+  contexts,
+  'devices list': devicesList,
+  'devices show': devicesShow,
+  'devices accept': (ctx) => devicesAdmit(ctx, 'accept'),
+  'devices reject': (ctx) => devicesAdmit(ctx, 'reject'),
+  'devices preauthorize': devicesPreauthorize,
+};
+
+async function main(argv: string[]): Promise<number> {
+  let name = '';
+  try {
+    const args = parseArgs(argv, FLAGS);
+    if (args.booleans.has('help')) {
+      process.stdout.write(HELP);
+      return EXIT.ok;
+    }
+    if (!args.positionals.length) {
+      process.stderr.write(HELP);
+      return EXIT.usage;
+    }
+    const words = args.positionals[0] === 'devices' ? 2 : 1;
+    const wanted = args.positionals.slice(0, words).join(' ');
+    const command = COMMANDS[wanted];
+    if (!command) {
+      if (wanted === 'devices') throw new UsageError('devices needs a subcommand: list, show, accept, reject or preauthorize');
+      throw new UsageError(`unknown command "${wanted}": see fleetctl --help`);
+    }
+    name = wanted;
+    await command({
+      args,
+      operands: args.positionals.slice(words),
+      env: process.env,
+      json: args.booleans.has('json'),
+      useColor: colorWanted(process.stdout),
+      out: (text) => process.stdout.write(text),
+      note: (text) => process.stderr.write(text),
+    });
+    return EXIT.ok;
+  } catch (err) {
+    const what = name ? `${name}: ` : '';
+    if (err instanceof CliError) {
+      process.stderr.write(`fleetctl: ${what}${err.message}\n`);
+      return err.exitCode;
+    }
+    // Not an expected failure: a bug, so keep the stack for the report.
+    process.stderr.write(`fleetctl: ${what}unexpected error: ${(err as Error).stack ?? String(err)}\n`);
+    return EXIT.failed;
+  }
+}
+
+// `fleetctl ... | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(EXIT.ok);
+  throw err;
+});
+
+process.exitCode = await main(process.argv.slice(2));
