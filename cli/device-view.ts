@@ -79,6 +79,6 @@ export function deviceDetails(d: Device, now = Date.now()): string {
     created: when(d.createdMs),
     'public key': Buffer.from(d.publicKey).toString('hex'),
   };
-  const section = (title: string, values: Record<string, string>) => `${title}:\n${Object.keys(values).length ? keyValueLines(sorted(values)) : '  (none)\n'}`;
+  const section = (title: string, values: Record<string, string>) => `${title}\n${Object.keys(values).length ? keyValueLines(sorted(values)) : '  (none)\n'}`;
   return `${keyValueLines(facts, '')}${section('identity', d.identity)}${section('inventory', d.inventory)}`;
 }
