@@ -1,0 +1,73 @@
+import { useEffect } from 'react';
+import { fleet } from './api';
+import { useRoute } from './route';
+import { useConnection } from './stores/connection-store';
+import { useLink } from './stores/link-store';
+import { ConnectionPanel } from './views/connection-panel';
+import { ConnectionStatus, OfflineBanner } from './views/connection-status';
+import { DeviceList } from './views/device-list';
+import { DevicePage } from './views/device-page';
+
+export function App() {
+  const route = useRoute();
+  const link = useLink((s) => s.state);
+  const wasOpen = useLink((s) => s.wasOpen);
+  const refresh = useConnection((s) => s.refresh);
+
+  useEffect(() => {
+    if (link === 'open') void refresh();
+  }, [link, refresh]);
+  useEffect(
+    () =>
+      fleet.onEvent((e) => {
+        if (e.type === 'connection') useConnection.getState().set(e.state);
+      }),
+    [],
+  );
+
+  return (
+    <div className="app">
+      <header className="topbar">
+        <span className="brand">Fleet Console</span>
+        <nav aria-label="Main">
+          <a href="#/devices" aria-current={route.view !== 'connection' ? 'page' : undefined}>
+            Devices
+          </a>
+          <a href="#/connection" aria-current={route.view === 'connection' ? 'page' : undefined}>
+            Connection
+          </a>
+        </nav>
+        <ConnectionStatus />
+      </header>
+      {link === 'open' || wasOpen ? (
+        <>
+          {link !== 'open' && (
+            <div role="status" className="banner reconnecting">
+              Reconnecting to the console service…
+            </div>
+          )}
+          <OfflineBanner />
+          <main>{route.view === 'device' ? <DevicePage key={route.id} id={route.id} /> : route.view === 'connection' ? <ConnectionPanel /> : <DeviceList />}</main>
+        </>
+      ) : (
+        <main>
+          <LinkProblem />
+        </main>
+      )}
+    </div>
+  );
+}
+
+function LinkProblem() {
+  const link = useLink((s) => s.state);
+  if (link === 'connecting') return <p className="muted">Connecting to the console service…</p>;
+  const text =
+    link === 'no-secret'
+      ? 'This page was opened without its access secret. Open the full URL that the console printed when it started (it ends with #secret=…).'
+      : 'Cannot reach the console service: the link is wrong or out of date, or the service has stopped. Open the URL that the console printed when it started.';
+  return (
+    <div role="alert" className="notice error link-problem">
+      {text}
+    </div>
+  );
+}
