@@ -1,0 +1,93 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ConsoleApi, ConsoleEvent } from '../common/console-api';
+import { DeviceCache } from './cache/device-cache';
+import { HubSession } from './connection/hub-session';
+import { ContextStore } from './context/context-store';
+import { deviceActions } from './devices/device-actions';
+import { startEmbeddedFleet, type EmbeddedFleet } from './embedded/embedded-fleet';
+
+export interface ConsoleAppOptions {
+  userDataDir: string;
+  /** start an embedded hub + simulated devices and connect to it */
+  embedded?: boolean;
+  /** simulated devices of the embedded fleet; default 5 */
+  embeddedDevices?: number;
+  log?: (line: string) => void;
+}
+
+export interface ConsoleApp {
+  api: ConsoleApi;
+  subscribe(listener: (e: ConsoleEvent) => void): () => void;
+  close(): Promise<void>;
+}
+
+// The console's services under plain Node: the local cache, the hub session
+// that feeds it, and the typed API over both. The Electron main process and
+// the WebSocket bridge are thin transports around this object.
+export async function createConsoleApp(opts: ConsoleAppOptions): Promise<ConsoleApp> {
+  const log = opts.log ?? (() => {});
+  mkdirSync(opts.userDataDir, { recursive: true });
+  const listeners = new Set<(e: ConsoleEvent) => void>();
+  const emit = (event: ConsoleEvent) => {
+    for (const listener of [...listeners]) {
+      try {
+        listener(event);
+      } catch (err) {
+        log(`console event listener failed: ${(err as Error).message}`);
+      }
+    }
+  };
+
+  const cache = new DeviceCache(join(opts.userDataDir, 'cache.db'));
+  const session = new HubSession({
+    cache,
+    store: new ContextStore(join(opts.userDataDir, 'contexts.json')),
+    log,
+    onState: (state) => emit({ type: 'connection', state }),
+    onDevicesChanged: (revision, ids) => emit({ type: 'devices-changed', revision, ids }),
+  });
+
+  let fleet: EmbeddedFleet | null = null;
+  try {
+    if (opts.embedded) {
+      fleet = await startEmbeddedFleet({ dir: opts.userDataDir, devices: opts.embeddedDevices ?? 5, log });
+      await session.connectEmbedded({ hub: fleet.hub, token: fleet.adminToken, fingerprint: fleet.fingerprint, certPem: fleet.certPem });
+    } else {
+      session.resume();
+    }
+  } catch (err) {
+    await session.close();
+    await fleet?.close();
+    cache.close();
+    throw err;
+  }
+
+  const api: ConsoleApi = {
+    connection: {
+      state: async () => session.state(),
+      probe: (hub) => session.probe(hub),
+      connect: (params) => session.connect(params),
+      disconnect: () => session.disconnect(),
+    },
+    devices: deviceActions(cache, session),
+  };
+
+  let closing: Promise<void> | null = null;
+  return {
+    api,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    close() {
+      closing ??= (async () => {
+        listeners.clear();
+        await session.close();
+        await fleet?.close();
+        cache.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startHub } from '../../../hub/hub';
+import { startSimulator } from '../../../agent/sim/simulator';
+
+export interface EmbeddedFleetOptions {
+  /** the console's user data folder; the hub and devices live in subfolders */
+  dir: string;
+  devices: number;
+  log: (line: string) => void;
+  /** first address to try; default 127.0.0.1:7443, falling back to any free port */
+  listen?: string;
+}
+
+export interface EmbeddedFleet {
+  hub: string;
+  fingerprint: string;
+  certPem: string;
+  adminToken: string;
+  close(): Promise<void>;
+}
+
+const PREFERRED_LISTEN = '127.0.0.1:7443';
+
+// The demo fleet that runs inside the console: a real hub (TLS gRPC, SQLite)
+// and simulated devices, kept in the user data folder so the fleet, its
+// admissions and the hub's certificate survive restarts. Devices retry
+// enrollment every second so an accepted device is online at once.
+export async function startEmbeddedFleet(opts: EmbeddedFleetOptions): Promise<EmbeddedFleet> {
+  const hubDir = join(opts.dir, 'embedded-hub');
+  const devicesDir = join(opts.dir, 'embedded-devices');
+  mkdirSync(hubDir, { recursive: true });
+  mkdirSync(devicesDir, { recursive: true });
+  const listen = opts.listen ?? PREFERRED_LISTEN;
+  const hubOpts = { dataDir: hubDir, enrollRetryMs: 1000, log: (line: string) => opts.log(`embedded hub: ${line}`) };
+  let hub: Awaited<ReturnType<typeof startHub>>;
+  try {
+    hub = await startHub({ ...hubOpts, listen });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' && !/EADDRINUSE|address already in use/i.test((err as Error).message)) throw err;
+    opts.log(`embedded hub: ${listen} is taken; using a free port`);
+    hub = await startHub({ ...hubOpts, listen: '127.0.0.1:0' });
+  }
+  opts.log(`embedded hub on ${hub.address}, fingerprint ${hub.fingerprint}`);
+  try {
+    const sim = await startSimulator({
+      hub: hub.address,
+      caPem: hub.certPem,
+      devices: opts.devices,
+      stateDir: devicesDir,
+      backoff: { baseMs: 500, maxMs: 5000 },
+      log: (line) => opts.log(`embedded device ${line}`),
+    });
+    return {
+      hub: hub.address,
+      fingerprint: hub.fingerprint,
+      certPem: hub.certPem,
+      adminToken: hub.adminToken,
+      async close() {
+        await sim.close();
+        await hub.close();
+      },
+    };
+  } catch (err) {
+    await hub.close();
+    throw err;
+  }
+}
