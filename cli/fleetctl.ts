@@ -22,7 +22,7 @@ Usage:
   fleetctl devices accept ID...
   fleetctl devices reject ID...
   fleetctl devices accept --all-pending [--filter k=v ...] [--search TEXT] [--dry-run]
-  fleetctl devices preauthorize --key PUBKEY --identity device_type=T [--identity k=v ...]
+  fleetctl devices preauthorize --key PUBKEY --identity device_type=T [k=v ...]
 
 Global flags:
   --hub HOST:PORT   the hub to talk to                      (env FLEET_HUB)

@@ -70,11 +70,11 @@ async function admitAllPending(ctx: CommandContext, verb: 'accept' | 'reject', s
 
 export async function devicesPreauthorize(ctx: CommandContext): Promise<void> {
   allowFlags(ctx.args, 'devices preauthorize', [...GLOBAL_FLAGS, 'key', 'identity']);
-  if (ctx.operands.length) throw new UsageError(`devices preauthorize takes no arguments, got "${ctx.operands.join(' ')}"`);
   const keyText = ctx.args.strings.get('key');
   if (!keyText) throw new UsageError('devices preauthorize needs --key PUBKEY (hex, base64 or a PEM file)');
   const publicKey = parsePublicKey(keyText);
-  const identity = keyValues('identity', ctx.args.lists.get('identity') ?? []);
+  // `--identity a=1 b=2` (as fleet-agent identity prints it) and `--identity a=1 --identity b=2` both work.
+  const identity = keyValues('identity', [...(ctx.args.lists.get('identity') ?? []), ...ctx.operands]);
   if (!identity.device_type) throw new UsageError('devices preauthorize needs --identity device_type=TYPE (and any other identity attributes)');
   const device = await withSession(ctx, (s) => s.call((c) => c.preauthorizeDevice, { publicKey, identity }));
   if (ctx.json) return printJson(ctx, deviceJson(device));
