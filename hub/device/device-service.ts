@@ -1,0 +1,133 @@
+import { status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { enrollPayload } from '../../proto/enroll-payload';
+import type {
+  ChallengeRequest,
+  ChallengeResponse,
+  DeviceMessage,
+  DeviceServiceServer,
+  EnrollRequest,
+  EnrollResponse,
+} from '../../proto/gen/fleet/v1/device';
+import { deviceIdFromKey, ED25519_KEY_BYTES, verifyEd25519 } from '../auth/device-key';
+import { checkDeviceToken, issueDeviceToken } from '../auth/device-token';
+import { checkNonce, issueNonce } from '../auth/enroll-nonce';
+import { bearerToken } from '../auth/operator-auth';
+import { statusToProto } from '../console/device-proto';
+import { checkIdentity, checkInventory } from '../limits';
+import { RpcError, toServiceError } from '../rpc-error';
+import type { HubStore } from '../store/store';
+import { endCall, type DeviceCall, type DeviceSession, type DeviceSessions } from './device-sessions';
+import type { PresenceWriter } from './presence-writer';
+
+export interface DeviceServiceContext {
+  store: HubStore;
+  sessions: DeviceSessions;
+  presence: PresenceWriter;
+  tokenTtlMs: number;
+  enrollRetryMs: number;
+  heartbeatIntervalMs: number;
+  log: (line: string) => void;
+}
+
+export function createDeviceService(ctx: DeviceServiceContext): DeviceServiceServer {
+  return {
+    challenge(_call: ServerUnaryCall<ChallengeRequest, ChallengeResponse>, callback: sendUnaryData<ChallengeResponse>) {
+      callback(null, issueNonce(ctx.store.secret));
+    },
+
+    enroll(call: ServerUnaryCall<EnrollRequest, EnrollResponse>, callback: sendUnaryData<EnrollResponse>) {
+      enroll(ctx, call.request).then(
+        (res) => callback(null, res),
+        (err) => callback(toServiceError(err, ctx.log, 'Enroll')),
+      );
+    },
+
+    connect(call: DeviceCall) {
+      void connect(ctx, call).catch((err) => {
+        const e = toServiceError(err, ctx.log, 'Connect');
+        endCall(call, e.code!, e.details!);
+      });
+    },
+  };
+}
+
+async function enroll(ctx: DeviceServiceContext, req: EnrollRequest): Promise<EnrollResponse> {
+  checkIdentity(req.identity);
+  if (req.publicKey.length !== ED25519_KEY_BYTES) {
+    throw new RpcError(status.INVALID_ARGUMENT, `public_key must be a raw ${ED25519_KEY_BYTES}-byte ed25519 key, got ${req.publicKey.length} bytes`);
+  }
+  if (req.signature.length !== 64) throw new RpcError(status.INVALID_ARGUMENT, `signature must be 64 bytes (ed25519), got ${req.signature.length}`);
+  const nonce = checkNonce(ctx.store.secret, req.nonce);
+  if (nonce === 'forged') throw new RpcError(status.UNAUTHENTICATED, 'enrollment nonce was not issued by this hub: call Challenge and sign the new nonce');
+  if (nonce === 'expired') throw new RpcError(status.UNAUTHENTICATED, 'enrollment nonce expired: call Challenge again and sign the new nonce');
+  if (!verifyEd25519(req.publicKey, enrollPayload(req.nonce, req.publicKey, req.identity), req.signature)) {
+    throw new RpcError(status.UNAUTHENTICATED, 'enrollment signature does not verify with the presented public key: sign enrollPayload(nonce, public_key, identity)');
+  }
+  const id = deviceIdFromKey(req.publicKey);
+  const device = await ctx.store.enrollDevice({ id, publicKey: req.publicKey, identity: req.identity }, `device:${id}`);
+  const res: EnrollResponse = { deviceId: id, status: statusToProto(device.status), token: '', tokenExpiresMs: 0, retryAfterMs: 0 };
+  if (device.status === 'accepted') {
+    const token = issueDeviceToken(ctx.store.secret, id, ctx.tokenTtlMs);
+    res.token = token.token;
+    res.tokenExpiresMs = token.expiresMs;
+  } else if (device.status === 'pending') {
+    res.retryAfterMs = ctx.enrollRetryMs;
+  }
+  return res;
+}
+
+async function connect(ctx: DeviceServiceContext, call: DeviceCall): Promise<void> {
+  // Filled in once the device is authenticated; the stream may end before that.
+  const state: { gone: boolean; session?: DeviceSession } = { gone: false };
+  const onGone = () => {
+    state.gone = true;
+    if (state.session) ctx.sessions.finish(state.session, status.OK, 'stream closed', `device:${state.session.deviceId}`);
+  };
+  call.on('cancelled', onGone);
+  call.on('error', onGone);
+  // The device half-closed: answer by closing our side too.
+  call.on('end', onGone);
+
+  const auth = checkDeviceToken(ctx.store.secret, bearerToken(call.metadata));
+  if (!auth.ok) throw new RpcError(status.UNAUTHENTICATED, auth.reason);
+  const device = await ctx.store.getDevice(auth.deviceId);
+  if (!device) throw new RpcError(status.UNAUTHENTICATED, `device ${auth.deviceId} is unknown to this hub: enroll again`);
+  if (device.status !== 'accepted') {
+    throw new RpcError(status.PERMISSION_DENIED, `device ${device.id} is ${device.status}: an operator must accept it before it can connect`);
+  }
+  if (state.gone || call.cancelled) return;
+
+  const current = ctx.sessions.open(device.id, call);
+  state.session = current;
+  call.write({ msg: { $case: 'hello', hello: { deviceId: device.id, hubId: ctx.store.hubId, heartbeatIntervalMs: ctx.heartbeatIntervalMs } } });
+  call.on('data', (message: DeviceMessage) => {
+    if (current.ended) return;
+    const now = Date.now();
+    current.lastActivityMs = now;
+    ctx.presence.seen(current.deviceId, now);
+    onDeviceMessage(ctx, current, message).catch((err) => {
+      const e = toServiceError(err, ctx.log, 'Connect');
+      ctx.sessions.finish(current, e.code!, e.details!, `device:${current.deviceId}`);
+    });
+  });
+}
+
+async function onDeviceMessage(ctx: DeviceServiceContext, session: DeviceSession, message: DeviceMessage): Promise<void> {
+  switch (message.msg?.$case) {
+    case 'heartbeat':
+      // A device that does not read its stream gets no more acks rather than
+      // making the hub buffer them.
+      if (!session.call.writableNeedDrain) session.call.write({ msg: { $case: 'heartbeatAck', heartbeatAck: message.msg.heartbeat } });
+      return;
+    case 'inventory': {
+      const report = message.msg.inventory;
+      checkInventory(report.attributes);
+      await ctx.store.updateInventory(session.deviceId, report.attributes, report.full, `device:${session.deviceId}`);
+      return;
+    }
+    default:
+      // Unknown or empty message from a newer agent: it still counts as a sign of life.
+      return;
+  }
+}
+

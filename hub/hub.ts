@@ -1,0 +1,176 @@
+import * as grpc from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { ConsoleServiceService } from '../proto/gen/fleet/v1/console';
+import { DeviceServiceService } from '../proto/gen/fleet/v1/device';
+import { ensureAdminToken } from './auth/admin-token';
+import { createConsoleService } from './console/console-service';
+import type { WatchCall } from './console/watch-stream';
+import { prepareDataDir } from './data-dir';
+import { createDeviceService } from './device/device-service';
+import { DeviceSessions } from './device/device-sessions';
+import { PresenceWriter } from './device/presence-writer';
+import { formatHostPort, parseListen } from './listen-address';
+import { openSqliteStore } from './store/sqlite-store';
+import type { HubStore } from './store/store';
+import { loadOrCreateHubCertificate } from './tls/hub-certificate';
+
+export interface HubOptions {
+  dataDir: string;
+  /** HOST:PORT; port 0 picks any free port. */
+  listen: string;
+  /** Device token life, default 1 h. */
+  tokenTtlMs?: number;
+  /** retry_after_ms told to pending devices, default 5000. */
+  enrollRetryMs?: number;
+  /** Told to devices in Hello, default 30000. */
+  heartbeatIntervalMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface RunningHub {
+  /** Actual HOST:PORT. */
+  address: string;
+  fingerprint: string;
+  certPem: string;
+  certPath: string;
+  adminToken: string;
+  adminTokenPath: string;
+  hubId: string;
+  /** The hub's storage, for in-process tools and tests (e.g. creating operators). */
+  store: HubStore;
+  /** Number of open device control streams. */
+  connectedDevices(): number;
+  close(): Promise<void>;
+}
+
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
+/** How often presence (online/offline/last seen) is written. */
+const PRESENCE_FLUSH_MS = 100;
+
+const SERVER_OPTIONS: grpc.ServerOptions = {
+  'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+  // Devices heartbeat on their own; server pings only find dead TCP
+  // connections, so they can be rare even with 10,000 connections.
+  'grpc.keepalive_time_ms': 120_000,
+  'grpc.keepalive_timeout_ms': 20_000,
+  // A device needs one or two streams; this keeps one client from opening thousands.
+  'grpc.max_concurrent_streams': 256,
+};
+
+export const HUB_VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+
+export async function startHub(opts: HubOptions): Promise<RunningHub> {
+  const log = opts.log ?? (() => {});
+  const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 30_000;
+  const { host, port } = parseListen(opts.listen);
+  const paths = prepareDataDir(resolve(opts.dataDir));
+  let store: HubStore;
+  try {
+    store = openSqliteStore(paths.db);
+  } catch (err) {
+    throw new Error(`cannot open the hub database ${paths.db}: ${(err as Error).message}`);
+  }
+
+  try {
+    const cert = await loadOrCreateHubCertificate(paths, store.hubId, log);
+    const adminToken = await ensureAdminToken(paths, store, log);
+    // A previous run that died (kill -9) left its devices marked online.
+    const stale = await store.markAllOffline('hub');
+    if (stale) log(`marked ${stale} devices offline that a previous run left online`);
+
+    const presence = new PresenceWriter(store, PRESENCE_FLUSH_MS, log);
+    const sessions = new DeviceSessions(presence, heartbeatIntervalMs);
+    const unsubscribe = store.subscribe((events) => sessions.onEvents(events));
+    const watchers = new Set<WatchCall>();
+
+    const server = new grpc.Server(SERVER_OPTIONS);
+    server.addService(
+      DeviceServiceService,
+      createDeviceService({
+        store,
+        sessions,
+        presence,
+        tokenTtlMs: opts.tokenTtlMs ?? 60 * 60_000,
+        enrollRetryMs: opts.enrollRetryMs ?? 5000,
+        heartbeatIntervalMs,
+        log,
+      }),
+    );
+    server.addService(ConsoleServiceService, createConsoleService({ store, hubVersion: HUB_VERSION, watchers, log }));
+    const credentials = grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(cert.certPem), private_key: Buffer.from(cert.keyPem) }], false);
+    const boundPort = await bind(server, host, port, credentials);
+    presence.start();
+    sessions.startSweeper();
+    const address = formatHostPort(host, boundPort);
+    log(`hub ${store.hubId} listening on ${address}`);
+
+    let closing: Promise<void> | undefined;
+    return {
+      address,
+      fingerprint: cert.fingerprint,
+      certPem: cert.certPem,
+      certPath: paths.cert,
+      adminToken,
+      adminTokenPath: paths.adminToken,
+      hubId: store.hubId,
+      store,
+      connectedDevices: () => sessions.size,
+      close() {
+        closing ??= (async () => {
+          sessions.closeAll(grpc.status.UNAVAILABLE, 'hub is shutting down: reconnect later');
+          for (const call of watchers) call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'hub is shutting down: reconnect later' });
+          await shutdown(server, 2000);
+          await presence.stop();
+          unsubscribe();
+          await store.close();
+          log('hub stopped');
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+function bind(server: grpc.Server, host: string, port: number, credentials: grpc.ServerCredentials): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    server.bindAsync(formatHostPort(host, port), credentials, (err, boundPort) => {
+      if (!err) return resolvePort(boundPort);
+      // grpc-js hides the socket error; ask the OS directly for a clear reason.
+      explainListenFailure(host, port).then((reason) =>
+        reject(new Error(`cannot listen on ${formatHostPort(host, port)}: ${reason ?? err.message}`)),
+      );
+    });
+  });
+}
+
+function explainListenFailure(host: string, port: number): Promise<string | undefined> {
+  return new Promise((done) => {
+    const probe = createServer();
+    probe.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE') done('the port is already in use (another hub running?): pick another with --listen');
+      else if (e.code === 'EADDRNOTAVAIL') done('this machine has no such address: use 127.0.0.1 or 0.0.0.0');
+      else if (e.code === 'EACCES') done('permission denied: ports below 1024 need privileges; use a higher port');
+      else done(e.message);
+    });
+    probe.listen(port, host, () => probe.close(() => done(undefined)));
+  });
+}
+
+/** Graceful shutdown, then forced after `graceMs`. */
+function shutdown(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise((done) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      done();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      done();
+    });
+  });
+}

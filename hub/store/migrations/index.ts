@@ -1,0 +1,5 @@
+import { migration0001 } from './0001-initial';
+import type { Migration } from './migration';
+
+/** Every migration, in version order. Append new ones; never edit applied ones. */
+export const migrations: Migration[] = [migration0001];

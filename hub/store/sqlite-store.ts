@@ -1,0 +1,411 @@
+import Database from 'better-sqlite3';
+import type { Database as Db, Statement } from 'better-sqlite3';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync } from 'node:fs';
+import { deviceFilterSql } from './device-filter-sql';
+import { runMigrations } from './migration-runner';
+import { migrations } from './migrations';
+import type {
+  AdmissionResult,
+  DeviceFilter,
+  DevicePage,
+  DeviceRecord,
+  DeviceStatus,
+  EventKind,
+  HubEvent,
+  HubStore,
+  NewDevice,
+  Operator,
+  OperatorRole,
+  PresenceChange,
+} from './store';
+
+interface DeviceRow {
+  id: string;
+  status: DeviceStatus;
+  identity: string;
+  public_key: Buffer;
+  inventory: string;
+  online: number;
+  last_seen: number;
+  created: number;
+  updated: number;
+  revision: number;
+}
+
+interface EventRow {
+  revision: number;
+  at: number;
+  actor: string;
+  kind: EventKind;
+  entity_id: string;
+  payload: string;
+}
+
+const OPERATOR_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+
+export function tokenSha256(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** Opens (creating and migrating as needed) the hub database at `file`. */
+export function openSqliteStore(file: string): SqliteStore {
+  return new SqliteStore(file);
+}
+
+export class SqliteStore implements HubStore {
+  readonly hubId: string;
+  readonly secret: Buffer;
+  private readonly db: Db;
+  private head: number;
+  private readonly listeners = new Set<(events: HubEvent[]) => void>();
+  private readonly filterStatements = new Map<string, Statement>();
+  private readonly s: ReturnType<typeof prepareStatements>;
+
+  constructor(file: string) {
+    const fresh = !existsSync(file);
+    this.db = new Database(file);
+    // The database holds the token secret and operator token hashes.
+    if (fresh) chmodSync(file, 0o600);
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL is durable across process crashes in WAL mode; only an OS crash
+    // may lose the last transactions, never corrupt the file.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    runMigrations(this.db, migrations);
+
+    this.s = prepareStatements(this.db);
+
+    this.head = this.s.head.get()?.r ?? 0;
+    const hubId = this.s.getMeta.get('hub_id')?.value;
+    const secret = this.s.getMeta.get('secret')?.value;
+    if (hubId && secret) {
+      this.hubId = hubId;
+      this.secret = Buffer.from(secret, 'base64');
+    } else {
+      this.hubId = randomBytes(8).toString('hex');
+      this.secret = randomBytes(32);
+      this.mutate((events) => {
+        this.s.putMeta.run('hub_id', this.hubId);
+        this.s.putMeta.run('secret', this.secret.toString('base64'));
+        this.appendEvent(events, 'hub', 'hub.created', this.hubId, Date.now(), { hubId: this.hubId });
+      });
+    }
+  }
+
+  subscribe(listener: (events: HubEvent[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async headRevision(): Promise<number> {
+    return this.head;
+  }
+
+  async oldestRevision(): Promise<number> {
+    return this.s.oldest.get()?.r ?? this.head + 1;
+  }
+
+  async getDevice(id: string): Promise<DeviceRecord | undefined> {
+    const row = this.s.getDevice.get(id);
+    return row && fromRow(row);
+  }
+
+  async enrollDevice(device: NewDevice, actor: string): Promise<DeviceRecord> {
+    return this.mutate((events) => {
+      const existing = this.readDevice(device.id);
+      if (existing) {
+        assertSameKey(existing, device);
+        return existing;
+      }
+      return this.writeDevice(events, actor, 'device.enrolled', newDevice(device, 'pending'));
+    });
+  }
+
+  async preauthorizeDevice(device: NewDevice, actor: string): Promise<DeviceRecord> {
+    return this.mutate((events) => {
+      const existing = this.readDevice(device.id);
+      if (!existing) return this.writeDevice(events, actor, 'device.preauthorized', newDevice(device, 'accepted'));
+      assertSameKey(existing, device);
+      if (existing.status === 'accepted') return existing;
+      return this.writeDevice(events, actor, 'device.admission', { ...existing, status: 'accepted' });
+    });
+  }
+
+  async setAdmission(target: { ids: string[]; filter?: DeviceFilter }, status: DeviceStatus, actor: string): Promise<AdmissionResult> {
+    return this.mutate((events) => {
+      const result: AdmissionResult = { changed: [], notFound: [] };
+      const ids = target.ids.length ? [...new Set(target.ids)] : this.matchingIds(target.filter ?? {});
+      for (const id of ids) {
+        const device = this.readDevice(id);
+        if (!device) {
+          result.notFound.push(id);
+          continue;
+        }
+        if (device.status === status) continue;
+        this.writeDevice(events, actor, 'device.admission', { ...device, status });
+        result.changed.push(id);
+      }
+      return result;
+    });
+  }
+
+  async updateInventory(id: string, attributes: Record<string, string>, full: boolean, actor: string): Promise<DeviceRecord | undefined> {
+    return this.mutate((events) => {
+      const device = this.readDevice(id);
+      if (!device) return undefined;
+      const next: Record<string, string> = full ? {} : { ...device.inventory };
+      for (const [key, value] of Object.entries(attributes)) {
+        if (value === '') delete next[key];
+        else next[key] = value;
+      }
+      if (sameRecord(device.inventory, next)) return undefined;
+      return this.writeDevice(events, actor, 'device.inventory', { ...device, inventory: sortedRecord(next) });
+    });
+  }
+
+  async applyPresence(changes: PresenceChange[]): Promise<void> {
+    if (!changes.length) return;
+    this.mutate((events) => {
+      for (const change of changes) {
+        const device = this.readDevice(change.deviceId);
+        if (!device) continue;
+        const lastSeenMs = Math.max(device.lastSeenMs, change.lastSeenMs);
+        if (change.online !== undefined && change.online !== device.online) {
+          this.writeDevice(events, change.actor, change.online ? 'device.online' : 'device.offline', { ...device, online: change.online, lastSeenMs });
+        } else if (lastSeenMs > device.lastSeenMs) {
+          this.s.touchDevice.run(lastSeenMs, device.id, lastSeenMs);
+        }
+      }
+    });
+  }
+
+  async markAllOffline(actor: string): Promise<number> {
+    return this.mutate((events) => {
+      const online = this.s.onlineDevices.all().map(fromRow);
+      for (const device of online) this.writeDevice(events, actor, 'device.offline', { ...device, online: false });
+      return online.length;
+    });
+  }
+
+  async listDevices(filter: DeviceFilter, pageSize: number, afterId?: string): Promise<DevicePage> {
+    const { where, params } = deviceFilterSql(filter);
+    const total = (this.filterStatement(`SELECT COUNT(*) AS n FROM devices WHERE ${where}`).get(...params) as { n: number }).n;
+    const rows = this.filterStatement(`SELECT * FROM devices WHERE ${where} AND id > ? ORDER BY id LIMIT ?`).all(
+      ...params,
+      afterId ?? '',
+      pageSize + 1,
+    ) as DeviceRow[];
+    const more = rows.length > pageSize;
+    const devices = rows.slice(0, pageSize).map(fromRow);
+    return { devices, total, nextAfterId: more ? devices.at(-1)!.id : undefined };
+  }
+
+  async devicesChangedAfter(revision: number, limit: number): Promise<{ devices: DeviceRecord[]; head: number }> {
+    // Synchronous read: nothing can commit between the rows and the head.
+    return { devices: this.s.changedAfter.all(revision, limit).map(fromRow), head: this.head };
+  }
+
+  async eventsAfter(revision: number, limit: number): Promise<HubEvent[]> {
+    return this.s.eventsAfter.all(revision, limit).map(fromEventRow);
+  }
+
+  async createOperator(name: string, role: OperatorRole, actor: string): Promise<{ name: string; role: OperatorRole; token: string }> {
+    checkOperator(name, role);
+    const token = `fleet_op_${randomBytes(32).toString('base64url')}`;
+    this.mutate((events) => {
+      if (this.s.operatorByName.get(name)) throw new Error(`operator "${name}" already exists: pick another name`);
+      this.s.putOperator.run(name, role, tokenSha256(token), Date.now());
+      this.appendEvent(events, actor, 'operator.created', name, Date.now(), { name, role });
+    });
+    return { name, role, token };
+  }
+
+  async setOperatorToken(name: string, role: OperatorRole, token: string, actor: string): Promise<void> {
+    checkOperator(name, role);
+    const hash = tokenSha256(token);
+    this.mutate((events) => {
+      const current = this.s.operatorByName.get(name);
+      if (current && current.role === role && current.token_sha256 === hash) return;
+      this.s.putOperator.run(name, role, hash, Date.now());
+      this.appendEvent(events, actor, current ? 'operator.token_set' : 'operator.created', name, Date.now(), { name, role });
+    });
+  }
+
+  async operatorByToken(token: string): Promise<Operator | undefined> {
+    const row = this.s.operatorByHash.get(tokenSha256(token));
+    return row && { name: row.name, role: row.role };
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+    this.listeners.clear();
+  }
+
+  /** Runs `fn` in one transaction; its events reach listeners only after commit. */
+  private mutate<T>(fn: (events: HubEvent[]) => T): T {
+    const events: HubEvent[] = [];
+    const headBefore = this.head;
+    let result: T;
+    try {
+      result = this.db.transaction(() => fn(events))();
+    } catch (err) {
+      this.head = headBefore;
+      throw err;
+    }
+    if (events.length) {
+      for (const listener of this.listeners) {
+        try {
+          listener(events);
+        } catch {
+          // A failing listener must not undo a committed change nor starve the others.
+        }
+      }
+    }
+    return result;
+  }
+
+  private readDevice(id: string): DeviceRecord | undefined {
+    const row = this.s.getDevice.get(id);
+    return row && fromRow(row);
+  }
+
+  private writeDevice(events: HubEvent[], actor: string, kind: EventKind, device: DeviceRecord): DeviceRecord {
+    const at = Date.now();
+    const revision = this.head + 1;
+    const next: DeviceRecord = { ...device, updatedMs: at, revision };
+    this.s.putDevice.run(toRow(next));
+    this.appendEvent(events, actor, kind, next.id, at, undefined, next);
+    return next;
+  }
+
+  private appendEvent(events: HubEvent[], actor: string, kind: EventKind, entityId: string, at: number, details?: Record<string, string>, device?: DeviceRecord): void {
+    const revision = ++this.head;
+    const payload = device ? deviceJson(device) : details ?? {};
+    this.s.insertEvent.run(revision, at, actor, kind, entityId, JSON.stringify(payload));
+    events.push({ revision, atMs: at, actor, kind, entityId, device, details });
+  }
+
+  private matchingIds(filter: DeviceFilter): string[] {
+    const { where, params } = deviceFilterSql(filter);
+    return (this.filterStatement(`SELECT id FROM devices WHERE ${where} ORDER BY id`).all(...params) as { id: string }[]).map((r) => r.id);
+  }
+
+  private filterStatement(sql: string): Statement {
+    let statement = this.filterStatements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      // Filters combine a handful of shapes; the cap only guards against abuse.
+      if (this.filterStatements.size > 200) this.filterStatements.clear();
+      this.filterStatements.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+function prepareStatements(db: Db) {
+  return {
+    getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
+    putMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)'),
+    head: db.prepare<[], { r: number | null }>('SELECT MAX(revision) AS r FROM events'),
+    oldest: db.prepare<[], { r: number | null }>('SELECT MIN(revision) AS r FROM events'),
+    insertEvent: db.prepare('INSERT INTO events (revision, at, actor, kind, entity_id, payload) VALUES (?, ?, ?, ?, ?, ?)'),
+    eventsAfter: db.prepare<[number, number], EventRow>('SELECT * FROM events WHERE revision > ? ORDER BY revision LIMIT ?'),
+    getDevice: db.prepare<[string], DeviceRow>('SELECT * FROM devices WHERE id = ?'),
+    putDevice: db.prepare(
+      `INSERT INTO devices (id, status, identity, public_key, inventory, online, last_seen, created, updated, revision)
+       VALUES (@id, @status, @identity, @public_key, @inventory, @online, @last_seen, @created, @updated, @revision)
+       ON CONFLICT (id) DO UPDATE SET status = excluded.status, identity = excluded.identity, inventory = excluded.inventory,
+         online = excluded.online, last_seen = excluded.last_seen, updated = excluded.updated, revision = excluded.revision`,
+    ),
+    touchDevice: db.prepare('UPDATE devices SET last_seen = ? WHERE id = ? AND last_seen < ?'),
+    onlineDevices: db.prepare<[], DeviceRow>('SELECT * FROM devices WHERE online = 1'),
+    changedAfter: db.prepare<[number, number], DeviceRow>('SELECT * FROM devices WHERE revision > ? ORDER BY revision LIMIT ?'),
+    operatorByHash: db.prepare<[string], { name: string; role: OperatorRole }>('SELECT name, role FROM operators WHERE token_sha256 = ?'),
+    operatorByName: db.prepare<[string], { name: string; role: OperatorRole; token_sha256: string }>('SELECT * FROM operators WHERE name = ?'),
+    putOperator: db.prepare(
+      `INSERT INTO operators (name, role, token_sha256, created) VALUES (?, ?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET role = excluded.role, token_sha256 = excluded.token_sha256`,
+    ),
+  };
+}
+
+function checkOperator(name: string, role: OperatorRole): void {
+  if (!OPERATOR_NAME.test(name)) throw new Error(`operator name "${name}" is not valid: use letters, digits, '.', '_', '@' or '-' (at most 64)`);
+  if (!['viewer', 'operator', 'admin'].includes(role)) throw new Error(`role "${role}" is not valid: use viewer, operator or admin`);
+}
+
+function assertSameKey(existing: DeviceRecord, device: NewDevice): void {
+  if (!existing.publicKey.equals(device.publicKey)) throw new Error(`device id ${device.id} is already bound to a different public key`);
+}
+
+function newDevice(device: NewDevice, status: DeviceStatus): DeviceRecord {
+  const now = Date.now();
+  return {
+    id: device.id,
+    status,
+    identity: sortedRecord(device.identity),
+    publicKey: Buffer.from(device.publicKey),
+    inventory: {},
+    online: false,
+    lastSeenMs: 0,
+    createdMs: now,
+    updatedMs: now,
+    revision: 0,
+  };
+}
+
+function fromRow(row: DeviceRow): DeviceRecord {
+  return {
+    id: row.id,
+    status: row.status,
+    identity: JSON.parse(row.identity),
+    publicKey: row.public_key,
+    inventory: JSON.parse(row.inventory),
+    online: row.online === 1,
+    lastSeenMs: row.last_seen,
+    createdMs: row.created,
+    updatedMs: row.updated,
+    revision: row.revision,
+  };
+}
+
+function toRow(d: DeviceRecord): DeviceRow {
+  return {
+    id: d.id,
+    status: d.status,
+    identity: JSON.stringify(d.identity),
+    public_key: d.publicKey,
+    inventory: JSON.stringify(d.inventory),
+    online: d.online ? 1 : 0,
+    last_seen: d.lastSeenMs,
+    created: d.createdMs,
+    updated: d.updatedMs,
+    revision: d.revision,
+  };
+}
+
+/** The device snapshot as stored in an event's payload (key in base64). */
+function deviceJson(d: DeviceRecord): Record<string, unknown> {
+  return { ...d, publicKey: d.publicKey.toString('base64') };
+}
+
+function fromEventRow(row: EventRow): HubEvent {
+  const payload = JSON.parse(row.payload);
+  const event: HubEvent = { revision: row.revision, atMs: row.at, actor: row.actor, kind: row.kind, entityId: row.entity_id };
+  if (row.kind.startsWith('device.')) event.device = { ...payload, publicKey: Buffer.from(payload.publicKey, 'base64') };
+  else event.details = payload;
+  return event;
+}
+
+function sortedRecord(record: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(record).sort()) out[key] = record[key];
+  return out;
+}
+
+function sameRecord(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ak = Object.keys(a);
+  if (ak.length !== Object.keys(b).length) return false;
+  return ak.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
+}

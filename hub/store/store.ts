@@ -1,0 +1,131 @@
+// The hub's storage contract. SQLite (sqlite-store.ts) is the embedded
+// default; a PostgreSQL store for larger fleets implements the same interface,
+// which is why every method returns a Promise even though SQLite answers
+// synchronously.
+
+export type DeviceStatus = 'pending' | 'accepted' | 'rejected';
+export type OperatorRole = 'viewer' | 'operator' | 'admin';
+
+export interface DeviceRecord {
+  /** Derived from the public key (see auth/device-key.ts). */
+  id: string;
+  status: DeviceStatus;
+  identity: Record<string, string>;
+  /** Raw 32-byte ed25519 public key. */
+  publicKey: Buffer;
+  inventory: Record<string, string>;
+  online: boolean;
+  lastSeenMs: number;
+  createdMs: number;
+  updatedMs: number;
+  /** Revision of the last event that changed this device. */
+  revision: number;
+}
+
+export type EventKind =
+  | 'device.enrolled'
+  | 'device.preauthorized'
+  | 'device.admission'
+  | 'device.online'
+  | 'device.offline'
+  | 'device.inventory'
+  | 'hub.created'
+  | 'operator.created'
+  | 'operator.token_set';
+
+/** One entry of the ordered event log: the audit trail and the Watch feed. */
+export interface HubEvent {
+  revision: number;
+  atMs: number;
+  /** Operator name, `device:<id>` or `hub`. */
+  actor: string;
+  kind: EventKind;
+  entityId: string;
+  /** The device after the change, for device.* events. */
+  device?: DeviceRecord;
+  /** Extra facts for events that are not device snapshots. */
+  details?: Record<string, string>;
+}
+
+export interface Operator {
+  name: string;
+  role: OperatorRole;
+}
+
+export interface DeviceFilter {
+  status?: DeviceStatus;
+  /** Exact matches; a key present in identity is matched there, else in inventory. */
+  attributes?: Record<string, string>;
+  /** Case-insensitive substring of the id or any identity/inventory value. */
+  text?: string;
+}
+
+export interface DevicePage {
+  devices: DeviceRecord[];
+  total: number;
+  /** Id to continue after, absent on the last page. */
+  nextAfterId?: string;
+}
+
+export interface NewDevice {
+  id: string;
+  publicKey: Buffer;
+  identity: Record<string, string>;
+}
+
+/** One presence fact gathered by the hub between two flushes. */
+export interface PresenceChange {
+  deviceId: string;
+  /** Set to change the online flag (appends an event when it changes). */
+  online?: boolean;
+  lastSeenMs: number;
+  actor: string;
+}
+
+export interface AdmissionResult {
+  changed: string[];
+  notFound: string[];
+}
+
+export interface HubStore {
+  readonly hubId: string;
+  /** Secret for HMAC-signed nonces and device tokens; never leaves the hub. */
+  readonly secret: Buffer;
+
+  /** Listener runs after each commit with that commit's events, in revision order. */
+  subscribe(listener: (events: HubEvent[]) => void): () => void;
+  headRevision(): Promise<number>;
+  /** Lowest revision still in the log (head + 1 when the log is empty). */
+  oldestRevision(): Promise<number>;
+
+  getDevice(id: string): Promise<DeviceRecord | undefined>;
+  /** Creates a PENDING device for an unknown key; returns the stored device either way. */
+  enrollDevice(device: NewDevice, actor: string): Promise<DeviceRecord>;
+  /** Creates the device ACCEPTED, or sets an existing one ACCEPTED. */
+  preauthorizeDevice(device: NewDevice, actor: string): Promise<DeviceRecord>;
+  /** By ids (when non-empty) or else every device matching the filter; one transaction. */
+  setAdmission(target: { ids: string[]; filter?: DeviceFilter }, status: DeviceStatus, actor: string): Promise<AdmissionResult>;
+  /** Full replacement or patch (empty value deletes). Returns the device when something changed. */
+  updateInventory(id: string, attributes: Record<string, string>, full: boolean, actor: string): Promise<DeviceRecord | undefined>;
+  /** Applies a batch of presence facts in one transaction. */
+  applyPresence(changes: PresenceChange[]): Promise<void>;
+  /** Devices left online by a previous run that did not shut down cleanly. */
+  markAllOffline(actor: string): Promise<number>;
+  listDevices(filter: DeviceFilter, pageSize: number, afterId?: string): Promise<DevicePage>;
+  /**
+   * Devices whose revision is above `revision`, lowest first, and the head
+   * revision read consistently with them: when fewer than `limit` come back,
+   * every device change up to `head` is reflected in what was read.
+   */
+  devicesChangedAfter(revision: number, limit: number): Promise<{ devices: DeviceRecord[]; head: number }>;
+  /** Events after `revision`, oldest first (audit trail). */
+  eventsAfter(revision: number, limit: number): Promise<HubEvent[]>;
+
+  /** Creates an operator with a fresh random token and returns it (only its hash is stored). */
+  createOperator(name: string, role: OperatorRole, actor: string): Promise<{ name: string; role: OperatorRole; token: string }>;
+  /** Makes `token` the operator's token (creating the operator if needed). */
+  setOperatorToken(name: string, role: OperatorRole, token: string, actor: string): Promise<void>;
+  operatorByToken(token: string): Promise<Operator | undefined>;
+
+  close(): Promise<void>;
+}
