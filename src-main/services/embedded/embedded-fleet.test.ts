@@ -1,0 +1,47 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createConsoleApp, type ConsoleApp } from '../console-app';
+import { TempDirs, waitFor } from '../testing/test-fleet';
+
+// The demo fleet inside the console: a real hub and 5 simulated devices.
+
+const temp = new TempDirs();
+const apps: ConsoleApp[] = [];
+afterEach(async () => {
+  for (const a of apps.splice(0)) await a.close();
+  temp.removeAll();
+});
+
+async function open(userDataDir: string): Promise<ConsoleApp> {
+  const app = await createConsoleApp({ userDataDir, embedded: true });
+  apps.push(app);
+  return app;
+}
+
+describe('createConsoleApp({ embedded: true })', () => {
+  it('shows 5 pending devices; an accepted one comes online with its inventory; all of it survives a restart', async () => {
+    const dir = temp.make('console-embedded-');
+    const app = await open(dir);
+    expect(await app.api.connection.state()).toMatchObject({ embedded: true, role: 'admin' });
+    await waitFor('5 pending devices cached', async () => (await app.api.devices.query({ status: 'pending' })).total === 5, 15_000);
+    expect((await app.api.connection.state()).phase).toBe('online');
+
+    const id = (await app.api.devices.query({ limit: 1 })).rows[0].id;
+    expect((await app.api.devices.accept([id])).changed).toEqual([id]);
+    const device = await waitFor('accepted device online', async () => {
+      const d = await app.api.devices.get(id);
+      return d?.online && d.inventory['os.pretty_name'] ? d : null;
+    }, 10_000);
+    expect(device).toMatchObject({ status: 'accepted', deviceType: 'sim-device' });
+    expect(device.os).toBe(device.inventory['os.pretty_name']);
+    expect(device.lastSeenMs).toBeGreaterThan(0);
+
+    const hubId = (await app.api.connection.state()).hubId;
+    await app.close();
+    const again = await open(dir);
+    expect((await again.api.connection.state()).hubId).toBe(hubId);
+    await waitFor('same fleet back online', async () => {
+      const page = await again.api.devices.query({});
+      return page.total === 5 && page.counts.accepted === 1 && (await again.api.devices.get(id))?.online;
+    }, 15_000);
+  }, 60_000);
+});
