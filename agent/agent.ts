@@ -60,6 +60,8 @@ export class DeviceAgent extends EventEmitter {
   /** Auth refusals since the last good connection: guards against a hot loop. */
   private authRefusals = 0;
   private lastReason?: string;
+  /** "accepted" is news once per admission, not on every token. */
+  private acceptedLogged = false;
   private running?: Promise<void>;
   private stopping = false;
   private sleepTimer?: NodeJS.Timeout;
@@ -155,7 +157,7 @@ export class DeviceAgent extends EventEmitter {
       res = await this.enroll();
     } catch (err) {
       if (this.stopping) return;
-      this.report(`enrollment failed (${describeError(err)}); retrying with backoff`);
+      this.report(`enrollment failed (${explain(describeError(err))}); retrying with backoff`);
       this.setState('backoff');
       await this.sleep(this.backoff.next());
       return;
@@ -166,14 +168,17 @@ export class DeviceAgent extends EventEmitter {
     switch (res.status) {
       case AdmissionStatus.ADMISSION_STATUS_ACCEPTED:
         this.takeToken(res);
-        this.report(`accepted as device ${this.id}; connecting`);
+        if (!this.acceptedLogged) this.opts.log?.(`accepted as device ${this.id}; connecting`);
+        this.acceptedLogged = true;
         return;
       case AdmissionStatus.ADMISSION_STATUS_PENDING:
+        this.acceptedLogged = false;
         this.setState('pending');
         this.report(`pending: device ${this.id} waits for an operator to accept it`);
         await this.sleep(withJitter(res.retryAfterMs > 0 ? res.retryAfterMs : DEFAULT_PENDING_RETRY_MS));
         return;
       case AdmissionStatus.ADMISSION_STATUS_REJECTED:
+        this.acceptedLogged = false;
         this.setState('rejected');
         this.report(`REJECTED: the hub refused device ${this.id}; asking again every ~${Math.round(this.backoffOpts.maxMs / 1000)} s in case an operator accepts it`);
         await this.sleep(withJitter(this.backoffOpts.maxMs));
@@ -223,8 +228,10 @@ export class DeviceAgent extends EventEmitter {
     const end = await this.session(token);
     if (this.stopping) return;
     if (end.code === grpc.status.UNAUTHENTICATED || end.code === grpc.status.PERMISSION_DENIED) {
-      // A token refreshed during the session is still good: reconnect with it.
-      if (this.token === token) this.token = undefined;
+      // A token refreshed during the session is still good: reconnect with
+      // it. That is routine (the hub ends streams at token expiry): no news.
+      if (this.token !== token) return;
+      this.token = undefined;
       const what = end.code === grpc.status.UNAUTHENTICATED ? 'token refused' : 'device not accepted';
       this.report(`${what} (${end.reason}); enrolling again`);
       // The first refusal is normal (expired token); repeated ones mean the
@@ -235,7 +242,7 @@ export class DeviceAgent extends EventEmitter {
       }
       return;
     }
-    this.report(`${end.wasOnline ? 'connection lost' : 'cannot connect'} (${end.reason}); retrying with backoff`);
+    this.report(`${end.wasOnline ? 'connection lost' : 'cannot connect'} (${explain(end.reason)}); retrying with backoff`);
     this.setState('backoff');
     await this.sleep(this.backoff.next());
   }
@@ -357,4 +364,14 @@ export class DeviceAgent extends EventEmitter {
       }, ms);
     });
   }
+}
+
+/** Adds what to do to errors whose cause is not obvious from grpc's words. */
+function explain(reason: string): string {
+  // OpenSSL checks the chain before our pin: a different hub certificate
+  // shows up as a self-signed or unknown-issuer error.
+  if (/self[- ]signed certificate|unable to get local issuer|certificate verify failed/i.test(reason)) {
+    return `${reason} — the hub presented a certificate other than the trusted one: check the hub address and that the CA file is this hub's hub.crt`;
+  }
+  return reason;
 }

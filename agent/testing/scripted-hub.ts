@@ -1,0 +1,181 @@
+import { execFileSync } from 'node:child_process';
+import { createPublicKey, randomBytes, verify } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { AdmissionStatus } from '../../proto/gen/fleet/v1/common';
+import { DeviceServiceService, type DeviceMessage, type DeviceServiceServer, type HubMessage, type InventoryReport } from '../../proto/gen/fleet/v1/device';
+import { enrollPayload } from '../../proto/enroll-payload';
+
+// A small DeviceService for the agent's own tests: real TLS gRPC, real
+// signature checks, and admission and token lifetimes the test controls, so
+// each agent path (pending, rejected, expiry, refusal, hub restart) can be
+// driven on purpose. The real hub is exercised in tests/system.
+
+export type Admission = 'pending' | 'accepted' | 'rejected';
+
+export interface ScriptedHubOptions {
+  tokenTtlMs?: number;
+  heartbeatIntervalMs?: number;
+  retryAfterMs?: number;
+  /** Refuse Connect with PERMISSION_DENIED even for a valid token. */
+  denyConnect?: boolean;
+}
+
+export interface TestCertificate {
+  certPem: string;
+  keyPem: string;
+}
+
+/**
+ * A P-256 certificate for CN/SAN fleet-hub, like the hub's own (made by
+ * openssl): self-signed, or issued by `issuer` (a certificate that chains to a
+ * trusted one but is not it).
+ */
+export function makeTestCertificate(issuer?: TestCertificate): TestCertificate {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-cert-'));
+  const file = (name: string): string => join(dir, name);
+  const openssl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'pipe' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=fleet-hub', '-keyout', file('key.pem')];
+  try {
+    if (!issuer) {
+      openssl('req', '-x509', ...ec, '-days', '2', '-addext', 'subjectAltName=DNS:fleet-hub', '-out', file('cert.pem'));
+    } else {
+      writeFileSync(file('ca.pem'), issuer.certPem);
+      writeFileSync(file('ca.key'), issuer.keyPem);
+      writeFileSync(file('ext.cnf'), 'subjectAltName=DNS:fleet-hub\n');
+      openssl('req', '-new', ...ec, '-out', file('req.csr'));
+      openssl('x509', '-req', '-in', file('req.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', file('ext.cnf'), '-out', file('cert.pem'));
+    }
+    return { certPem: readFileSync(file('cert.pem'), 'utf8'), keyPem: readFileSync(file('key.pem'), 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface Device {
+  id: string;
+  admission: Admission;
+  identity: Record<string, string>;
+  inventory: Record<string, string>;
+  reports: InventoryReport[];
+  heartbeats: number;
+}
+
+export class ScriptedHub {
+  readonly devices = new Map<string, Device>();
+  enrollments = 0;
+  connects = 0;
+  /** Client address:port of every accepted control stream. */
+  readonly peers = new Set<string>();
+  address = '';
+  private server?: grpc.Server;
+  private readonly nonces = new Set<string>();
+  private readonly tokens = new Map<string, { keyHex: string; expires: number }>();
+  private readonly streams = new Set<grpc.ServerDuplexStream<DeviceMessage, HubMessage>>();
+
+  /** Streams open right now. */
+  get openStreams(): number {
+    return this.streams.size;
+  }
+
+  constructor(
+    private readonly cert: TestCertificate,
+    public opts: ScriptedHubOptions = {},
+  ) {}
+
+  /** Starts listening; port 0 picks one, a known port restarts "the same hub". */
+  async listen(port = 0): Promise<string> {
+    const server = new grpc.Server();
+    server.addService(DeviceServiceService, this.handlers());
+    const creds = grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(this.cert.certPem), private_key: Buffer.from(this.cert.keyPem) }], false);
+    const bound = await new Promise<number>((resolve, reject) => server.bindAsync(`127.0.0.1:${port}`, creds, (err, p) => (err ? reject(err) : resolve(p))));
+    this.server = server;
+    this.address = `127.0.0.1:${bound}`;
+    return this.address;
+  }
+
+  /** Drops every connection at once, like a killed process. */
+  kill(): void {
+    this.streams.clear();
+    this.server?.forceShutdown();
+    this.server = undefined;
+  }
+
+  setAdmission(keyHex: string, admission: Admission): void {
+    this.devices.get(keyHex)!.admission = admission;
+  }
+
+  /** Forgets every token, as a hub whose token key changed would. */
+  revokeTokens(): void {
+    this.tokens.clear();
+  }
+
+  private handlers(): DeviceServiceServer {
+    return {
+      challenge: (_call, cb) => {
+        const nonce = randomBytes(16).toString('hex');
+        this.nonces.add(nonce);
+        cb(null, { nonce, expiresMs: Date.now() + 60_000 });
+      },
+      enroll: (call, cb) => {
+        const req = call.request;
+        if (!this.nonces.delete(req.nonce)) return cb({ code: grpc.status.UNAUTHENTICATED, details: 'unknown or used nonce' });
+        const spki = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), req.publicKey]);
+        const ok = verify(null, enrollPayload(req.nonce, req.publicKey, req.identity), createPublicKey({ key: spki, format: 'der', type: 'spki' }), req.signature);
+        if (!ok) return cb({ code: grpc.status.UNAUTHENTICATED, details: 'bad signature' });
+        this.enrollments++;
+        const keyHex = req.publicKey.toString('hex');
+        let device = this.devices.get(keyHex);
+        if (!device) {
+          device = { id: `dev-${this.devices.size + 1}`, admission: 'pending', identity: req.identity, inventory: {}, reports: [], heartbeats: 0 };
+          this.devices.set(keyHex, device);
+        }
+        const status = { pending: AdmissionStatus.ADMISSION_STATUS_PENDING, accepted: AdmissionStatus.ADMISSION_STATUS_ACCEPTED, rejected: AdmissionStatus.ADMISSION_STATUS_REJECTED }[device.admission];
+        if (device.admission !== 'accepted') return cb(null, { deviceId: device.id, status, token: '', tokenExpiresMs: 0, retryAfterMs: this.opts.retryAfterMs ?? 50 });
+        const token = randomBytes(16).toString('hex');
+        const expires = Date.now() + (this.opts.tokenTtlMs ?? 3_600_000);
+        this.tokens.set(token, { keyHex, expires });
+        cb(null, { deviceId: device.id, status, token, tokenExpiresMs: expires, retryAfterMs: 0 });
+      },
+      connect: (call) => {
+        this.connects++;
+        const token = /^Bearer (.+)$/.exec(String(call.metadata.get('authorization')[0] ?? ''))?.[1];
+        const entry = token ? this.tokens.get(token) : undefined;
+        if (!entry || entry.expires <= Date.now()) return endWith(call, grpc.status.UNAUTHENTICATED, 'token expired or unknown');
+        const device = this.devices.get(entry.keyHex)!;
+        if (device.admission !== 'accepted' || this.opts.denyConnect) return endWith(call, grpc.status.PERMISSION_DENIED, 'device not accepted');
+        this.streams.add(call);
+        this.peers.add(call.getPeer());
+        // A token that runs out ends the stream, as the real hub does.
+        const expiry = setTimeout(() => endWith(call, grpc.status.UNAUTHENTICATED, 'token expired'), entry.expires - Date.now());
+        const done = (): void => {
+          clearTimeout(expiry);
+          this.streams.delete(call);
+        };
+        call.on('finish', done);
+        call.on('cancelled', done);
+        call.on('data', (msg: DeviceMessage) => {
+          if (msg.msg?.$case === 'heartbeat') {
+            device.heartbeats++;
+            call.write({ msg: { $case: 'heartbeatAck', heartbeatAck: msg.msg.heartbeat } });
+          } else if (msg.msg?.$case === 'inventory') {
+            const inv = msg.msg.inventory;
+            device.reports.push(inv);
+            if (inv.full) device.inventory = { ...inv.attributes };
+            else for (const [k, v] of Object.entries(inv.attributes)) if (v === '') delete device.inventory[k];
+            else device.inventory[k] = v;
+          }
+        });
+        call.on('end', () => call.end());
+        call.write({ msg: { $case: 'hello', hello: { deviceId: device.id, hubId: 'scripted-hub', heartbeatIntervalMs: this.opts.heartbeatIntervalMs ?? 100 } } });
+      },
+    };
+  }
+}
+
+/** Ends a server stream with a status (grpc-js sends it from the 'error' path). */
+function endWith(call: grpc.ServerDuplexStream<DeviceMessage, HubMessage>, code: grpc.status, details: string): void {
+  call.emit('error', { code, details });
+}
