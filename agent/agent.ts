@@ -147,7 +147,18 @@ export class DeviceAgent extends EventEmitter {
     this.setState('starting');
     this.key = await loadOrCreateIdentityKey(this.opts.stateDir);
     if (this.key.created) this.opts.log?.(`created identity key ${this.opts.stateDir}/identity.key`);
-    this.client = createDeviceClient(this.opts.hub, this.opts.caPem, this.backoffOpts);
+    this.client = createDeviceClient(this.opts.hub, this.opts.caPem);
+  }
+
+  /**
+   * A fresh channel after a failure: grpc's channel keeps its own reconnect
+   * backoff and, until that runs out, fails calls at once with the old error.
+   * Stacked on ours, the two would keep a device away from a hub that is
+   * back; with a fresh channel each of our attempts really dials.
+   */
+  private renewChannel(): void {
+    this.client?.close();
+    this.client = createDeviceClient(this.opts.hub, this.opts.caPem);
   }
 
   private async enrollStep(): Promise<void> {
@@ -159,6 +170,7 @@ export class DeviceAgent extends EventEmitter {
       if (this.stopping) return;
       this.report(`enrollment failed (${explain(describeError(err))}); retrying with backoff`);
       this.setState('backoff');
+      this.renewChannel();
       await this.sleep(this.backoff.next());
       return;
     }
@@ -244,6 +256,7 @@ export class DeviceAgent extends EventEmitter {
     }
     this.report(`${end.wasOnline ? 'connection lost' : 'cannot connect'} (${explain(end.reason)}); retrying with backoff`);
     this.setState('backoff');
+    this.renewChannel();
     await this.sleep(this.backoff.next());
   }
 

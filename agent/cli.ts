@@ -94,7 +94,7 @@ async function run(args: string[]): Promise<void> {
 
 function summary(sim: RunningSimulator): string {
   const c = sim.counts();
-  const others = (['starting', 'enrolling', 'connecting', 'rejected'] as AgentState[]).filter((s) => c[s] > 0).map((s) => `${c[s]} ${s}`);
+  const others = (['starting', 'enrolling', 'connecting', 'rejected', 'stopped'] as AgentState[]).filter((s) => c[s] > 0).map((s) => `${c[s]} ${s}`);
   let line = `sim: ${sim.agents.length} devices — ${c.online} online, ${c.pending} pending, ${c.backoff} backoff${others.length ? `, ${others.join(', ')}` : ''}`;
   // The most common problem says more than thousands of per-device lines.
   const problems = new Map<string, number>();

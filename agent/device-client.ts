@@ -1,7 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { DeviceServiceClient } from '../proto/gen/fleet/v1/device';
 import { certificateFingerprint, pemToDer } from '../proto/tls-fingerprint';
-import type { BackoffOptions } from './backoff';
 
 // How a device reaches its hub: TLS to exactly the certificate it was given
 // (pinned by fingerprint, so the hub can be dialed by IP or any name), on its
@@ -28,17 +27,13 @@ export function deviceCredentials(caPem: string): grpc.ChannelCredentials {
   return creds;
 }
 
-export function createDeviceClient(hub: string, caPem: string, backoff: BackoffOptions): DeviceServiceClient {
+export function createDeviceClient(hub: string, caPem: string): DeviceServiceClient {
   return new DeviceServiceClient(hub, deviceCredentials(caPem), {
     // The hub certificate names 'fleet-hub'; the pin above is the real check.
     'grpc.ssl_target_name_override': 'fleet-hub',
     // Without this, clients with the same target and options share one
     // HTTP/2 connection: simulated devices must each have their own.
     'grpc.use_local_subchannel_pool': 1,
-    // Keep grpc's own reconnect pace in line with the agent's, so a hub that
-    // came back is dialed when the agent's backoff says so, not minutes later.
-    'grpc.initial_reconnect_backoff_ms': backoff.baseMs,
-    'grpc.max_reconnect_backoff_ms': backoff.maxMs,
     // Retries are the agent's business (it knows the reason); grpc's
     // transparent retry buffers would only cost memory per device.
     'grpc.enable_retries': 0,
@@ -55,6 +50,7 @@ export function bearer(token: string): grpc.Metadata {
 /** A gRPC error as one line for the log: code name and details. */
 export function describeError(err: unknown): string {
   const e = err as Partial<grpc.ServiceError>;
-  if (typeof e?.code === 'number') return `${grpc.status[e.code] ?? e.code}: ${e.details || e.message}`;
+  // grpc appends an empty "Resolution note: " to connection errors: noise.
+  if (typeof e?.code === 'number') return `${grpc.status[e.code] ?? e.code}: ${(e.details || e.message || '').replace(/\.? Resolution note: $/, '')}`;
   return (err as Error)?.message ?? String(err);
 }
