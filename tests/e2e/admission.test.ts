@@ -48,7 +48,7 @@ it('an operator admits a pending simulated device and sees it online with its re
   expect(detail.inventory).toMatchObject(reported); // the cache holds the device's own report
 
   await row.getByRole('link', { name: target.id }).click();
-  await expect.poll(() => page.evaluate(() => location.hash), WAIT).toBe(`#/devices/${encodeURIComponent(target.id)}`);
+  await expect.poll(() => new URL(page.url()).hash, WAIT).toBe(`#/devices/${encodeURIComponent(target.id)}`);
   await expect.poll(() => page.getByRole('heading', { level: 1 }).innerText(), WAIT).toBe(target.id);
   await expect.poll(() => page.getByTestId('inventory-hostname').innerText(), WAIT).toBe(reported.hostname);
   expect(await page.getByTestId('inventory-os.pretty_name').innerText()).toBe(reported['os.pretty_name']);

@@ -32,7 +32,7 @@ it('moves focus and selection with the keyboard', async () => {
   expect(await page.getByRole('columnheader', { name: 'Name / ID' }).getAttribute('aria-sort')).toBe('ascending');
 
   await grid.focus();
-  expect(await page.evaluate(() => document.activeElement?.getAttribute('role'))).toBe('grid');
+  expect(await page.evaluate<string | null>("document.activeElement?.getAttribute('role')")).toBe('grid');
   expect(await activeRowIndex()).toBe('2'); // first data row (the header row is 1)
   await page.keyboard.press('ArrowDown');
   await page.keyboard.press('ArrowDown');
