@@ -32,6 +32,13 @@ export interface HubSyncOptions {
 /** Above this many changed ids an event says "anything changed" instead. */
 const MAX_IDS_PER_EVENT = 500;
 const WHOAMI_TIMEOUT_MS = 10_000;
+/**
+ * grpc-js hands over a message or two per I/O callback, and every commit
+ * costs about a millisecond, so events are gathered for one short tick (or
+ * up to MAX_BATCH) and applied in a single transaction.
+ */
+const FLUSH_TICK_MS = 16;
+const MAX_BATCH = 5000;
 
 // Keeps the local cache fed by the hub's Watch change feed, forever: each
 // attempt dials a fresh channel (so a hub that comes back is seen at once,
@@ -48,9 +55,12 @@ export class HubSync {
   private client: ConsoleServiceClient | null = null;
   private stream: grpc.ClientReadableStream<WatchEvent> | null = null;
   private wake: (() => void) | null = null;
+  /** settles when stop() is called, so a pending WhoAmI never delays closing */
+  private readonly stopSignal: Promise<void>;
+  private signalStop: () => void = () => {};
   private streamFailed: ((err: Error) => void) | null = null;
   private queue: WatchEvent[] = [];
-  private flushScheduled: NodeJS.Immediate | null = null;
+  private flushScheduled: NodeJS.Timeout | null = null;
   /** highest revision seen in a resync snapshot (the cursor moves only when it completes) */
   private snapshotMax = 0;
   private changedIds = new Set<string>();
@@ -60,6 +70,7 @@ export class HubSync {
   constructor(opts: HubSyncOptions) {
     this.opts = opts;
     const meta = opts.cache.meta();
+    this.stopSignal = new Promise((resolve) => (this.signalStop = resolve));
     this.current = { phase: 'connecting', error: '', operator: '', role: '', hubId: meta.hubId, revision: meta.revision, syncedAtMs: meta.syncedAtMs };
   }
 
@@ -78,10 +89,11 @@ export class HubSync {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.signalStop();
     this.stream?.cancel();
     this.wake?.();
     await this.loop;
-    if (this.flushScheduled) clearImmediate(this.flushScheduled);
+    if (this.flushScheduled) clearTimeout(this.flushScheduled);
     if (this.emitTimer) clearTimeout(this.emitTimer);
     this.emitChanges();
   }
@@ -94,8 +106,8 @@ export class HubSync {
       this.client = client;
       try {
         if (this.current.phase !== 'offline') this.update({ phase: 'connecting' });
-        const who = await unary(client, client.whoAmI, {}, this.opts.target.token, WHOAMI_TIMEOUT_MS);
-        if (this.stopped) break;
+        const who = await Promise.race([unary(client, client.whoAmI, {}, this.opts.target.token, WHOAMI_TIMEOUT_MS), this.stopSignal]);
+        if (!who || this.stopped) break;
         this.update({ phase: 'connecting', error: '', operator: who.operator, role: roleFromProto(who.role), hubId: who.hubId });
         await this.watch(client, who.hubId, () => (attempt = 0));
         throw new Error('the hub closed the change feed');
@@ -111,7 +123,7 @@ export class HubSync {
           this.opts.log(`hub ${hub}: ${message}; not retrying until the operator connects again`);
           return;
         }
-        const unreachable = code === grpc.status.UNAVAILABLE || code === grpc.status.DEADLINE_EXCEEDED || code === undefined;
+        const unreachable = code === grpc.status.UNAVAILABLE || code === grpc.status.DEADLINE_EXCEEDED;
         const delay = backoffDelay(attempt++, this.opts.backoff ?? HUB_BACKOFF);
         this.update({ phase: unreachable ? 'offline' : 'connecting', error: message, syncedAtMs });
         this.opts.log(`hub ${hub}: ${message}; retrying in ${delay} ms`);
@@ -156,7 +168,8 @@ export class HubSync {
       };
       stream.on('data', (event: WatchEvent) => {
         this.queue.push(event);
-        this.flushScheduled ??= setImmediate(() => this.flush(hubId, onLive));
+        if (this.queue.length >= MAX_BATCH) this.flush(hubId, onLive);
+        else this.flushScheduled ??= setTimeout(() => this.flush(hubId, onLive), FLUSH_TICK_MS);
       });
       stream.on('error', (err: grpc.ServiceError) => {
         this.flush(hubId, onLive);
@@ -171,7 +184,7 @@ export class HubSync {
 
   /** Applies every queued event in one transaction with the cursor. */
   private flush(hubId: string, onLive: () => void): void {
-    if (this.flushScheduled) clearImmediate(this.flushScheduled);
+    if (this.flushScheduled) clearTimeout(this.flushScheduled);
     this.flushScheduled = null;
     const events = this.queue;
     this.queue = [];
