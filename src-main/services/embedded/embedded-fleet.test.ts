@@ -1,6 +1,8 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createConsoleApp, type ConsoleApp } from '../console-app';
 import { TempDirs, waitFor } from '../testing/test-fleet';
+import { startEmbeddedFleet } from './embedded-fleet';
 
 // The demo fleet inside the console: a real hub and 5 simulated devices.
 
@@ -44,4 +46,23 @@ describe('createConsoleApp({ embedded: true })', () => {
       return page.total === 5 && page.counts.accepted === 1 && (await again.api.devices.get(id))?.online;
     }, 15_000);
   }, 60_000);
+});
+
+describe('startEmbeddedFleet', () => {
+  it('falls back to a free port when the preferred one is taken', async () => {
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const taken = `127.0.0.1:${(squatter.address() as AddressInfo).port}`;
+    const lines: string[] = [];
+    try {
+      const fleet = await startEmbeddedFleet({ dir: temp.make('embedded-port-'), devices: 1, listen: taken, log: (l) => lines.push(l) });
+      await fleet.close();
+      expect(fleet.hub).not.toBe(taken);
+      expect(fleet.hub).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(lines.some((l) => l.includes(`${taken} is taken`))).toBe(true);
+      expect(lines.join('\n')).not.toContain(fleet.adminToken);
+    } finally {
+      squatter.close();
+    }
+  });
 });

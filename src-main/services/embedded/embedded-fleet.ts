@@ -37,7 +37,7 @@ export async function startEmbeddedFleet(opts: EmbeddedFleetOptions): Promise<Em
   try {
     hub = await startHub({ ...hubOpts, listen });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' && !/EADDRINUSE|address already in use/i.test((err as Error).message)) throw err;
+    if (!/already in use|EADDRINUSE/i.test((err as Error).message)) throw err;
     opts.log(`embedded hub: ${listen} is taken; using a free port`);
     hub = await startHub({ ...hubOpts, listen: '127.0.0.1:0' });
   }
