@@ -1,7 +1,7 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificateFingerprint, pemToDer } from '../proto/tls-fingerprint';
 import { freePort, repoRoot, startHubProgram, startProgram, tempDir, waitFor, type HubProgram, type Program } from '../tests/support/processes';
@@ -204,18 +204,39 @@ describe('fleetctl against a real hub', { timeout: 60_000 }, () => {
     expect((await json<DeviceJson>(['devices', 'show', last.id])).status).toBe('rejected');
   });
 
-  it('preauthorizes a hex key: the device exists at once as accepted', async () => {
-    const { publicKey } = generateKeyPairSync('ed25519');
-    const hex = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url').toString('hex');
-    const run = await fleetctl(['devices', 'preauthorize', '--key', hex, '--identity', 'device_type=gateway', '--identity', 'serial=FACTORY-1']);
-    expect(run.code).toBe(0);
+  it('preauthorizes a device by its hex key: it enrolls straight to accepted and comes online', async () => {
+    // The factory flow: read a (simulated) device's key before it ever talks to the hub.
+    const state = join(dirs.sims.path, 'factory');
+    const shown = await promisify(execFile)(
+      process.execPath,
+      [join(repoRoot, 'bin', 'fleet-agent.js'), 'identity', '--state', join(state, 'dev-00001'), '--sim', '--device-type', 'factory', '--json'],
+      { timeout: 30_000 },
+    );
+    const { publicKeyHex, identity } = JSON.parse(shown.stdout) as { publicKeyHex: string; identity: Record<string, string> };
+    const pairs = Object.entries(identity).map(([k, v]) => `${k}=${v}`);
+    const run = await fleetctl(['devices', 'preauthorize', '--key', publicKeyHex, '--identity', ...pairs]);
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: `preauthorized device ${run.stdout.trim()} (accepted)\n` });
     const id = run.stdout.trim();
-    expect(id).toMatch(/^\S+$/);
-    const device = await json<DeviceJson>(['devices', 'show', id]);
-    expect(device).toMatchObject({ id, status: 'accepted', publicKey: hex, identity: { device_type: 'gateway', serial: 'FACTORY-1' } });
+    expect(await json<DeviceJson>(['devices', 'show', id])).toMatchObject({ id, status: 'accepted', online: false, publicKey: publicKeyHex, identity });
 
-    const noType = await fleetctl(['devices', 'preauthorize', '--key', hex, '--identity', 'serial=X']);
+    sims.push(startProgram('fleet-agent', ['sim', '--hub', hub.address, '--ca', join(dirs.hub.path, 'hub.crt'), '--devices', '1', '--device-type', 'factory', '--state', state]));
+    await waitFor(`preauthorized ${id} online`, async () => (await json<DeviceJson>(['devices', 'show', id])).online, 40_000, 500);
+    expect(await json<DeviceJson[]>(['devices', 'list', '--filter', 'device_type=factory'])).toMatchObject([{ id, status: 'accepted', online: true }]);
+
+    const noType = await fleetctl(['devices', 'preauthorize', '--key', publicKeyHex, '--identity', 'serial=X']);
     expect(noType.code).toBe(2);
-    expect(noType.stderr).toMatch(/needs --identity device_type=TYPE/);
+    expect(noType.stderr).toBe('fleetctl: devices preauthorize: devices preauthorize needs --identity device_type=TYPE (and any other identity attributes)\n');
+  });
+
+  // Last: `fleet-hub operators add` writes to the database beside the running
+  // hub, and (hub bug, reported) the hub's next mutation then fails.
+  it('refuses a viewer changing admission with exit 3 and a role hint', async () => {
+    const add = await promisify(execFile)(process.execPath, [join(repoRoot, 'bin', 'fleet-hub.js'), 'operators', 'add', 'watcher', '--role', 'viewer', '--data', dirs.hub.path], { timeout: 30_000 });
+    const viewer = add.stdout.trim();
+    const [device] = await json<DeviceJson[]>(['devices', 'list', '--limit', '1']);
+    expect((await fleetctl(['devices', 'list', '--token', viewer])).code).toBe(0);
+    const run = await fleetctl(['devices', 'reject', device.id, '--token', viewer]);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/^fleetctl: devices reject: permission denied: .*your operator role does not allow this; ask a hub admin\n$/);
   });
 });
