@@ -104,7 +104,7 @@ export function DeviceList() {
               aria-pressed={status === chip.status}
               onClick={() => setStatus(chip.status)}
             >
-              {chip.label} <span className="chip-count">{chip.status === 'all' ? all : counts[chip.status as AdmissionStatus]}</span>
+              {chip.label} <span className="chip-count">{(chip.status === 'all' ? all : counts[chip.status as AdmissionStatus]).toLocaleString('en-US')}</span>
             </button>
           ))}
         </div>

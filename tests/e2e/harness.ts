@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +30,16 @@ export interface ConsoleUnderTest {
   close(): Promise<void>;
 }
 
-export async function startConsoleUnderTest(opts: { devices?: number } = {}): Promise<ConsoleUnderTest> {
+export interface ConsoleUnderTestOptions {
+  /** simulated devices of the embedded fleet (default 5) */
+  devices?: number;
+  /** false: no embedded hub; the console resumes whatever `prepare` saved */
+  embedded?: boolean;
+  /** runs on the empty user data folder before the console starts (seed a cache, save a context) */
+  prepare?: (userDataDir: string) => Promise<void> | void;
+}
+
+export async function startConsoleUnderTest(opts: ConsoleUnderTestOptions = {}): Promise<ConsoleUnderTest> {
   if (!existsSync(join(STATIC_DIR, 'index.html'))) {
     throw new Error(`the web renderer is not built (${STATIC_DIR}/index.html is missing): run "npm run build:web" before the e2e tests`);
   }
@@ -43,9 +52,12 @@ export async function startConsoleUnderTest(opts: { devices?: number } = {}): Pr
     for (const c of closers.splice(0).reverse()) await c().catch(() => {});
   };
   try {
+    const userDataDir = join(dir, 'console');
+    await mkdir(userDataDir, { recursive: true });
+    await opts.prepare?.(userDataDir);
     const app = await createConsoleApp({
-      userDataDir: join(dir, 'console'),
-      embedded: true,
+      userDataDir,
+      embedded: opts.embedded ?? true,
       embeddedDevices: opts.devices ?? 5,
       log: (line) => log.push(line),
     });
