@@ -48,8 +48,9 @@ describe('parseArgs', () => {
 describe('allowFlags', () => {
   it('names the flags a command does not take', () => {
     const a = parseArgs(['--json', '--status', 'x', '--filter', 'a=b'], SPEC);
-    expect(() => allowFlags(a, 'devices show', ['json'])).toThrow(/devices show does not take --status, --filter/);
-    expect(() => allowFlags(a, 'devices list', ['json', 'status', 'filter'])).not.toThrow();
+    expect(() => allowFlags(a, ['json'])).toThrow('--status, --filter are not accepted here: see fleetctl --help');
+    expect(() => allowFlags(a, ['json', 'status'])).toThrow('--filter is not accepted here');
+    expect(() => allowFlags(a, ['json', 'status', 'filter'])).not.toThrow();
   });
 });
 

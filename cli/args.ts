@@ -53,10 +53,10 @@ export function parseArgs(argv: readonly string[], spec: FlagSpec): ParsedArgs {
 }
 
 /** Fails with a usage error when a flag outside `allowed` was given. */
-export function allowFlags(args: ParsedArgs, command: string, allowed: readonly string[]): void {
+export function allowFlags(args: ParsedArgs, allowed: readonly string[]): void {
   const given = [...args.booleans, ...args.strings.keys(), ...args.lists.keys()];
   const extra = given.filter((name) => !allowed.includes(name));
-  if (extra.length) throw new UsageError(`${command} does not take ${extra.map((n) => `--${n}`).join(', ')}: see fleetctl --help`);
+  if (extra.length) throw new UsageError(`${extra.map((n) => `--${n}`).join(', ')} ${extra.length === 1 ? 'is' : 'are'} not accepted here: see fleetctl --help`);
 }
 
 /** `k=v` pairs (from --filter, --identity) as a map; later keys win. */

@@ -1,4 +1,5 @@
 import type { ParsedArgs } from './args';
+import { UsageError } from './cli-error';
 import { readCaFile } from './ca-file';
 import { configPath, loadConfig, resolveTarget, type FleetctlConfig, type ResolvedTarget } from './config';
 import { openSession, type HubSession } from './hub-session';
@@ -47,6 +48,10 @@ export async function withSession<T>(ctx: CommandContext, work: (session: HubSes
   } finally {
     session.close();
   }
+}
+
+export function noOperands(ctx: CommandContext): void {
+  if (ctx.operands.length) throw new UsageError(`unexpected argument "${ctx.operands[0]}": see fleetctl --help`);
 }
 
 export function printJson(ctx: CommandContext, value: unknown): void {

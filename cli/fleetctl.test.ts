@@ -225,7 +225,7 @@ describe('fleetctl against a real hub', { timeout: 60_000 }, () => {
 
     const noType = await fleetctl(['devices', 'preauthorize', '--key', publicKeyHex, '--identity', 'serial=X']);
     expect(noType.code).toBe(2);
-    expect(noType.stderr).toBe('fleetctl: devices preauthorize: devices preauthorize needs --identity device_type=TYPE (and any other identity attributes)\n');
+    expect(noType.stderr).toBe('fleetctl: devices preauthorize: needs --identity device_type=TYPE (and any other identity attributes)\n');
   });
 
   // Last: `fleet-hub operators add` writes to the database beside the running

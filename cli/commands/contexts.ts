@@ -7,7 +7,7 @@ import { table } from '../format';
 // `fleetctl contexts [use NAME]`: the saved hubs and which one is current.
 
 export function contexts(ctx: CommandContext): void {
-  allowFlags(ctx.args, 'contexts', ['json', 'help']);
+  allowFlags(ctx.args, ['json', 'help']);
   const { path, config } = readConfig(ctx);
   const [sub, name, ...rest] = ctx.operands;
   if (sub === undefined) {

@@ -2,7 +2,7 @@ import { AdmissionStatus, type Device } from '../../proto/gen/fleet/v1/common';
 import type { DeviceFilter } from '../../proto/gen/fleet/v1/console';
 import { allowFlags, keyValues, positiveInt } from '../args';
 import { CliError, EXIT, UsageError } from '../cli-error';
-import { GLOBAL_FLAGS, printJson, withSession, type CommandContext } from '../command-context';
+import { GLOBAL_FLAGS, noOperands, printJson, withSession, type CommandContext } from '../command-context';
 import { deviceDetails, deviceJson, deviceTable, parseStatus, statusName } from '../device-view';
 import type { HubSession } from '../hub-session';
 import { parsePublicKey } from '../public-key';
@@ -12,8 +12,8 @@ import { parsePublicKey } from '../public-key';
 const PAGE_SIZE = 500;
 
 export async function devicesList(ctx: CommandContext): Promise<void> {
-  allowFlags(ctx.args, 'devices list', [...GLOBAL_FLAGS, 'status', 'filter', 'search', 'limit']);
-  if (ctx.operands.length) throw new UsageError(`devices list takes no arguments, got "${ctx.operands.join(' ')}"`);
+  allowFlags(ctx.args, [...GLOBAL_FLAGS, 'status', 'filter', 'search', 'limit']);
+  noOperands(ctx);
   const status = ctx.args.strings.has('status') ? parseStatus(ctx.args.strings.get('status')!) : AdmissionStatus.ADMISSION_STATUS_UNSPECIFIED;
   const limit = ctx.args.strings.has('limit') ? positiveInt('limit', ctx.args.strings.get('limit')!) : undefined;
   const filter = deviceFilter(ctx, status);
@@ -24,8 +24,8 @@ export async function devicesList(ctx: CommandContext): Promise<void> {
 }
 
 export async function devicesShow(ctx: CommandContext): Promise<void> {
-  allowFlags(ctx.args, 'devices show', GLOBAL_FLAGS);
-  if (ctx.operands.length !== 1) throw new UsageError('devices show needs exactly one device ID');
+  allowFlags(ctx.args, GLOBAL_FLAGS);
+  if (ctx.operands.length !== 1) throw new UsageError('needs exactly one device ID');
   const device = await withSession(ctx, (s) => s.call((c) => c.getDevice, { id: ctx.operands[0] }));
   if (ctx.json) return printJson(ctx, deviceJson(device));
   ctx.out(deviceDetails(device));
@@ -33,15 +33,15 @@ export async function devicesShow(ctx: CommandContext): Promise<void> {
 
 /** `devices accept|reject ID...` or `--all-pending [--filter k=v] [--search T] [--dry-run]`. */
 export async function devicesAdmit(ctx: CommandContext, verb: 'accept' | 'reject'): Promise<void> {
-  allowFlags(ctx.args, `devices ${verb}`, [...GLOBAL_FLAGS, 'all-pending', 'filter', 'search', 'dry-run']);
+  allowFlags(ctx.args, [...GLOBAL_FLAGS, 'all-pending', 'filter', 'search', 'dry-run']);
   const status = verb === 'accept' ? AdmissionStatus.ADMISSION_STATUS_ACCEPTED : AdmissionStatus.ADMISSION_STATUS_REJECTED;
   if (ctx.args.booleans.has('all-pending')) {
-    if (ctx.operands.length) throw new UsageError(`give device IDs or --all-pending, not both`);
+    if (ctx.operands.length) throw new UsageError('give device IDs or --all-pending, not both');
     return admitAllPending(ctx, verb, status);
   }
   const selectors = ['filter', 'search', 'dry-run'].filter((f) => ctx.args.booleans.has(f) || ctx.args.strings.has(f) || ctx.args.lists.has(f));
   if (selectors.length) throw new UsageError(`${selectors.map((f) => `--${f}`).join(', ')} can only be used with --all-pending`);
-  if (!ctx.operands.length) throw new UsageError(`devices ${verb} needs device IDs or --all-pending`);
+  if (!ctx.operands.length) throw new UsageError('needs device IDs or --all-pending');
 
   const ids = [...new Set(ctx.operands)];
   const res = await withSession(ctx, (s) => s.call((c) => c.setAdmission, { status, ids, filter: undefined }));
@@ -69,13 +69,13 @@ async function admitAllPending(ctx: CommandContext, verb: 'accept' | 'reject', s
 }
 
 export async function devicesPreauthorize(ctx: CommandContext): Promise<void> {
-  allowFlags(ctx.args, 'devices preauthorize', [...GLOBAL_FLAGS, 'key', 'identity']);
+  allowFlags(ctx.args, [...GLOBAL_FLAGS, 'key', 'identity']);
   const keyText = ctx.args.strings.get('key');
-  if (!keyText) throw new UsageError('devices preauthorize needs --key PUBKEY (hex, base64 or a PEM file)');
+  if (!keyText) throw new UsageError('needs --key PUBKEY (hex, base64 or a PEM file)');
   const publicKey = parsePublicKey(keyText);
   // `--identity a=1 b=2` (as fleet-agent identity prints it) and `--identity a=1 --identity b=2` both work.
   const identity = keyValues('identity', [...(ctx.args.lists.get('identity') ?? []), ...ctx.operands]);
-  if (!identity.device_type) throw new UsageError('devices preauthorize needs --identity device_type=TYPE (and any other identity attributes)');
+  if (!identity.device_type) throw new UsageError('needs --identity device_type=TYPE (and any other identity attributes)');
   const device = await withSession(ctx, (s) => s.call((c) => c.preauthorizeDevice, { publicKey, identity }));
   if (ctx.json) return printJson(ctx, deviceJson(device));
   // Only the id on stdout, so scripts can write ID=$(fleetctl devices preauthorize ...).

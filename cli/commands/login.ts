@@ -3,7 +3,7 @@ import { normalizeFingerprint } from '../../proto/tls-fingerprint';
 import { allowFlags } from '../args';
 import { readCaFile } from '../ca-file';
 import { CliError, EXIT, UsageError } from '../cli-error';
-import { GLOBAL_FLAGS, printJson, readConfig, target, withSession, type CommandContext } from '../command-context';
+import { GLOBAL_FLAGS, noOperands, printJson, readConfig, target, withSession, type CommandContext } from '../command-context';
 import { saveConfig } from '../config';
 import { keyValueLines } from '../format';
 import { checkFingerprint, openSession, probe } from '../hub-session';
@@ -11,12 +11,12 @@ import { checkFingerprint, openSession, probe } from '../hub-session';
 // `fleetctl login`, `logout` and `whoami`: who you are on which hub.
 
 export async function login(ctx: CommandContext): Promise<void> {
-  allowFlags(ctx.args, 'login', [...GLOBAL_FLAGS, 'fingerprint', 'trust-on-first-use']);
-  if (ctx.operands.length) throw new UsageError(`login takes no arguments, got "${ctx.operands.join(' ')}"`);
+  allowFlags(ctx.args, [...GLOBAL_FLAGS, 'fingerprint', 'trust-on-first-use']);
+  noOperands(ctx);
   const hub = ctx.args.strings.get('hub') || ctx.env.FLEET_HUB;
-  if (!hub) throw new UsageError('login needs --hub HOST:PORT (or FLEET_HUB)');
+  if (!hub) throw new UsageError('needs --hub HOST:PORT (or FLEET_HUB)');
   const token = ctx.args.strings.get('token') || ctx.env.FLEET_TOKEN;
-  if (!token) throw new UsageError("login needs --token (or FLEET_TOKEN): the hub's DATA/admin.token or a token an admin gave you");
+  if (!token) throw new UsageError("needs --token (or FLEET_TOKEN): the hub's DATA/admin.token or a token an admin gave you");
 
   const caFile = ctx.args.strings.get('ca') || ctx.env.FLEET_CA;
   const pinned = ctx.args.strings.get('fingerprint');
@@ -24,7 +24,7 @@ export async function login(ctx: CommandContext): Promise<void> {
   const explicit = [ctx.args.strings.has('ca'), pinned !== undefined, tofu].filter(Boolean).length;
   if (explicit > 1) throw new UsageError('give only one of --ca, --fingerprint and --trust-on-first-use');
   const mode = pinned !== undefined ? 'fingerprint' : tofu ? 'tofu' : caFile ? 'ca' : undefined;
-  if (!mode) throw new UsageError("login needs the hub's certificate: --ca FILE (DATA/hub.crt), --fingerprint FP or --trust-on-first-use");
+  if (!mode) throw new UsageError("needs the hub's certificate: --ca FILE (DATA/hub.crt), --fingerprint FP or --trust-on-first-use");
   const ca = mode === 'ca' ? readCaFile(caFile!) : undefined;
   let wanted: string | undefined;
   try {
@@ -55,8 +55,8 @@ export async function login(ctx: CommandContext): Promise<void> {
 }
 
 export function logout(ctx: CommandContext): void {
-  allowFlags(ctx.args, 'logout', ['context', 'json', 'help']);
-  if (ctx.operands.length) throw new UsageError(`logout takes no arguments, got "${ctx.operands.join(' ')}"`);
+  allowFlags(ctx.args, ['context', 'json', 'help']);
+  noOperands(ctx);
   const { path, config } = readConfig(ctx);
   const name = ctx.args.strings.get('context') || config['current-context'];
   if (!name) throw new CliError('not logged in: no current context', EXIT.failed);
@@ -69,8 +69,8 @@ export function logout(ctx: CommandContext): void {
 }
 
 export async function whoami(ctx: CommandContext): Promise<void> {
-  allowFlags(ctx.args, 'whoami', GLOBAL_FLAGS);
-  if (ctx.operands.length) throw new UsageError(`whoami takes no arguments, got "${ctx.operands.join(' ')}"`);
+  allowFlags(ctx.args, GLOBAL_FLAGS);
+  noOperands(ctx);
   const t = target(ctx);
   const me = await withSession(ctx, (s) => s.call((c) => c.whoAmI, {}));
   show(ctx, me, { hub: t.hub, fingerprint: t.fingerprint, context: t.context ?? '' });
