@@ -75,6 +75,15 @@ describe('hub session', () => {
     await expect(a.api.devices.accept(['x'])).rejects.toThrow(/not connected to a hub — admission needs the hub/);
   });
 
+  it('starts disconnected, saying why, when the saved context is damaged', async () => {
+    const dir = temp.make('console-');
+    writeFileSync(join(dir, 'contexts.json'), '{"current": ');
+    const lines: string[] = [];
+    const a = await app(dir, lines);
+    expect((await a.api.connection.state()).phase).toBe('disconnected');
+    expect(lines.join('\n')).toMatch(/cannot read the saved hub connection/);
+  });
+
   it('stops retrying and says so when the saved token is refused', async () => {
     const h = await hub();
     const dir = temp.make('console-');

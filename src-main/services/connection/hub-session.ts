@@ -45,7 +45,15 @@ export class HubSession {
 
   /** Resumes the saved context, if any (at start, before the hub answers). */
   resume(): void {
-    const saved = this.opts.store.current();
+    let saved: SavedContext | null;
+    try {
+      saved = this.opts.store.current();
+    } catch (err) {
+      // A damaged file must not keep the console from starting: it starts
+      // disconnected and the operator connects again.
+      this.opts.log((err as Error).message);
+      return;
+    }
     if (!saved) return;
     this.opts.log(`resuming hub ${saved.hub} (fingerprint ${saved.fingerprint})`);
     this.startSync(saved, false);

@@ -37,6 +37,12 @@ describe('ContextStore', () => {
   it('explains a corrupt file', () => {
     const path = file();
     writeFileSync(path, '{not json');
-    expect(() => new ContextStore(path).current()).toThrow(/cannot read the saved hub connection .*delete the file/);
+    const store = new ContextStore(path);
+    expect(() => store.current()).toThrow(/cannot read the saved hub connection .*delete the file/);
+    store.save(ctx); // connecting again replaces it
+    expect(store.current()).toEqual(ctx);
+    writeFileSync(path, '{not json');
+    store.forgetCurrent(); // and disconnecting removes it
+    expect(store.current()).toBeNull();
   });
 });

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Role } from '../../common/console-api';
 
 /** What the console needs to reconnect to its hub after a restart. */
@@ -43,15 +43,28 @@ export class ContextStore {
     return this.read().trusted[hub] ?? null;
   }
 
+  /** Saving also replaces a file that cannot be read: the operator just chose what to keep. */
   save(context: SavedContext): void {
-    const data = this.read();
+    let data: ContextsFile;
+    try {
+      data = this.read();
+    } catch {
+      data = { version: 1, current: null, trusted: {} };
+    }
     data.current = context;
     data.trusted[context.hub] = { fingerprint: context.fingerprint, certPem: context.certPem };
     this.write(data);
   }
 
+  /** Removes the token; a file that cannot be read is removed whole. */
   forgetCurrent(): void {
-    const data = this.read();
+    let data: ContextsFile;
+    try {
+      data = this.read();
+    } catch {
+      rmSync(this.file, { force: true });
+      return;
+    }
     if (!data.current) return;
     data.current = null;
     this.write(data);
