@@ -51,6 +51,15 @@ export class DeviceCache {
 
   constructor(file: string) {
     this.db = new Database(file);
+    try {
+      this.configure();
+    } catch (err) {
+      this.db.close();
+      throw new Error(`cannot open the console cache ${file}: ${(err as Error).message}; it holds only copies of hub data, so it can be deleted and is rebuilt on the next sync`);
+    }
+  }
+
+  private configure(): void {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -52,6 +52,12 @@ describe('cache migrations', () => {
     const db = new Database(':memory:');
     db.pragma('user_version = 99');
     expect(() => migrate(db, cacheMigrations)).toThrow(/schema version 99, newer than this console knows/);
+  });
+
+  it('explains a damaged cache file', () => {
+    const file = tempFile();
+    writeFileSync(file, 'this is not a database, just text that is long enough to be read as a header');
+    expect(() => new DeviceCache(file)).toThrow(/cannot open the console cache .*can be deleted and is rebuilt/);
   });
 
   it('refuses gaps in the numbering', () => {
