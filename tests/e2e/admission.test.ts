@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { simInventory } from '../../agent/sim/sim-device';
-import { cellText, deviceRow, deviceRows, startConsoleUnderTest, waitForDevices, WAIT, type ConsoleUnderTest } from './harness';
+import { cellText, deviceRow, deviceRows, pageErrors, startConsoleUnderTest, waitForDevices, WAIT, type ConsoleUnderTest } from './harness';
 
 // The issue's main path, in a real browser against a real hub and simulated
 // devices: a pending device appears, the operator accepts it in the UI, it
@@ -62,5 +62,5 @@ it('an operator admits a pending simulated device and sees it online with its re
   // And back to the list.
   await page.getByRole('link', { name: '← Back to devices' }).click();
   await expect.poll(() => deviceRows(page).count(), WAIT).toBe(5);
-  expect(c.log.filter((l) => l.startsWith('page error'))).toEqual([]);
+  expect(pageErrors(c)).toEqual([]); // no exceptions, no CSP violations
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { cellText, deviceRows, startConsoleUnderTest, waitForDevices, WAIT, type ConsoleUnderTest } from './harness';
+import { cellText, deviceRows, pageErrors, startConsoleUnderTest, waitForDevices, WAIT, type ConsoleUnderTest } from './harness';
 
 // The device grid as a keyboard and screen-reader user meets it: ARIA grid
 // semantics, keyboard focus movement and selection, text filter, status chips
@@ -123,4 +123,5 @@ it('counts devices per status on the chips, live, and filters by status', async 
   await expect.poll(() => chip('Pending').innerText(), WAIT).toBe('Pending 0');
   expect(await chip('Accepted').innerText()).toBe('Accepted 4');
   expect((await app.api.devices.query({ status: 'pending', limit: 0 })).total).toBe(0);
+  expect(pageErrors(c)).toEqual([]);
 });

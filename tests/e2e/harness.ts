@@ -75,6 +75,10 @@ export async function startConsoleUnderTest(opts: ConsoleUnderTestOptions = {}):
     const page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(30_000);
     page.on('pageerror', (err) => log.push(`page error: ${err.message}`));
+    // CSP violations and failed loads show up as console errors.
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') log.push(`page error: console: ${msg.text()}`);
+    });
     await page.goto(bridge.url);
     return { dir, app, bridge, context, page, log, close };
   } catch (err) {
@@ -84,6 +88,9 @@ export async function startConsoleUnderTest(opts: ConsoleUnderTestOptions = {}):
 }
 
 /** Waits until the console's cache holds `count` devices; returns them sorted by id. */
+/** Errors the page reported (exceptions, CSP violations, failed loads). */
+export const pageErrors = (c: ConsoleUnderTest) => c.log.filter((line) => line.startsWith('page error'));
+
 export async function waitForDevices(app: ConsoleApp, count: number): Promise<DeviceRow[]> {
   await expect.poll(async () => (await app.api.devices.query({ limit: 0 })).total, WAIT).toBe(count);
   return (await app.api.devices.query({ sort: 'id', limit: count })).rows;
