@@ -2,7 +2,7 @@ import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { HubCallError } from '../src-main/services/hub-client/hub-connection';
 import { EXIT } from './cli-error';
-import { checkFingerprint, hubError } from './hub-session';
+import { checkFingerprint, hubError, probe } from './hub-session';
 
 function callError(code: status, details: string): HubCallError {
   const err = Object.assign(new Error(details), { code, details, metadata: new Metadata() }) as ServiceError;
@@ -32,5 +32,11 @@ describe('checkFingerprint', () => {
   it('names both fingerprints and where the trusted one came from', () => {
     const b = 'CD:'.repeat(31) + 'CD';
     expect(() => checkFingerprint(a, b, '--ca hub.crt')).toThrow(`hub certificate fingerprint ${a} does not match ${b} trusted from --ca hub.crt`);
+  });
+});
+
+describe('probe', () => {
+  it('refuses an address without a port as a usage error, before any network', async () => {
+    await expect(probe('localhost')).rejects.toMatchObject({ exitCode: EXIT.usage, message: 'hub address must be HOST:PORT, got "localhost": e.g. --hub 127.0.0.1:7443' });
   });
 });

@@ -1,8 +1,8 @@
 import { status, type CallOptions, type ClientUnaryCall, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { ConsoleServiceClient } from '../proto/gen/fleet/v1/console';
 import { normalizeFingerprint } from '../proto/tls-fingerprint';
-import { createConsoleClient, HubCallError, probeHub, unary, type HubProbeResult } from '../src-main/services/hub-client/hub-connection';
-import { CliError, EXIT } from './cli-error';
+import { createConsoleClient, HubCallError, probeHub, splitHostPort, unary, type HubProbeResult } from '../src-main/services/hub-client/hub-connection';
+import { CliError, EXIT, UsageError } from './cli-error';
 
 // One command's conversation with the hub. Every step has a deadline, so an
 // unreachable hub is an error within seconds, never a hang; every gRPC failure
@@ -30,6 +30,11 @@ export interface HubSession {
 
 /** Reads the hub's certificate without trusting it; unreachable -> exit 3. */
 export async function probe(hub: string): Promise<HubProbeResult> {
+  try {
+    splitHostPort(hub);
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}: e.g. --hub 127.0.0.1:7443`);
+  }
   try {
     return await probeHub(hub, PROBE_TIMEOUT_MS);
   } catch (err) {

@@ -18,25 +18,7 @@ export async function login(ctx: CommandContext): Promise<void> {
   const token = ctx.args.strings.get('token') || ctx.env.FLEET_TOKEN;
   if (!token) throw new UsageError("needs --token (or FLEET_TOKEN): the hub's DATA/admin.token or a token an admin gave you");
 
-  const caFile = ctx.args.strings.get('ca') || ctx.env.FLEET_CA;
-  const pinned = ctx.args.strings.get('fingerprint');
-  const tofu = ctx.args.booleans.has('trust-on-first-use');
-  const explicit = [ctx.args.strings.has('ca'), pinned !== undefined, tofu].filter(Boolean).length;
-  if (explicit > 1) throw new UsageError('give only one of --ca, --fingerprint and --trust-on-first-use');
-  const mode = pinned !== undefined ? 'fingerprint' : tofu ? 'tofu' : caFile ? 'ca' : undefined;
-  if (!mode) throw new UsageError("needs the hub's certificate: --ca FILE (DATA/hub.crt), --fingerprint FP or --trust-on-first-use");
-  const ca = mode === 'ca' ? readCaFile(caFile!) : undefined;
-  let wanted: string | undefined;
-  try {
-    wanted = mode === 'fingerprint' ? normalizeFingerprint(pinned!) : ca?.fingerprint;
-  } catch (err) {
-    throw new UsageError(`--fingerprint: ${(err as Error).message} (expected 32 hex pairs, as fleet-hub prints it)`);
-  }
-
-  const seen = await probe(hub);
-  if (wanted) checkFingerprint(seen.fingerprint, wanted, mode === 'ca' ? `--ca ${caFile}` : '--fingerprint');
-  else ctx.note(`trusting the hub certificate on first use: fingerprint ${seen.fingerprint}\n`);
-  const trust = { caPem: ca?.pem ?? seen.pem, fingerprint: seen.fingerprint };
+  const trust = await establishTrust(ctx, hub, trustChoice(ctx));
 
   const session = await openSession({ hub, token, ...trust, trustSource: 'the hub just probed' });
   let me: WhoAmIResponse;
@@ -52,6 +34,37 @@ export async function login(ctx: CommandContext): Promise<void> {
   config['current-context'] = name;
   saveConfig(path, config);
   show(ctx, me, { hub, fingerprint: trust.fingerprint, context: name }, `logged in to ${hub}; saved as context "${name}" in ${path}\n`);
+}
+
+/** How the operator chose to trust the hub: exactly one way, checked before any network. */
+type TrustChoice = { kind: 'ca'; file: string; source: string } | { kind: 'fingerprint'; fingerprint: string } | { kind: 'tofu' };
+
+function trustChoice(ctx: CommandContext): TrustChoice {
+  const caFlag = ctx.args.strings.get('ca');
+  const pinned = ctx.args.strings.get('fingerprint');
+  const tofu = ctx.args.booleans.has('trust-on-first-use');
+  if ([caFlag !== undefined, pinned !== undefined, tofu].filter(Boolean).length > 1) throw new UsageError('give only one of --ca, --fingerprint and --trust-on-first-use');
+  if (pinned !== undefined) {
+    try {
+      return { kind: 'fingerprint', fingerprint: normalizeFingerprint(pinned) };
+    } catch (err) {
+      throw new UsageError(`--fingerprint: ${(err as Error).message} (expected 32 hex pairs, as fleet-hub prints it)`);
+    }
+  }
+  if (tofu) return { kind: 'tofu' };
+  if (caFlag) return { kind: 'ca', file: caFlag, source: `--ca ${caFlag}` };
+  if (ctx.env.FLEET_CA) return { kind: 'ca', file: ctx.env.FLEET_CA, source: `FLEET_CA=${ctx.env.FLEET_CA}` };
+  throw new UsageError("needs the hub's certificate: --ca FILE (DATA/hub.crt), --fingerprint FP or --trust-on-first-use");
+}
+
+/** Probes the hub and checks its certificate against the choice; returns what to save. */
+async function establishTrust(ctx: CommandContext, hub: string, choice: TrustChoice): Promise<{ caPem: string; fingerprint: string }> {
+  const ca = choice.kind === 'ca' ? readCaFile(choice.file) : undefined;
+  const seen = await probe(hub);
+  if (choice.kind === 'ca') checkFingerprint(seen.fingerprint, ca!.fingerprint, choice.source);
+  if (choice.kind === 'fingerprint') checkFingerprint(seen.fingerprint, choice.fingerprint, '--fingerprint');
+  if (choice.kind === 'tofu') ctx.note(`trusting the hub certificate on first use: fingerprint ${seen.fingerprint}\n`);
+  return { caPem: ca?.pem ?? seen.pem, fingerprint: seen.fingerprint };
 }
 
 export function logout(ctx: CommandContext): void {
