@@ -136,7 +136,7 @@ export function DeviceGrid({ loader, total, onOpen }: Props) {
               aria-sort={sort === col.key ? (descending ? 'descending' : 'ascending') : 'none'}
               className="cell"
             >
-              <button type="button" className="sort-button" tabIndex={-1} onClick={() => sortBy(col.key)}>
+              <button type="button" className="sort-button" onClick={() => sortBy(col.key)}>
                 {col.label}
                 <span aria-hidden="true" className="sort-mark">
                   {sort === col.key ? (descending ? '▼' : '▲') : ''}
