@@ -151,10 +151,11 @@ export class DeviceAgent extends EventEmitter {
   }
 
   /**
-   * A fresh channel after a failure: grpc's channel keeps its own reconnect
-   * backoff and, until that runs out, fails calls at once with the old error.
-   * Stacked on ours, the two would keep a device away from a hub that is
-   * back; with a fresh channel each of our attempts really dials.
+   * A fresh channel after a connection failure: grpc's channel keeps its own
+   * reconnect backoff and, until that runs out, fails calls at once with the
+   * old error. Stacked on ours, the two would keep a device away from a hub
+   * that is back; with a fresh channel each of our attempts really dials.
+   * (A slow hub, DEADLINE_EXCEEDED, keeps its connection: no new handshake.)
    */
   private renewChannel(): void {
     this.client?.close();
@@ -170,7 +171,7 @@ export class DeviceAgent extends EventEmitter {
       if (this.stopping) return;
       this.report(`enrollment failed (${explain(describeError(err))}); retrying with backoff`);
       this.setState('backoff');
-      this.renewChannel();
+      if ((err as grpc.ServiceError).code === grpc.status.UNAVAILABLE) this.renewChannel();
       await this.sleep(this.backoff.next());
       return;
     }
@@ -256,7 +257,7 @@ export class DeviceAgent extends EventEmitter {
     }
     this.report(`${end.wasOnline ? 'connection lost' : 'cannot connect'} (${explain(end.reason)}); retrying with backoff`);
     this.setState('backoff');
-    this.renewChannel();
+    if (end.code === grpc.status.UNAVAILABLE) this.renewChannel();
     await this.sleep(this.backoff.next());
   }
 

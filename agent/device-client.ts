@@ -37,6 +37,7 @@ export function createDeviceClient(hub: string, caPem: string): DeviceServiceCli
     // Retries are the agent's business (it knows the reason); grpc's
     // transparent retry buffers would only cost memory per device.
     'grpc.enable_retries': 0,
+    'grpc.enable_channelz': 0,
   });
 }
 
