@@ -203,6 +203,12 @@ async function main(argv: string[]): Promise<void> {
   await handler(rest);
 }
 
+// `fleet-agent identity | head -2` closes the pipe early: that is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 main(process.argv.slice(2)).catch((err: unknown) => {
   console.error(`fleet-agent: ${(err as Error).message}`);
   if (err instanceof UsageError) console.error('see fleet-agent --help');
