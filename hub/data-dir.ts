@@ -1,5 +1,5 @@
-import { accessSync, constants, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 /** Where the hub keeps its state inside its data folder. */
 export interface HubPaths {
@@ -13,7 +13,7 @@ export interface HubPaths {
 /** Creates the data folder if needed and checks the hub can write in it. */
 export function prepareDataDir(dir: string): HubPaths {
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirs(dir);
     if (!statSync(dir).isDirectory()) throw new Error('not a folder');
     accessSync(dir, constants.W_OK | constants.R_OK);
   } catch (err) {
@@ -26,6 +26,17 @@ export function prepareDataDir(dir: string): HubPaths {
     cert: join(dir, 'hub.crt'),
     adminToken: join(dir, 'admin.token'),
   };
+}
+
+/**
+ * mkdir -p, one level at a time: Node's recursive mkdir loops forever on some
+ * pseudo file systems (e.g. under /proc) instead of failing.
+ */
+function makeDirs(dir: string): void {
+  if (existsSync(dir)) return;
+  const parent = dirname(dir);
+  if (parent !== dir) makeDirs(parent);
+  mkdirSync(dir, { mode: 0o700 });
 }
 
 /** Writes through a temporary file and a rename, so a crash never leaves half a file. */

@@ -248,7 +248,14 @@ export class SqliteStore implements HubStore {
     const headBefore = this.head;
     let result: T;
     try {
-      result = this.db.transaction(() => fn(events))();
+      // IMMEDIATE takes the write lock first, so the head read here is the
+      // true one even when another process (fleet-hub operators add) wrote.
+      result = this.db
+        .transaction(() => {
+          this.head = this.s.head.get()?.r ?? 0;
+          return fn(events);
+        })
+        .immediate();
     } catch (err) {
       this.head = headBefore;
       throw err;
