@@ -6,7 +6,7 @@ import { ConsoleServiceService } from '../proto/gen/fleet/v1/console';
 import { DeviceServiceService } from '../proto/gen/fleet/v1/device';
 import { ensureAdminToken } from './auth/admin-token';
 import { createConsoleService } from './console/console-service';
-import type { WatchCall } from './console/watch-stream';
+import { DEFAULT_WATCH_LIMITS, type WatchCall } from './console/watch-stream';
 import { prepareDataDir } from './data-dir';
 import { createDeviceService } from './device/device-service';
 import { DeviceSessions } from './device/device-sessions';
@@ -27,6 +27,8 @@ export interface HubOptions {
   /** Told to devices in Hello, default 30000. */
   heartbeatIntervalMs?: number;
   log?: (line: string) => void;
+  /** Live events a Watch caller may fall behind before it is cut off (RESOURCE_EXHAUSTED), default 20000. */
+  watchMaxLag?: number;
 }
 
 export interface RunningHub {
@@ -98,7 +100,13 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
         log,
       }),
     );
-    server.addService(ConsoleServiceService, createConsoleService({ store, hubVersion: HUB_VERSION, watchers, log }));
+    server.addService(ConsoleServiceService, createConsoleService({
+        store,
+        hubVersion: HUB_VERSION,
+        watchers,
+        watchLimits: { ...DEFAULT_WATCH_LIMITS, maxLag: opts.watchMaxLag ?? DEFAULT_WATCH_LIMITS.maxLag },
+        log,
+      }));
     const credentials = grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(cert.certPem), private_key: Buffer.from(cert.keyPem) }], false);
     const boundPort = await bind(server, host, port, credentials);
     presence.start();
