@@ -1,4 +1,4 @@
-import { status } from '@grpc/grpc-js';
+import { status, type StatusObject } from '@grpc/grpc-js';
 import { sign } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrollPayload } from '../../proto/enroll-payload';
@@ -203,6 +203,19 @@ describe('control stream', () => {
     // Its still-valid token no longer opens a stream.
     const again = await openControlStream(devices, token).ended;
     expect(again.code).toBe(status.PERMISSION_DENIED);
+  });
+
+  it('ends a stream that sends garbage bytes and marks the device offline', async () => {
+    const { id, token } = await acceptedDevice();
+    const raw = devices.makeBidiStreamRequest('/fleet.v1.DeviceService/Connect', (b: Buffer) => b, (b: Buffer) => b, bearer(token));
+    const firstMessage = new Promise((resolve) => raw.once('data', resolve));
+    raw.on('error', () => {});
+    const ended = new Promise<StatusObject>((resolve) => raw.on('status', resolve));
+    await firstMessage;
+    await eventually(async () => (await getDevice(id)).online, 5000, 'device online');
+    raw.write(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]));
+    expect((await ended).code).toBe(status.INTERNAL);
+    await eventually(async () => !(await getDevice(id)).online, 5000, 'device offline');
   });
 
   it('replaces an older stream of the same device with a newer one', async () => {
