@@ -111,6 +111,27 @@ describe('Watch', () => {
     w.stream.cancel();
   });
 
+  it('never repeats a revision when changes commit while a multi-page backlog is being sent', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 1200; i++) {
+      const key = makeDeviceKey();
+      ids.push((await t.hub.store.preauthorizeDevice({ id: `bulk-${i}`, publicKey: key.publicKey, identity: { device_type: 'bulk' } }, 'test')).id);
+    }
+    const w = watch({ sinceRevision: 0, hubId: t.hub.hubId });
+    let changes = 0;
+    while (!synced(w.events)) {
+      await t.hub.store.setAdmission({ ids: [ids[changes % ids.length]] }, changes % 2 ? 'accepted' : 'pending', 'test');
+      changes++;
+      await new Promise((r) => setImmediate(r));
+    }
+    const last = ids[(changes - 1) % ids.length];
+    const finalStatus = (await t.hub.store.getDevice(last))!.status === 'accepted' ? 2 : 1;
+    await w.until('last change seen', (events) => events.some((e) => e.event?.$case === 'device' && e.event.device.id === last && e.event.device.status === finalStatus));
+    expect(changes).toBeGreaterThan(5);
+    expectStrictlyIncreasing(w.events);
+    w.stream.cancel();
+  });
+
   it('ends a watcher that stops reading with RESOURCE_EXHAUSTED instead of buffering without bound', async () => {
     const small = await startTestHub({ watchMaxLag: 10 });
     const client = consoleClient(small.hub);
