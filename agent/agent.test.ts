@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceAgent, type AgentOptions, type AgentState } from './agent';
 import { makeTestCertificate, ScriptedHub, type TestCertificate } from './testing/scripted-hub';
 import { waitFor } from './testing/wait-for';
+import { TOKEN_FILE } from './token-file';
 
 // The agent against a scripted hub over real TLS gRPC: each test drives one
 // path of the state machine on purpose. The real hub is in tests/system.
@@ -159,6 +160,50 @@ describe('DeviceAgent', () => {
     await waitFor('online after restart', () => agent.state === 'online', 3_000);
     expect(states).toContain('enrolling');
     expect(h.enrollments).toBe(enrollmentsBefore + 1);
+  });
+
+  it('reconnects after a restart with its saved token: one Connect, no enrollment', async () => {
+    const h = await hub();
+    const first = agentFor(h.address);
+    first.agent.start();
+    await waitFor('enrolled', () => h.devices.size === 1);
+    h.setAdmission(onlyDevice(h).key, 'accepted');
+    await waitFor('online', () => first.agent.state === 'online');
+    await first.agent.stop();
+    const stateDir = first.agent['opts'].stateDir;
+    // A bearer credential: readable by the agent only, like identity.key.
+    expect(statSync(join(stateDir, TOKEN_FILE)).mode & 0o777).toBe(0o600);
+
+    const enrollments = h.enrollments;
+    const connects = h.connects;
+    const second = agentFor(h.address, { stateDir });
+    second.agent.start();
+    await waitFor('online again', () => second.agent.state === 'online');
+    expect(h.enrollments).toBe(enrollments);
+    expect(h.connects).toBe(connects + 1);
+    expect(second.states).not.toContain('enrolling');
+  });
+
+  it('enrolls again when the hub refuses the saved token, and saves the new one', async () => {
+    const h = await hub();
+    const first = agentFor(h.address);
+    first.agent.start();
+    await waitFor('enrolled', () => h.devices.size === 1);
+    h.setAdmission(onlyDevice(h).key, 'accepted');
+    await waitFor('online', () => first.agent.state === 'online');
+    await first.agent.stop();
+    const stateDir = first.agent['opts'].stateDir;
+    const oldToken = readFileSync(join(stateDir, TOKEN_FILE), 'utf8');
+    h.revokeTokens();
+
+    const enrollments = h.enrollments;
+    const second = agentFor(h.address, { stateDir });
+    second.agent.start();
+    await waitFor('online again', () => second.agent.state === 'online');
+    expect(h.enrollments).toBe(enrollments + 1);
+    expect(second.states).not.toContain('backoff');
+    await second.agent.stop();
+    expect(readFileSync(join(stateDir, TOKEN_FILE), 'utf8')).not.toBe(oldToken);
   });
 
   it('trusts only the exact hub certificate it was given', async () => {

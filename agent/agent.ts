@@ -4,9 +4,10 @@ import { AdmissionStatus } from '../proto/gen/fleet/v1/common';
 import type { ChallengeResponse, DeviceServiceClient, EnrollResponse, HubMessage } from '../proto/gen/fleet/v1/device';
 import { enrollPayload } from '../proto/enroll-payload';
 import { Backoff, DEFAULT_BACKOFF, withJitter, type BackoffOptions } from './backoff';
-import { bearer, createDeviceClient, describeError } from './device-client';
+import { bearer, createDeviceClient, describeError, hubFingerprint } from './device-client';
 import { loadOrCreateIdentityKey, signWithIdentity, type IdentityKey } from './identity-key';
 import { inventoryPatch, normalizeInventory, type Inventory } from './inventory-patch';
+import { readToken, removeToken, writeToken, type StoredToken } from './token-file';
 
 // One device's life with its hub: identity key -> enrollment (pending,
 // rejected, accepted) -> control stream (hello, inventory, heartbeats) ->
@@ -20,7 +21,7 @@ export interface AgentOptions {
   hub: string;
   /** PEM of the hub certificate; the hub must present exactly this one. */
   caPem: string;
-  /** Folder for identity.key (and later, update state). */
+  /** Folder for identity.key, the saved token (and later, update state). */
   stateDir: string;
   identity: () => Promise<Record<string, string>> | Record<string, string>;
   inventory: () => Promise<Record<string, string>> | Record<string, string>;
@@ -40,6 +41,8 @@ const DEFAULT_PENDING_RETRY_MS = 30_000;
 const SILENT_HEARTBEATS = 3;
 /** Refresh the token when this fraction of its lifetime has passed. */
 const TOKEN_REFRESH_AT = 0.75;
+/** A saved token with less life than this is not worth a Connect: enroll. */
+const SAVED_TOKEN_MIN_LIFE_MS = 60_000;
 
 interface SessionEnd {
   code: grpc.status;
@@ -68,6 +71,8 @@ export class DeviceAgent extends EventEmitter {
   private wakeSleep?: () => void;
   private inFlight?: grpc.ClientUnaryCall;
   private endSession?: (end: SessionEnd) => void;
+  /** Token file writes, in order; stop() waits for them. */
+  private tokenSaving: Promise<void> = Promise.resolve();
 
   constructor(opts: AgentOptions) {
     super();
@@ -107,6 +112,7 @@ export class DeviceAgent extends EventEmitter {
     this.inFlight?.cancel();
     this.endSession?.({ code: grpc.status.CANCELLED, reason: 'agent stopping', wasOnline: this.current === 'online' });
     await this.running;
+    await this.tokenSaving;
     this.client?.close();
     this.client = undefined;
     this.setState('stopped');
@@ -148,6 +154,20 @@ export class DeviceAgent extends EventEmitter {
     this.key = await loadOrCreateIdentityKey(this.opts.stateDir);
     if (this.key.created) this.opts.log?.(`created identity key ${this.opts.stateDir}/identity.key`);
     this.client = createDeviceClient(this.opts.hub, this.opts.caPem);
+    // A token saved by the previous run: one Connect instead of Challenge + Enroll + Connect.
+    const saved = await readToken(this.opts.stateDir, hubFingerprint(this.opts.caPem), SAVED_TOKEN_MIN_LIFE_MS);
+    if (saved) {
+      this.token = saved.token;
+      this.tokenRefreshAt = saved.refreshAtMs;
+    }
+  }
+
+  /** Saves (or, with undefined, forgets) the token for the next run; failures only cost an enrollment then. */
+  private saveToken(token: StoredToken | undefined): void {
+    const dir = this.opts.stateDir;
+    this.tokenSaving = this.tokenSaving
+      .then(() => (token ? writeToken(dir, token) : removeToken(dir)))
+      .catch((err) => this.report(`cannot save the device token in ${dir} (${(err as Error).message}); the next start will enroll again`));
   }
 
   /**
@@ -233,6 +253,7 @@ export class DeviceAgent extends EventEmitter {
     // worst refreshes early or learns of expiry from the hub (UNAUTHENTICATED).
     const lifetime = Math.max(res.tokenExpiresMs - now, 1_000);
     this.tokenRefreshAt = now + lifetime * TOKEN_REFRESH_AT;
+    this.saveToken({ token: res.token, expiresMs: res.tokenExpiresMs, refreshAtMs: this.tokenRefreshAt, hub: hubFingerprint(this.opts.caPem) });
   }
 
   private async connectStep(): Promise<void> {
@@ -245,6 +266,7 @@ export class DeviceAgent extends EventEmitter {
       // it. That is routine (the hub ends streams at token expiry): no news.
       if (this.token !== token) return;
       this.token = undefined;
+      this.saveToken(undefined);
       const what = end.code === grpc.status.UNAUTHENTICATED ? 'token refused' : 'device not accepted';
       this.report(`${what} (${end.reason}); enrolling again`);
       // The first refusal is normal (expired token); repeated ones mean the

@@ -9,13 +9,24 @@ import { certificateFingerprint, pemToDer } from '../proto/tls-fingerprint';
 // One credentials object per trusted certificate: thousands of simulated
 // devices then share one TLS context instead of each building its own.
 const credentialsByPem = new Map<string, grpc.ChannelCredentials>();
+const fingerprintByPem = new Map<string, string>();
+
+/** SHA-256 fingerprint of the trusted hub certificate (computed once per PEM). */
+export function hubFingerprint(caPem: string): string {
+  let fingerprint = fingerprintByPem.get(caPem);
+  if (!fingerprint) {
+    const der = pemToDer(caPem);
+    if (der.length === 0) throw new Error('the hub certificate is empty or not PEM');
+    fingerprint = certificateFingerprint(der);
+    fingerprintByPem.set(caPem, fingerprint);
+  }
+  return fingerprint;
+}
 
 export function deviceCredentials(caPem: string): grpc.ChannelCredentials {
   let creds = credentialsByPem.get(caPem);
   if (!creds) {
-    const der = pemToDer(caPem);
-    if (der.length === 0) throw new Error('the hub certificate is empty or not PEM');
-    const pinned = certificateFingerprint(der);
+    const pinned = hubFingerprint(caPem);
     creds = grpc.credentials.createSsl(Buffer.from(caPem), null, null, {
       checkServerIdentity: (_host, cert) => {
         const actual = certificateFingerprint(cert.raw);
