@@ -62,7 +62,10 @@ export class HubSession {
   async probe(hub: string): Promise<HubProbe> {
     checkHub(hub);
     const seen = await probeHub(hub, PROBE_TIMEOUT_MS);
-    const trusted = this.opts.store.trusted(hub);
+    // The embedded hub is trusted by construction (this console made it) but
+    // never saved, so it is not in the store's list.
+    const embedded = this.active?.embedded && this.active.context.hub === hub ? this.active.context : null;
+    const trusted = embedded ?? this.opts.store.trusted(hub);
     return { hub, fingerprint: seen.fingerprint, subject: seen.subject, trusted: trusted?.fingerprint === seen.fingerprint };
   }
 
