@@ -10,7 +10,7 @@ import { ubootBootloader } from './uboot-env';
 // checks, before the first update needs it, that its tools and files exist.
 
 export type BootloaderConfig =
-  | { kind: 'uboot'; config: string; cmdline?: string; bootlimit?: number }
+  | { kind: 'uboot'; config: string; defaultEnv?: string; cmdline?: string; bootlimit?: number }
   | { kind: 'grub'; envFile: string; cmdline?: string }
   | { kind: 'sim'; bootlimit?: number };
 
@@ -18,7 +18,7 @@ export const DEFAULT_FW_ENV_CONFIG = '/etc/fw_env.config';
 export const DEFAULT_GRUBENV = '/boot/grub/grubenv';
 
 const FIELDS: Record<BootloaderConfig['kind'], string[]> = {
-  uboot: ['kind', 'config', 'cmdline', 'bootlimit'],
+  uboot: ['kind', 'config', 'defaultEnv', 'cmdline', 'bootlimit'],
   grub: ['kind', 'envFile', 'cmdline'],
   sim: ['kind', 'bootlimit'],
 };
@@ -50,7 +50,7 @@ export function parseBootloaderConfig(json: unknown, where: string, baseDir: str
   const extra = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   switch (kind) {
     case 'uboot':
-      return extra({ kind, config: path('config', DEFAULT_FW_ENV_CONFIG), cmdline: path('cmdline'), bootlimit }) as BootloaderConfig;
+      return extra({ kind, config: path('config', DEFAULT_FW_ENV_CONFIG), defaultEnv: path('defaultEnv'), cmdline: path('cmdline'), bootlimit }) as BootloaderConfig;
     case 'grub':
       return extra({ kind, envFile: path('envFile', DEFAULT_GRUBENV), cmdline: path('cmdline') }) as BootloaderConfig;
     case 'sim':

@@ -114,20 +114,22 @@ export class EnvBootloader implements Bootloader {
       const token = randomBytes(8).toString('hex');
       const where = this.store.description;
       await this.write({ [VAR.canary]: token }).catch((err: Error) => {
-        throw new Error(`${where} is not writable: ${err.message}`);
+        throw new Error(`canary: ${err.message}`);
       });
-      const seen = (await this.store.read().catch((err: Error) => {
-        throw new Error(`${where}: wrote ${VAR.canary} but cannot read the environment back: ${err.message}`);
-      }))[VAR.canary];
+      const seen = (
+        await this.store.read().catch((err: Error) => {
+          throw new Error(`canary: wrote ${VAR.canary} but cannot read the environment back: ${err.message}`);
+        })
+      )[VAR.canary];
       if (seen !== token) {
         throw new Error(
-          `${where}: wrote ${VAR.canary}=${token} but read back ${seen === undefined ? 'nothing' : JSON.stringify(seen)}; ` +
-            'writes do not reach the environment the bootloader reads (check the device, offset and size)',
+          `canary: ${where}: wrote ${VAR.canary}=${token} but read back ${seen === undefined ? 'nothing' : JSON.stringify(seen)}; ` +
+            'writes do not reach the environment that is read (check the device, offset and size)',
         );
       }
       await this.write({ [VAR.canary]: null });
       const left = (await this.store.read())[VAR.canary];
-      if (left !== undefined) throw new Error(`${where}: removed ${VAR.canary} but it is still there (${JSON.stringify(left)})`);
+      if (left !== undefined) throw new Error(`canary: ${where}: removed ${VAR.canary} but it is still there (${JSON.stringify(left)})`);
     });
   }
 

@@ -22,6 +22,12 @@ const PKG = 'libubootenv-tool';
 export interface UBootEnvOptions {
   /** fw_env.config path (passed as -c). */
   config: string;
+  /**
+   * Default environment file (-f) used while the stored one has no valid CRC
+   * (a board that never ran saveenv). libubootenv's built-in default is
+   * /etc/u-boot-initial-env.
+   */
+  defaultEnv?: string;
   fwPrintenv?: string;
   fwSetenv?: string;
   timeoutMs?: number;
@@ -59,11 +65,15 @@ export class UBootEnv implements EnvStore {
   async read(): Promise<EnvVars> {
     const tool = this.opts.fwPrintenv ?? 'fw_printenv';
     try {
-      const { stdout } = await runTool(tool, ['-c', this.opts.config], { pkg: PKG, timeoutMs: this.opts.timeoutMs });
+      const { stdout } = await runTool(tool, this.args(), { pkg: PKG, timeoutMs: this.opts.timeoutMs });
       return parsePrintenv(stdout);
     } catch (err) {
       throw new Error(`${this.description}: cannot read it: ${(err as Error).message}${hint((err as Error).message)}`);
     }
+  }
+
+  private args(): string[] {
+    return ['-c', this.opts.config, ...(this.opts.defaultEnv ? ['-f', this.opts.defaultEnv] : [])];
   }
 
   async write(changes: Record<string, string | null>): Promise<void> {
@@ -73,7 +83,7 @@ export class UBootEnv implements EnvStore {
     try {
       const file = join(dir, 'script');
       await writeFile(file, script, { mode: 0o600 });
-      await runTool(this.opts.fwSetenv ?? 'fw_setenv', ['-c', this.opts.config, '-s', file], { pkg: PKG, timeoutMs: this.opts.timeoutMs });
+      await runTool(this.opts.fwSetenv ?? 'fw_setenv', [...this.args(), '-s', file], { pkg: PKG, timeoutMs: this.opts.timeoutMs });
     } catch (err) {
       throw new Error(`${this.description}: cannot write it: ${(err as Error).message}${hint((err as Error).message)}`);
     } finally {
@@ -85,6 +95,7 @@ export class UBootEnv implements EnvStore {
 function hint(message: string): string {
   if (message.includes('Configuration file wrong')) return ' (fix the fw_env.config: each line is "DEVICE OFFSET SIZE", and the device must exist)';
   if (message.includes('Cannot read default environment')) return ' (the environment has no valid CRC and there is no default environment file: let U-Boot saveenv once, or initialise it)';
+  if (message.includes('Error storing the env')) return ' (the environment device or file is not writable by this user, or is write-protected)';
   return '';
 }
 
