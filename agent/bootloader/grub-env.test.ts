@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -40,12 +40,12 @@ const calls = async () => (await readFile(log, 'utf8').catch(() => '')).split('\
 const bootloader = () => grubBootloader({ envFile, cmdline, grubEditenv: wrapper });
 
 describe('GRUB backend through grub-editenv', () => {
-  it('one set call writes every variable of a transition into the 1024-byte block', async () => {
+  it('one set call writes every variable of a transition into the 1024-byte block (on the copy that replaces it)', async () => {
     const bl = bootloader();
     expect(bl.kind).toBe('grub');
     expect(await bl.state()).toEqual({ active: 'a', next: 'a', upgradeAvailable: false, bootcount: 0, bootlimit: 0, fellBack: false });
     await bl.prepareSwitch('b');
-    expect((await calls()).filter((c) => !c.endsWith(' list'))).toEqual([`${envFile} set fleet_boot_part=b upgrade_available=1 bootcount=0 bootlimit=1 fleet_fallback=0`]);
+    expect((await calls()).filter((c) => !c.endsWith(' list'))).toEqual([`${envFile}.fleet-new set fleet_boot_part=b upgrade_available=1 bootcount=0 bootlimit=1 fleet_fallback=0`]);
     expect((await stat(envFile)).size).toBe(1024);
     expect(await list()).toEqual({ default: '0', fleet_boot_part: 'b', upgrade_available: '1', bootcount: '0', bootlimit: '1', fleet_fallback: '0' });
   });
@@ -72,7 +72,7 @@ describe('GRUB backend through grub-editenv', () => {
     expect((await calls()).slice(before).filter((c) => !c.endsWith(' list'))).toEqual([]);
   });
 
-  it('canary: set, list, unset; nothing left behind', async () => {
+  it('canary: set and unset on the copy, one rename; nothing left behind', async () => {
     await bootloader().canary();
     expect(await list()).not.toHaveProperty('fleet_canary');
     expect((await calls()).filter((c) => !c.endsWith(' list')).map((c) => c.split(' ')[1])).toEqual(['set', 'unset']);
@@ -91,8 +91,28 @@ describe('GRUB backend through grub-editenv', () => {
     await expect(bootloader().state()).rejects.toThrow(/cannot read it: .*grub-editenv .* list failed \(exit 1\): .*invalid environment block/);
   });
 
-  it('a block that refuses writes (/dev/full): the canary fails with grub-editenv\'s message', async () => {
-    await expect(grubBootloader({ envFile: '/dev/full', cmdline }).canary()).rejects.toThrow(/canary: GRUB environment \/dev\/full: cannot write it: grub-editenv \/dev\/full set fleet_canary=[0-9a-f]+ failed \(exit 1\)/);
+  it('a damaged block: the write fails with grub-editenv\'s message and changes nothing', async () => {
+    await writeFile(envFile, `# GRUB Environment Block\nfleet_boot_part=a\n${'x'.repeat(10)}`);
+    const before = await readFile(envFile);
+    await expect(bootloader().canary()).rejects.toThrow(/canary: GRUB environment .*: cannot write it: .*grub-editenv .*grubenv.fleet-new set fleet_canary=[0-9a-f]+ failed \(exit 1\): grub-editenv: error: environment block too small/);
+    expect(await readFile(envFile)).toEqual(before);
+    expect(await readdir(dir)).not.toContain('grubenv.fleet-new');
+  });
+
+  it('refuses anything but a regular file (it is replaced by rename)', async () => {
+    await expect(grubBootloader({ envFile: '/dev/null', cmdline }).canary()).rejects.toThrow('canary: GRUB environment /dev/null is not a regular file');
+  });
+
+  it('each write replaces the block whole (rename), ignoring a torn copy left by a power cut', async () => {
+    const bl = bootloader();
+    await writeFile(`${envFile}.fleet-new`, '# GRUB Environment Block\nfleet_boot_part=b\n');
+    expect(await bl.state()).toMatchObject({ next: 'a' });
+    const inode = (await stat(envFile)).ino;
+    await bl.prepareSwitch('b');
+    expect((await stat(envFile)).ino).not.toBe(inode);
+    expect((await stat(envFile)).size).toBe(1024);
+    expect(await list()).toMatchObject({ fleet_boot_part: 'b', upgrade_available: '1', default: '0' });
+    expect(await readdir(dir)).not.toContain('grubenv.fleet-new');
   });
 });
 
