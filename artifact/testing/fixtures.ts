@@ -53,14 +53,14 @@ export interface ReadOutcome {
 export async function readOutcome(bytes: Buffer | Readable, opts: Partial<ReadArtifactOptions> & { chunkSize?: number } = {}): Promise<ReadOutcome> {
   const deliveries: Delivery[] = [];
   const chunk = opts.chunkSize ?? 4096;
-  const input =
-    bytes instanceof Buffer
+  const input: Readable =
+    Buffer.isBuffer(bytes)
       ? Readable.from(
           (function* () {
             for (let i = 0; i < bytes.length; i += chunk) yield bytes.subarray(i, i + chunk);
           })(),
         )
-      : bytes;
+      : (bytes as Readable);
   try {
     const r = await readArtifact(input, {
       trustedKeys: opts.trustedKeys ?? [testKeys()[0].publicKeyPem],
