@@ -37,8 +37,8 @@ export interface Bootloader {
    */
   prepareSwitch(target: Slot): Promise<void>;
   /**
-   * Make the running slot permanent: upgrade_available=0, bootcount=0,
-   * fleet_fallback=0. Refuses when a trial is pending for a slot that is not
+   * Make the running slot permanent: fleet_boot_part=<running slot>,
+   * upgrade_available=0, bootcount=0, fleet_fallback=0. Refuses when a trial is pending for a slot that is not
    * the running one (the device has not booted it yet). Nothing to write when
    * no trial is pending.
    */

@@ -219,10 +219,21 @@ describe('U-Boot backend on a broken environment', () => {
     await expect(bl.canary()).rejects.toThrow(/canary: U-Boot environment .*: wrote fleet_canary=[0-9a-f]{16} but read back nothing; writes do not reach/);
   });
 
-  it.skipIf(process.getuid?.() === 0)('a read-only environment file: the canary fails and nothing changes', async () => {
+  it('a read-only environment file (agent not root): the canary fails with fw_setenv\'s error and nothing changes', async () => {
     const d = await makeDevice();
     await chmod(d.envBin, 0o444);
-    await expect(bootloaderFor(d).canary()).rejects.toThrow(/canary: .*cannot write it/);
+    await chmod(dir, 0o755);
+    // Root may write a 0444 file, so as root the canary runs in a child
+    // process as nobody: an agent that was not given write access.
+    const canary = `
+      import { ubootBootloader } from ${JSON.stringify(join(import.meta.dirname, 'uboot-env.ts'))};
+      await ubootBootloader({ config: process.argv[1], cmdline: process.argv[2] }).canary()
+        .then(() => console.log('passed'), (err) => console.log(err.message));
+    `;
+    const asUser = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+    const [file, ...args] = [...asUser, process.execPath, '--import', 'tsx', '--input-type=module', '-e', canary, d.config, d.cmdline];
+    const { stdout } = await run(file, args, { env: { ...process.env, HOME: dir }, timeout: 15_000 });
+    expect(stdout.trim()).toMatch(/^canary: U-Boot environment .*: cannot write it: fw_setenv .* failed \(exit \d+\): Error storing the env \(the environment device or file is not writable by this user/);
     expect(await d.printenv()).not.toHaveProperty('fleet_canary');
   });
 
