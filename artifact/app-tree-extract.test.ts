@@ -1,0 +1,44 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { END_OF_ARCHIVE } from './artifact-tar';
+import { extractTree } from './app-tree-extract';
+import { encodeHeader, paddingFor, type TarHeader } from './tar-header';
+
+function tree(entries: Array<Partial<TarHeader> & { name: string; data?: string }>): Readable {
+  const parts: Buffer[] = [];
+  for (const e of entries) {
+    const data = Buffer.from(e.data ?? '');
+    parts.push(encodeHeader({ size: data.length, mode: 0o644, mtime: 0, type: 'file', linkname: '', ...e }), data, Buffer.alloc(paddingFor(data.length)));
+  }
+  parts.push(END_OF_ARCHIVE);
+  return Readable.from([Buffer.concat(parts)]);
+}
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'artifact-tree-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('extractTree keeps everything inside the target folder', () => {
+  it.each(['../evil', '/etc/evil', 'a/../../evil', './x'])('refuses the path %s', async (name) => {
+    await expect(extractTree(tree([{ name, data: 'x' }]), join(dir, 'out'))).rejects.toMatchObject({ code: 'malformed' });
+    expect(await readdir(dir)).toEqual(['out']);
+  });
+
+  it('refuses an entry below a symlink it created', async () => {
+    const t = tree([{ name: 'link', type: 'symlink', linkname: dir }, { name: 'link/evil', data: 'x' }]);
+    await expect(extractTree(t, join(dir, 'out'))).rejects.toThrow(/below a symlink/);
+    expect(await readdir(dir)).toEqual(['out']);
+  });
+
+  it('refuses a truncated tree', async () => {
+    const full = Buffer.concat(await tree([{ name: 'f', data: 'x'.repeat(2000) }]).toArray());
+    await expect(extractTree(Readable.from([full.subarray(0, 1500)]), join(dir, 'out'))).rejects.toMatchObject({ code: 'truncated' });
+  });
+});
