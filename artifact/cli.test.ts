@@ -15,8 +15,12 @@ interface Run {
 }
 
 function run(...args: string[]): Promise<Run> {
+  return runWith({}, ...args);
+}
+
+function runWith(env: Record<string, string>, ...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: dir, timeout: 20_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: dir, timeout: 20_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -91,8 +95,18 @@ describe('fleet-artifact', () => {
   });
 
   it('usage errors exit 2, expected failures exit 1, both without a stack trace', { timeout: 60_000 }, async () => {
-    const results = await Promise.all([run('write', 'rootfs-image', 'rootfs.img', '-o', 'x.art'), run('verify', 'os.art'), run('frobnicate'), run('keygen', '--out', 'release'), run('verify', '--key', 'release.pub', 'missing.art')]);
-    expect(results.map((r) => r.code)).toEqual([2, 2, 2, 1, 1]);
+    const noZstd = { FLEET_ZSTD: join(dir, 'no-such-zstd') };
+    const results = await Promise.all([
+      run('write', 'rootfs-image', 'rootfs.img', '-o', 'x.art'),
+      run('verify', 'os.art'),
+      run('frobnicate'),
+      run('keygen', '--out', 'release'),
+      run('verify', '--key', 'release.pub', 'missing.art'),
+      runWith(noZstd, 'write', 'rootfs-image', 'rootfs.img', '--name', 'z', '--version', '1', '--device-type', 'pi4', '--compression', 'zstd', '-o', 'z.art'),
+    ]);
+    expect(results.map((r) => r.code)).toEqual([2, 2, 2, 1, 1, 1]);
+    expect(results[5].stderr).toMatch(/zstd payloads need the zstd program.*apt-get install zstd.*\(zstd-unavailable\)/);
+    await expect(stat(join(dir, 'z.art'))).rejects.toThrow();
     expect(results[0].stderr).toContain('--device-type is required');
     expect(results[3].stderr).toContain('already exists');
     expect(results[4].stderr).toContain('missing.art: no such file');

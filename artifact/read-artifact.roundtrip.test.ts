@@ -135,3 +135,18 @@ describe('reading', () => {
     await expect(buildArtifact({ ...base, compression: 'lz4' as Compression })).rejects.toMatchObject({ code: 'unknown-compression' });
   });
 });
+
+describe('without the zstd program', () => {
+  it('reading a zstd payload fails as zstd-unavailable, not as corrupt data', async () => {
+    const art = await buildArtifact({ name: 'os', version: '1.0.0', deviceTypes: ['pi'], compression: 'zstd', signingKey: trusted.privateKeyPem, payloads: [{ type: 'rootfs-image', name: 'r', data: image }] });
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    // ZSTD_PROGRAM is read when the module loads: read in a child process with FLEET_ZSTD pointing nowhere.
+    const path = join(dir, 'z.art');
+    await writeFile(path, art);
+    const script = `import { readArtifact } from './artifact/read-artifact'; import { createReadStream } from 'node:fs';
+      readArtifact(createReadStream(${JSON.stringify(path)}), { trustedKeys: [${JSON.stringify(trusted.publicKeyPem)}] }).then(() => console.log('accepted'), (e) => console.log(e.code));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, FLEET_ZSTD: join(dir, 'none') }, cwd: join(import.meta.dirname, '..'), timeout: 20_000 });
+    expect(stdout.trim()).toBe('zstd-unavailable');
+  });
+});

@@ -32,6 +32,8 @@ export async function readPayload(reader: ByteReader, payload: PayloadInfo, mani
 
   if (decompressor) {
     decompressor.on('error', (err) => {
+      // A missing zstd program says nothing about the bytes: report it as is.
+      if (err instanceof ArtifactError) return fail(err);
       decompressError ??= err;
       wake();
     });
