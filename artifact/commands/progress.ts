@@ -9,7 +9,8 @@ export function progressReporter(names: string[]): (e: ProgressEvent) => void {
   return (e) => {
     const now = Date.now();
     const total = e.total;
-    if (total === null || total < BIG || now - last < 1000) return;
+    const finished = e.bytes === total;
+    if (total === null || total < BIG || (now - last < 1000 && !finished)) return;
     last = now;
     const verb = e.phase === 'prepare' ? 'hashing/compressing' : 'writing';
     process.stderr.write(`${verb} payload ${e.index} (${names[e.index]}): ${Math.floor((e.bytes / total) * 100)}% (${Math.round(e.bytes / MiB)} of ${Math.round(total / MiB)} MiB)\n`);
