@@ -37,6 +37,18 @@ describe('extractTree keeps everything inside the target folder', () => {
     expect(await readdir(dir)).toEqual(['out']);
   });
 
+  it('refuses a directory entry over a symlink it created', async () => {
+    const t = tree([{ name: 'link', type: 'symlink', linkname: dir }, { name: 'link/', type: 'directory', mode: 0o777 }]);
+    await expect(extractTree(t, join(dir, 'out'))).rejects.toThrow(/replaces a symlink/);
+  });
+
+  it('fills a read-only folder and applies its mode at the end', async () => {
+    const t = tree([{ name: 'ro/', type: 'directory', mode: 0o555 }, { name: 'ro/f', data: 'x', mode: 0o444 }]);
+    expect(await extractTree(t, join(dir, 'out'))).toBe(2);
+    const { stat } = await import('node:fs/promises');
+    expect((await stat(join(dir, 'out', 'ro'))).mode & 0o777).toBe(0o555);
+  });
+
   it('refuses a truncated tree', async () => {
     const full = Buffer.concat(await tree([{ name: 'f', data: 'x'.repeat(2000) }]).toArray());
     await expect(extractTree(Readable.from([full.subarray(0, 1500)]), join(dir, 'out'))).rejects.toMatchObject({ code: 'truncated' });

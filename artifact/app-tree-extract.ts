@@ -36,11 +36,12 @@ async function writeFileFrom(reader: ByteReader, path: string, size: number, mod
   }
 }
 
-/** Extracts into `dest` (created if missing); returns the number of entries. */
+/** Extracts into `dest`, which must be new or empty (created if missing); returns the number of entries. */
 export async function extractTree(source: ByteSource, dest: string): Promise<number> {
   const reader = new ByteReader(source);
   const symlinks = new Set<string>();
   const times: Array<[string, number]> = [];
+  const dirModes: Array<[string, number]> = [];
   let count = 0;
   await mkdir(dest, { recursive: true });
   try {
@@ -53,11 +54,14 @@ export async function extractTree(source: ByteSource, dest: string): Promise<num
         if (symlinks.has(parts.slice(0, i).join('/'))) throw new ArtifactError('malformed', `app tree entry ${h.name} lies below a symlink`);
       }
       const rel = parts.join('/');
+      if (symlinks.has(rel)) throw new ArtifactError('malformed', `app tree entry ${h.name} replaces a symlink`);
       const path = join(dest, ...parts);
       const mode = h.mode & 0o1777; // no setuid/setgid from an artifact
+      if (parts.length > 1) await mkdir(join(dest, ...parts.slice(0, -1)), { recursive: true });
       if (h.type === 'directory') {
-        await mkdir(path, { recursive: true });
-        await chmod(path, mode);
+        // Writable until the end, so a read-only folder can still be filled.
+        await mkdir(path, { recursive: true, mode: 0o700 });
+        dirModes.push([path, mode]);
       } else if (h.type === 'symlink') {
         await symlink(h.linkname, path);
         symlinks.add(rel);
@@ -71,6 +75,7 @@ export async function extractTree(source: ByteSource, dest: string): Promise<num
       count++;
     }
     // Directory times last: creating entries inside a folder changes its mtime.
+    for (const [path, mode] of dirModes.reverse()) await chmod(path, mode);
     for (const [path, mtime] of times.reverse()) await utimes(path, mtime, mtime);
     return count;
   } finally {
