@@ -95,7 +95,12 @@ describe('DeviceAgent', () => {
     expect(device.reports[0]).toEqual({ full: true, attributes: { 'os.id': 'fleetos', hostname: 'box-1' } });
     await waitFor('heartbeats', () => device.heartbeats >= 3);
     expect(states.slice(0, 2)).toEqual(['enrolling', 'pending']);
-    expect(states.slice(-3)).toEqual(['enrolling', 'connecting', 'online']);
+    // Known pending, it asks the hub to hold each later Enroll for a decision.
+    expect(states.slice(2)).toEqual(['connecting', 'online']);
+    // Each Enroll says the device can wait; the deadline allows it once it knows it is pending.
+    expect(h.waits.every((w) => w.askedMs === 50_000)).toBe(true);
+    expect(h.waits[0].deadlineInMs).toBeLessThanOrEqual(15_000);
+    for (const w of h.waits.slice(1)) expect(w.deadlineInMs).toBeGreaterThan(50_000);
     expect(logs.at(-1)).toMatch(/^online as device dev-1 \(hub scripted-hub, heartbeat every 50 ms\)/);
   });
 

@@ -37,6 +37,15 @@ const CALL_TIMEOUT_MS = 15_000;
 const HELLO_TIMEOUT_MS = 30_000;
 const DEFAULT_HEARTBEAT_MS = 30_000;
 const DEFAULT_PENDING_RETRY_MS = 30_000;
+/**
+ * Every Enroll says (metadata fleet-wait-ms) that the device can wait for an
+ * operator's decision; a device the hub already knows as pending is then
+ * held until the decision (accepted: it learns so at once) or the wait ends.
+ * The long deadline is used only once the device knows it is pending; hubs
+ * that do not hold answer at once, as before.
+ */
+const PENDING_WAIT_MS = 50_000;
+const WAIT_METADATA = 'fleet-wait-ms';
 /** Missed acks tolerated before the stream is considered dead. */
 const SILENT_HEARTBEATS = 3;
 /** Refresh the token when this fraction of its lifetime has passed. */
@@ -183,10 +192,12 @@ export class DeviceAgent extends EventEmitter {
   }
 
   private async enrollStep(): Promise<void> {
-    this.setState('enrolling');
+    const waitMs = this.current === 'pending' ? PENDING_WAIT_MS : 0;
+    // Still pending while the hub holds the answer: that is what the device is.
+    if (!waitMs) this.setState('enrolling');
     let res: EnrollResponse;
     try {
-      res = await this.enroll();
+      res = await this.enroll(waitMs);
     } catch (err) {
       if (this.stopping) return;
       this.report(`enrollment failed (${explain(describeError(err))}); retrying with backoff`);
@@ -223,14 +234,16 @@ export class DeviceAgent extends EventEmitter {
     }
   }
 
-  /** Challenge -> sign -> Enroll. */
-  private async enroll(): Promise<EnrollResponse> {
+  /** Challenge -> sign -> Enroll; a pending device may be held up to `waitMs` for a decision. */
+  private async enroll(waitMs = 0): Promise<EnrollResponse> {
     const key = this.key!;
     const identity = normalizeInventory(await this.opts.identity());
     const challenge = await this.unary<ChallengeResponse>((cb) => this.client!.challenge({}, new grpc.Metadata(), { deadline: Date.now() + CALL_TIMEOUT_MS }, cb));
     const signature = signWithIdentity(key, enrollPayload(challenge.nonce, key.publicKey, identity));
+    const md = new grpc.Metadata();
+    md.set(WAIT_METADATA, String(PENDING_WAIT_MS));
     return this.unary<EnrollResponse>((cb) =>
-      this.client!.enroll({ identity, publicKey: key.publicKey, nonce: challenge.nonce, signature }, new grpc.Metadata(), { deadline: Date.now() + CALL_TIMEOUT_MS }, cb),
+      this.client!.enroll({ identity, publicKey: key.publicKey, nonce: challenge.nonce, signature }, md, { deadline: Date.now() + CALL_TIMEOUT_MS + waitMs }, cb),
     );
   }
 

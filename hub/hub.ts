@@ -8,8 +8,10 @@ import { ensureAdminToken } from './auth/admin-token';
 import { createConsoleService } from './console/console-service';
 import { DEFAULT_WATCH_LIMITS, type WatchCall } from './console/watch-stream';
 import { prepareDataDir } from './data-dir';
+import { AdmissionWaiters } from './device/admission-waiters';
 import { createDeviceService } from './device/device-service';
 import { DeviceSessions } from './device/device-sessions';
+import { DEFAULT_PENDING_POLLS_PER_SECOND, EnrollPacing } from './device/enroll-pacing';
 import { PresenceWriter } from './device/presence-writer';
 import { formatHostPort, parseListen } from './listen-address';
 import { openSqliteStore } from './store/sqlite-store';
@@ -22,8 +24,10 @@ export interface HubOptions {
   listen: string;
   /** Device token life, default 1 h. */
   tokenTtlMs?: number;
-  /** retry_after_ms told to pending devices, default 5000. */
+  /** Shortest retry_after_ms told to pending devices, default 5000. */
   enrollRetryMs?: number;
+  /** Polls per second all pending devices together are paced to (retry_after_ms grows with their number), default 200. */
+  pendingPollsPerSecond?: number;
   /** Told to devices in Hello, default 30000. */
   heartbeatIntervalMs?: number;
   log?: (line: string) => void;
@@ -87,7 +91,11 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
 
     const presence = new PresenceWriter(store, PRESENCE_FLUSH_MS, log);
     const sessions = new DeviceSessions(presence, heartbeatIntervalMs);
-    const unsubscribe = store.subscribe((events) => sessions.onEvents(events));
+    const waiters = new AdmissionWaiters();
+    const unsubscribe = store.subscribe((events) => {
+      sessions.onEvents(events);
+      waiters.onEvents(events);
+    });
     const watchers = new Set<WatchCall>();
 
     const server = new grpc.Server(SERVER_OPTIONS);
@@ -98,7 +106,8 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
         sessions,
         presence,
         tokenTtlMs: opts.tokenTtlMs ?? 60 * 60_000,
-        enrollRetryMs: opts.enrollRetryMs ?? 5000,
+        pacing: new EnrollPacing(store, opts.enrollRetryMs ?? 5000, opts.pendingPollsPerSecond ?? DEFAULT_PENDING_POLLS_PER_SECOND),
+        waiters,
         heartbeatIntervalMs,
         log,
       }),
@@ -131,6 +140,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       close() {
         closing ??= (async () => {
           sessions.closeAll(grpc.status.UNAVAILABLE, 'hub is shutting down: reconnect later');
+          waiters.wakeAll();
           for (const call of watchers) call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'hub is shutting down: reconnect later' });
           await shutdown(server, 2000);
           await presence.stop();

@@ -67,6 +67,8 @@ export class ScriptedHub {
   readonly devices = new Map<string, Device>();
   enrollments = 0;
   connects = 0;
+  /** fleet-wait-ms asked on each Enroll (0 when absent), and the time left to its deadline. */
+  readonly waits: { askedMs: number; deadlineInMs: number }[] = [];
   /** Client address:port of every accepted control stream. */
   readonly peers = new Set<string>();
   address = '';
@@ -126,6 +128,8 @@ export class ScriptedHub {
         const ok = verify(null, enrollPayload(req.nonce, req.publicKey, req.identity), createPublicKey({ key: spki, format: 'der', type: 'spki' }), req.signature);
         if (!ok) return cb({ code: grpc.status.UNAUTHENTICATED, details: 'bad signature' });
         this.enrollments++;
+        const deadline = call.getDeadline();
+        this.waits.push({ askedMs: Number(call.metadata.get('fleet-wait-ms')[0] ?? 0), deadlineInMs: (deadline instanceof Date ? deadline.getTime() : deadline) - Date.now() });
         const keyHex = req.publicKey.toString('hex');
         let device = this.devices.get(keyHex);
         if (!device) {

@@ -1,4 +1,4 @@
-import { status, type StatusObject } from '@grpc/grpc-js';
+import { Metadata, status, type StatusObject } from '@grpc/grpc-js';
 import { sign } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrollPayload } from '../../proto/enroll-payload';
@@ -6,6 +6,7 @@ import { AdmissionStatus } from '../../proto/gen/fleet/v1/common';
 import type { ConsoleServiceClient } from '../../proto/gen/fleet/v1/console';
 import type { DeviceServiceClient } from '../../proto/gen/fleet/v1/device';
 import { issueNonce } from '../auth/enroll-nonce';
+import { WAIT_METADATA } from './admission-waiters';
 import { openControlStream } from '../testing/control-stream';
 import { enroll, makeDeviceKey, type DeviceKey } from '../testing/device-identity';
 import { bearer, call, consoleClient, deviceClient, eventually, rejection } from '../testing/grpc-clients';
@@ -139,6 +140,76 @@ describe('enrollment', () => {
     expect(res.deviceId).toBe(device.id);
     expect(res.status).toBe(AdmissionStatus.ADMISSION_STATUS_ACCEPTED);
     expect(res.token).not.toBe('');
+  });
+});
+
+/** Enroll asking the hub to hold the answer up to `waitMs` for an operator's decision. */
+async function enrollWaiting(key: DeviceKey, id: Record<string, string>, waitMs: number) {
+  const { nonce } = await call(devices, devices.challenge, {});
+  const signature = sign(null, enrollPayload(nonce, key.publicKey, id), key.privateKey);
+  const md = new Metadata();
+  md.set(WAIT_METADATA, String(waitMs));
+  const t0 = Date.now();
+  const res = await call(devices, devices.enroll, { identity: id, publicKey: key.publicKey, nonce, signature }, md, waitMs + 10_000);
+  return { res, tookMs: Date.now() - t0 };
+}
+
+describe('pending devices waiting for a decision', () => {
+  it('answers a waiting pending device the moment an operator accepts it, with a token', async () => {
+    const key = makeDeviceKey();
+    const id = identity();
+    const first = await enroll(devices, key, id);
+    const waiting = enrollWaiting(key, id, 20_000);
+    await new Promise((r) => setTimeout(r, 300));
+    await setStatus([first.deviceId], AdmissionStatus.ADMISSION_STATUS_ACCEPTED);
+    const { res, tookMs } = await waiting;
+    expect(res.status).toBe(AdmissionStatus.ADMISSION_STATUS_ACCEPTED);
+    expect(res.token).not.toBe('');
+    expect(tookMs).toBeGreaterThanOrEqual(250);
+    expect(tookMs).toBeLessThan(5_000);
+  });
+
+  it('answers PENDING when the wait is over, counting the wait toward the retry interval', async () => {
+    const key = makeDeviceKey();
+    const id = identity();
+    await enroll(devices, key, id);
+    const { res, tookMs } = await enrollWaiting(key, id, 400);
+    expect(res.status).toBe(AdmissionStatus.ADMISSION_STATUS_PENDING);
+    expect(tookMs).toBeGreaterThanOrEqual(380);
+    // Few pending devices: the configured minimum.
+    expect(res.retryAfterMs).toBe(1234);
+  });
+
+  it('paces pending devices to the poll budget, but answers a new device that can wait at once, asking it back soon', async () => {
+    const paced = await startTestHub({ enrollRetryMs: 100, pendingPollsPerSecond: 0.5 });
+    const client = deviceClient(paced.hub);
+    try {
+      // One pending device at half a poll per second: every 2 s.
+      expect((await enroll(client, makeDeviceKey(), identity())).retryAfterMs).toBe(2000);
+      // A new device that can wait: its next ask is held, so the minimum.
+      const key = makeDeviceKey();
+      const id = identity();
+      const { nonce } = await call(client, client.challenge, {});
+      const signature = sign(null, enrollPayload(nonce, key.publicKey, id), key.privateKey);
+      const md = new Metadata();
+      md.set(WAIT_METADATA, '20000');
+      const t0 = Date.now();
+      const res = await call(client, client.enroll, { identity: id, publicKey: key.publicKey, nonce, signature }, md, 30_000);
+      expect(res.status).toBe(AdmissionStatus.ADMISSION_STATUS_PENDING);
+      expect(res.retryAfterMs).toBe(100);
+      expect(Date.now() - t0).toBeLessThan(3_000);
+    } finally {
+      client.close();
+      await paced.dispose();
+    }
+  });
+
+  it('answers a known accepted device at once even when it asks to wait', async () => {
+    const { key, id } = await acceptedDevice();
+    const device = await getDevice(id);
+    const { res, tookMs } = await enrollWaiting(key, device.identity, 20_000);
+    expect(res.status).toBe(AdmissionStatus.ADMISSION_STATUS_ACCEPTED);
+    expect(tookMs).toBeLessThan(3_000);
   });
 });
 

@@ -16,7 +16,9 @@ import { statusToProto } from '../console/device-proto';
 import { checkIdentity, checkInventory } from '../limits';
 import { RpcError, toServiceError } from '../rpc-error';
 import type { HubStore } from '../store/store';
+import { requestedWaitMs, type AdmissionWaiters } from './admission-waiters';
 import { endCall, type DeviceCall, type DeviceSession, type DeviceSessions } from './device-sessions';
+import type { EnrollPacing } from './enroll-pacing';
 import type { PresenceWriter } from './presence-writer';
 
 export interface DeviceServiceContext {
@@ -24,7 +26,10 @@ export interface DeviceServiceContext {
   sessions: DeviceSessions;
   presence: PresenceWriter;
   tokenTtlMs: number;
-  enrollRetryMs: number;
+  /** retry_after_ms for pending devices. */
+  pacing: EnrollPacing;
+  /** Held Enroll calls of pending devices that asked to wait. */
+  waiters: AdmissionWaiters;
   heartbeatIntervalMs: number;
   log: (line: string) => void;
 }
@@ -36,7 +41,7 @@ export function createDeviceService(ctx: DeviceServiceContext): DeviceServiceSer
     },
 
     enroll(call: ServerUnaryCall<EnrollRequest, EnrollResponse>, callback: sendUnaryData<EnrollResponse>) {
-      enroll(ctx, call.request).then(
+      enroll(ctx, call).then(
         (res) => callback(null, res),
         (err) => callback(toServiceError(err, ctx.log, 'Enroll')),
       );
@@ -51,7 +56,8 @@ export function createDeviceService(ctx: DeviceServiceContext): DeviceServiceSer
   };
 }
 
-async function enroll(ctx: DeviceServiceContext, req: EnrollRequest): Promise<EnrollResponse> {
+async function enroll(ctx: DeviceServiceContext, call: ServerUnaryCall<EnrollRequest, EnrollResponse>): Promise<EnrollResponse> {
+  const req = call.request;
   checkIdentity(req.identity);
   if (req.publicKey.length !== ED25519_KEY_BYTES) {
     throw new RpcError(status.INVALID_ARGUMENT, `public_key must be a raw ${ED25519_KEY_BYTES}-byte ed25519 key, got ${req.publicKey.length} bytes`);
@@ -64,14 +70,31 @@ async function enroll(ctx: DeviceServiceContext, req: EnrollRequest): Promise<En
     throw new RpcError(status.UNAUTHENTICATED, 'enrollment signature does not verify with the presented public key: sign enrollPayload(nonce, public_key, identity)');
   }
   const id = deviceIdFromKey(req.publicKey);
-  const device = await ctx.store.enrollDevice({ id, publicKey: req.publicKey, identity: req.identity }, `device:${id}`);
+  const wasPending = (await ctx.store.getDevice(id))?.status === 'pending';
+  let device = await ctx.store.enrollDevice({ id, publicKey: req.publicKey, identity: req.identity }, `device:${id}`);
+  const started = Date.now();
+  // A device that can wait is held only from its second ask on, so its first
+  // answer (and its log line "pending") comes at once.
+  const canWait = requestedWaitMs(call.metadata, call.getDeadline(), started);
+  const waitMs = device.status === 'pending' && wasPending ? canWait : 0;
+  if (waitMs > 0) {
+    const waiter = ctx.waiters.wait(id, waitMs);
+    call.once('cancelled', waiter.cancel);
+    // Read after registering: a decision committed in between shows here; a later one wakes the waiter.
+    const now = await ctx.store.getDevice(id);
+    if (now?.status !== 'pending') waiter.cancel();
+    await waiter.done;
+    call.off('cancelled', waiter.cancel);
+    device = (await ctx.store.getDevice(id)) ?? device;
+  }
   const res: EnrollResponse = { deviceId: id, status: statusToProto(device.status), token: '', tokenExpiresMs: 0, retryAfterMs: 0 };
   if (device.status === 'accepted') {
     const token = issueDeviceToken(ctx.store.secret, id, ctx.tokenTtlMs);
     res.token = token.token;
     res.tokenExpiresMs = token.expiresMs;
   } else if (device.status === 'pending') {
-    res.retryAfterMs = ctx.enrollRetryMs;
+    // Its next ask will be held, so it costs one call per hold: ask again soon.
+    res.retryAfterMs = canWait > 0 && waitMs === 0 ? ctx.pacing.minRetryMs : await ctx.pacing.retryAfterMs(Date.now() - started);
   }
   return res;
 }

@@ -112,6 +112,14 @@ export class SqliteStore implements HubStore {
   }
 
   async enrollDevice(device: NewDevice, actor: string): Promise<DeviceRecord> {
+    // A known device asking again (pending devices poll, accepted ones renew
+    // their token) changes nothing: answer from a plain read, without taking
+    // the write lock.
+    const known = this.readDevice(device.id);
+    if (known) {
+      assertSameKey(known, device);
+      return known;
+    }
     return this.mutate((events) => {
       const existing = this.readDevice(device.id);
       if (existing) {
@@ -151,14 +159,14 @@ export class SqliteStore implements HubStore {
   }
 
   async updateInventory(id: string, attributes: Record<string, string>, full: boolean, actor: string): Promise<DeviceRecord | undefined> {
+    // Every agent sends its full inventory on each connect; usually nothing
+    // changed, and a plain read says so without taking the write lock.
+    const current = this.readDevice(id);
+    if (!current || sameRecord(current.inventory, applyInventory(current.inventory, attributes, full))) return undefined;
     return this.mutate((events) => {
       const device = this.readDevice(id);
       if (!device) return undefined;
-      const next: Record<string, string> = full ? {} : { ...device.inventory };
-      for (const [key, value] of Object.entries(attributes)) {
-        if (value === '') delete next[key];
-        else next[key] = value;
-      }
+      const next = applyInventory(device.inventory, attributes, full);
       if (sameRecord(device.inventory, next)) return undefined;
       return this.writeDevice(events, actor, 'device.inventory', { ...device, inventory: sortedRecord(next) });
     });
@@ -199,6 +207,10 @@ export class SqliteStore implements HubStore {
     const more = rows.length > pageSize;
     const devices = rows.slice(0, pageSize).map(fromRow);
     return { devices, total, nextAfterId: more ? devices.at(-1)!.id : undefined };
+  }
+
+  async countDevices(status: DeviceStatus): Promise<number> {
+    return this.s.countByStatus.get(status)?.n ?? 0;
   }
 
   async devicesChangedAfter(revision: number, limit: number): Promise<{ devices: DeviceRecord[]; head: number }> {
@@ -326,6 +338,7 @@ function prepareStatements(db: Db) {
          online = excluded.online, last_seen = excluded.last_seen, updated = excluded.updated, revision = excluded.revision`,
     ),
     touchDevice: db.prepare('UPDATE devices SET last_seen = ? WHERE id = ? AND last_seen < ?'),
+    countByStatus: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM devices WHERE status = ?'),
     onlineDevices: db.prepare<[], DeviceRow>('SELECT * FROM devices WHERE online = 1'),
     changedAfter: db.prepare<[number, number], DeviceRow>('SELECT * FROM devices WHERE revision > ? ORDER BY revision LIMIT ?'),
     operatorByHash: db.prepare<[string], { name: string; role: OperatorRole }>('SELECT name, role FROM operators WHERE token_sha256 = ?'),
@@ -403,6 +416,16 @@ function fromEventRow(row: EventRow): HubEvent {
   if (row.kind.startsWith('device.')) event.device = { ...payload, publicKey: Buffer.from(payload.publicKey, 'base64') };
   else event.details = payload;
   return event;
+}
+
+/** The inventory after a full report (replaces) or a patch (empty value deletes). */
+function applyInventory(inventory: Record<string, string>, attributes: Record<string, string>, full: boolean): Record<string, string> {
+  const next: Record<string, string> = full ? {} : { ...inventory };
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value === '') delete next[key];
+    else next[key] = value;
+  }
+  return next;
 }
 
 function sortedRecord(record: Record<string, string>): Record<string, string> {

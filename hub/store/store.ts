@@ -112,6 +112,8 @@ export interface HubStore {
   /** Devices left online by a previous run that did not shut down cleanly. */
   markAllOffline(actor: string): Promise<number>;
   listDevices(filter: DeviceFilter, pageSize: number, afterId?: string): Promise<DevicePage>;
+  /** How many devices have this admission status (an indexed count). */
+  countDevices(status: DeviceStatus): Promise<number>;
   /**
    * Devices whose revision is above `revision`, lowest first, and the head
    * revision read consistently with them: when fewer than `limit` come back,
