@@ -22,6 +22,7 @@ export class FleetTally {
   private revision = 0;
   private synced = false;
   private closed = false;
+  private reopen?: NodeJS.Timeout;
 
   constructor(
     private readonly client: ConsoleServiceClient,
@@ -42,6 +43,7 @@ export class FleetTally {
 
   close(): void {
     this.closed = true;
+    clearTimeout(this.reopen);
     this.stream?.cancel();
   }
 
@@ -52,8 +54,10 @@ export class FleetTally {
     this.stream = stream;
     stream.on('data', (event: WatchEvent) => this.apply(event));
     // A watcher that fell behind is cut off by the hub: resume from our cursor.
-    stream.on('error', () => {
-      if (!this.closed) setTimeout(() => this.open(), 200);
+    stream.on('error', (err: grpc.ServiceError) => {
+      if (this.closed) return;
+      console.error(`bench: Watch ended (${err.code} ${err.details}); resuming`);
+      this.reopen = setTimeout(() => this.open(), 200);
     });
   }
 

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { freePort, startHubProgram, startProgram, tempDir, waitFor } from '../tests/support/processes';
 import { Operator } from '../tests/support/operator';
 import { procUsage, sampleUsage } from '../tests/support/proc-usage';
+import { AdmissionStatus } from '../proto/gen/fleet/v1/common';
+import { unary } from '../src-main/services/hub-client/hub-connection';
 import { FleetTally } from './fleet-tally';
 import { measureBaseline } from './peer/grpc-baseline';
 
@@ -28,13 +30,21 @@ async function measureHub(n: number) {
   // Counted from the Watch feed: probing costs the hub nothing per device.
   const tally = new FleetTally(operator.client, hub.adminToken);
   const hubCpu = () => procUsage(hub.child.pid!).cpuSeconds;
+  let sim: ReturnType<typeof startProgram> | undefined;
+  // Progress on stderr: where a slow phase spends its time.
+  const progress = setInterval(() => {
+    const u = procUsage(hub.child.pid!);
+    console.error(`bench: ${n} devices: ${tally.total} known, ${tally.count('pending')} pending, ${tally.count('online')} online; hub RSS ${mib(u.rss)} MiB, CPU ${u.cpuSeconds.toFixed(1)} s`);
+  }, 5000);
   try {
     // First boot of the fleet: keys made, enrollment, operator acceptance.
     const t0 = Date.now();
-    let sim = startProgram('fleet-agent', simArgs);
+    sim = startProgram('fleet-agent', simArgs);
     await waitFor(`${n} enrolled`, () => tally.total === n, 600_000, 100);
     const enrolledMs = Date.now() - t0;
-    await operator.acceptAllPending();
+    // One bulk admission, as a factory operator would do it; 10,000 devices
+    // in one transaction may take longer than the usual 15 s call deadline.
+    await unary(operator.client, operator.client.setAdmission, { status: AdmissionStatus.ADMISSION_STATUS_ACCEPTED, ids: [], filter: { status: AdmissionStatus.ADMISSION_STATUS_PENDING, attributes: {}, text: '' } }, hub.adminToken, 120_000);
     await waitFor(`${n} online`, () => tally.count('online') === n, 600_000, 100);
     const firstOnlineMs = Date.now() - t0;
 
@@ -61,7 +71,12 @@ async function measureHub(n: number) {
       rssPeakMiB: mib(steady.rssPeak),
       simulatorRssMiB: mib(simRss),
     };
+  } catch (err) {
+    console.error(`bench: failed: ${(err as Error).message}\n--- hub output (tail):\n${hub.output().slice(-3000)}\n--- simulator output (tail):\n${sim?.output().slice(-3000)}`);
+    throw err;
   } finally {
+    clearInterval(progress);
+    await sim?.stop();
     tally.close();
     operator.close();
     await hub.stop();
