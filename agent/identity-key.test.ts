@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPublicKey, verify } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadOrCreateIdentityKey, signWithIdentity } from './identity-key';
 
@@ -40,6 +40,19 @@ describe('identity key', () => {
     const pub = createPublicKey({ key: spki, format: 'der', type: 'spki' });
     expect(verify(null, payload, pub, sig)).toBe(true);
     expect(verify(null, Buffer.from('other'), pub, sig)).toBe(false);
+  });
+
+  it('reads a saved key (fast seed import) as exactly the key OpenSSL decodes, and refuses a non-ed25519 key', async () => {
+    const dir = tempDir();
+    await loadOrCreateIdentityKey(dir);
+    const pem = readFileSync(join(dir, 'identity.key'), 'utf8');
+    const loaded = await loadOrCreateIdentityKey(dir);
+    const payload = Buffer.from('same key, same signature');
+    // ed25519 signatures are deterministic: equal signatures mean equal keys.
+    expect(signWithIdentity(loaded, payload).equals(sign(null, payload, createPrivateKey(pem)))).toBe(true);
+    const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    writeFileSync(join(dir, 'identity.key'), ec, { mode: 0o600 });
+    await expect(loadOrCreateIdentityKey(dir)).rejects.toThrow(/is ec, expected ed25519/);
   });
 
   it('refuses a corrupt key file instead of silently making a new identity', async () => {

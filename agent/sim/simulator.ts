@@ -53,6 +53,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
       identity: () => simIdentity(deviceType, agent.publicKey!),
       inventory: () => simInventory(index, agent.publicKey!),
       inventoryIntervalMs: SIM_INVENTORY_INTERVAL_MS,
+      durableKey: false,
       backoff: opts.backoff,
       log: opts.log && ((line) => opts.log!(`${name}: ${line}`)),
     });
