@@ -93,10 +93,21 @@ async function enroll(ctx: DeviceServiceContext, call: ServerUnaryCall<EnrollReq
     res.token = token.token;
     res.tokenExpiresMs = token.expiresMs;
   } else if (device.status === 'pending') {
-    // Its next ask will be held, so it costs one call per hold: ask again soon.
-    res.retryAfterMs = canWait > 0 && waitMs === 0 ? ctx.pacing.minRetryMs : await ctx.pacing.retryAfterMs(Date.now() - started);
+    res.retryAfterMs = await retryAfterMs(ctx, canWait > 0, waitMs > 0, Date.now() - started);
   }
   return res;
+}
+
+/** A device that can wait only pauses this long between held asks (less if enrollRetryMs is lower). */
+const HOLD_AGAIN_AFTER_MS = 1000;
+
+async function retryAfterMs(ctx: DeviceServiceContext, canWait: boolean, held: boolean, heldMs: number): Promise<number> {
+  if (!canWait) return ctx.pacing.retryAfterMs(heldMs);
+  const floor = Math.min(ctx.pacing.minRetryMs, HOLD_AGAIN_AFTER_MS);
+  // Its first answer: its next ask will be held, costing one call per hold.
+  if (!held) return floor;
+  // Paced all the same, the hold counting toward the interval.
+  return ctx.pacing.retryAfterMs(heldMs, Date.now(), floor);
 }
 
 async function connect(ctx: DeviceServiceContext, call: DeviceCall): Promise<void> {

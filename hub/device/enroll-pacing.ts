@@ -35,11 +35,11 @@ export class EnrollPacing {
   }
 
   /** retry_after_ms for a pending device that already waited `heldMs` on this call. */
-  async retryAfterMs(heldMs = 0, now = Date.now()): Promise<number> {
+  async retryAfterMs(heldMs = 0, now = Date.now(), minMs = this.minRetryMs): Promise<number> {
     if (now - this.countedAt >= COUNT_REFRESH_MS) {
       this.pending = await this.store.countDevices('pending');
       this.countedAt = now;
     }
-    return pendingRetryMs(this.pending, this.minRetryMs, this.pollsPerSecond, heldMs);
+    return pendingRetryMs(this.pending, minMs, this.pollsPerSecond, heldMs);
   }
 }
