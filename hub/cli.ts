@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
 import { prepareDataDir } from './data-dir';
 import { parseDuration } from './duration';
 import { startHub, type RunningHub } from './hub';
@@ -61,12 +60,6 @@ async function main(argv: string[]): Promise<number> {
   if (positionals.length) throw new UsageError(`unknown command "${positionals.join(' ')}"`);
   if (values.role) throw new UsageError('--role belongs to "fleet-hub operators add"');
 
-  // A smaller, more frequently collected V8 heap: the hub's memory is mostly
-  // per-connection state, and at 10,000 devices the default heap growth kept
-  // ~40 MB per 3,000 connections that were not in use (measured: 360 -> 321
-  // MB RSS at 3,000 devices). Set here, for the fleet-hub program only, not
-  // for programs that embed startHub.
-  setFlagsFromString('--optimize-for-size');
   const hub = await startHub({
     dataDir,
     listen: values.listen ?? DEFAULT_LISTEN,
