@@ -51,18 +51,5 @@ export async function admitOnHub(hub: RunningHub, ids: string[]): Promise<void> 
   }
 }
 
-/** Polls `check` until it returns a truthy value, or fails saying what never happened. */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value as NonNullable<T>;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+// One polling helper for every test of the project.
+export { waitFor } from '../../../tests/support/processes';
