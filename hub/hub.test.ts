@@ -10,6 +10,7 @@ import { openControlStream } from './testing/control-stream';
 import { enroll, makeDeviceKey } from './testing/device-identity';
 import { bearer, call, consoleClient, deviceClient, eventually } from './testing/grpc-clients';
 import { runHubProcess, stopHubProcess, waitForListening, type HubProcess } from './testing/hub-process';
+import { migrations } from './store/migrations';
 import { makeTempDir } from './testing/test-hub';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -59,7 +60,7 @@ describe('hub data folder', () => {
     const db = new Database(join(data, 'hub.db'), { readonly: true });
     try {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(db.prepare('SELECT MAX(version) AS v FROM schema_version').get()).toEqual({ v: 1 });
+      expect(db.prepare('SELECT MAX(version) AS v FROM schema_version').get()).toEqual({ v: migrations[migrations.length - 1].version });
       const admin = db.prepare('SELECT name, role, token_sha256 FROM operators').all() as { token_sha256: string }[];
       expect(admin).toHaveLength(1);
       expect(admin[0]).toMatchObject({ name: 'admin', role: 'admin' });

@@ -4,6 +4,8 @@ import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { ConsoleServiceService } from '../proto/gen/fleet/v1/console';
 import { DeviceServiceService } from '../proto/gen/fleet/v1/device';
+import { artifactPaths, prepareArtifactDirs } from './artifacts/artifact-paths';
+import { loadTrustedKeys } from './artifacts/trusted-keys';
 import { ensureAdminToken } from './auth/admin-token';
 import { createConsoleService } from './console/console-service';
 import { DEFAULT_WATCH_LIMITS, type WatchCall } from './console/watch-stream';
@@ -88,6 +90,12 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     // A previous run that died (kill -9) left its devices marked online.
     const stale = await store.markAllOffline('hub');
     if (stale) log(`marked ${stale} devices offline that a previous run left online`);
+    const artifacts = artifactPaths(paths.dir);
+    const leftovers = prepareArtifactDirs(artifacts);
+    if (leftovers) log(`deleted ${leftovers} unfinished artifact uploads left in ${artifacts.tmp}`);
+    const trusted = loadTrustedKeys(artifacts.trustedKeys);
+    for (const problem of trusted.problems) log(`trusted key skipped: ${problem}`);
+    log(`trusting ${trusted.keys.length} artifact signing key${trusted.keys.length === 1 ? '' : 's'} (${artifacts.trustedKeys}/*.pub)`);
 
     const presence = new PresenceWriter(store, PRESENCE_FLUSH_MS, log);
     const sessions = new DeviceSessions(presence, heartbeatIntervalMs);
@@ -116,6 +124,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
         store,
         hubVersion: HUB_VERSION,
         watchers,
+        artifactPaths: artifacts,
         watchLimits: { ...DEFAULT_WATCH_LIMITS, maxLag: opts.watchMaxLag ?? DEFAULT_WATCH_LIMITS.maxLag },
         log,
       }));

@@ -4,6 +4,8 @@ import type {
   ConsoleServiceServer,
   DeviceFilter as ProtoDeviceFilter,
   GetDeviceRequest,
+  ListArtifactsRequest,
+  ListArtifactsResponse,
   ListDevicesRequest,
   ListDevicesResponse,
   PreauthorizeRequest,
@@ -12,6 +14,10 @@ import type {
   WhoAmIRequest,
   WhoAmIResponse,
 } from '../../proto/gen/fleet/v1/console';
+import { toProtoArtifact } from '../artifacts/artifact-proto';
+import type { ArtifactPaths } from '../artifacts/artifact-paths';
+import type { UploadCall } from '../artifacts/receive-upload';
+import { uploadArtifact } from '../artifacts/upload-artifact';
 import { deviceIdFromKey, ED25519_KEY_BYTES } from '../auth/device-key';
 import { authenticateOperator, requireRole } from '../auth/operator-auth';
 import { checkIdentity } from '../limits';
@@ -27,6 +33,8 @@ export interface ConsoleServiceContext {
   watchLimits?: WatchLimits;
   /** Open Watch calls, so the hub can end them when it stops. */
   watchers: Set<WatchCall>;
+  /** Where uploaded artifacts and trusted keys live. */
+  artifactPaths: ArtifactPaths;
   log: (line: string) => void;
 }
 
@@ -92,6 +100,19 @@ export function createConsoleService(ctx: ConsoleServiceContext): ConsoleService
       const id = deviceIdFromKey(req.publicKey);
       return toProtoDevice(await store.preauthorizeDevice({ id, publicKey: req.publicKey, identity: req.identity }, op.name));
     }),
+
+    uploadArtifact(call: UploadCall, callback) {
+      authenticateOperator(store, call.metadata)
+        .then((operator) => uploadArtifact({ store, paths: ctx.artifactPaths, log: ctx.log }, operator, call))
+        .then(
+          (res) => callback(null, res),
+          (err) => callback(toServiceError(err, ctx.log, 'UploadArtifact')),
+        );
+    },
+
+    listArtifacts: unary<ListArtifactsRequest, ListArtifactsResponse>('ListArtifacts', async () => ({
+      artifacts: (await store.listArtifacts()).map(toProtoArtifact),
+    })),
 
     watch(call: WatchCall) {
       ctx.watchers.add(call);

@@ -7,6 +7,7 @@ import { runMigrations } from './migration-runner';
 import { migrations } from './migrations';
 import type {
   AdmissionResult,
+  ArtifactRecord,
   DeviceFilter,
   DevicePage,
   DeviceRecord,
@@ -40,6 +41,21 @@ interface EventRow {
   kind: EventKind;
   entity_id: string;
   payload: string;
+}
+
+interface ArtifactRow {
+  id: string;
+  name: string;
+  version: string;
+  grp: string;
+  device_types: string;
+  provides: string;
+  size: number;
+  signature_status: ArtifactRecord['signatureStatus'];
+  key_id: string;
+  uploaded: number;
+  uploaded_by: string;
+  payload_summary: string;
 }
 
 const OPERATOR_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
@@ -249,6 +265,31 @@ export class SqliteStore implements HubStore {
     return row && { name: row.name, role: row.role };
   }
 
+  async addArtifact(artifact: ArtifactRecord): Promise<{ artifact: ArtifactRecord; created: boolean }> {
+    return this.mutate((events) => {
+      const existing = this.s.getArtifact.get(artifact.id);
+      if (existing) return { artifact: fromArtifactRow(existing), created: false };
+      this.s.putArtifact.run(toArtifactRow(artifact));
+      this.appendEvent(events, artifact.uploadedBy, 'artifact.uploaded', artifact.id, artifact.uploadedMs, {
+        name: artifact.name,
+        version: artifact.version,
+        size: String(artifact.size),
+        signatureStatus: artifact.signatureStatus,
+        keyId: artifact.keyId,
+      });
+      return { artifact, created: true };
+    });
+  }
+
+  async getArtifact(id: string): Promise<ArtifactRecord | undefined> {
+    const row = this.s.getArtifact.get(id);
+    return row && fromArtifactRow(row);
+  }
+
+  async listArtifacts(): Promise<ArtifactRecord[]> {
+    return this.s.listArtifacts.all().map(fromArtifactRow);
+  }
+
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
     this.listeners.clear();
@@ -328,6 +369,12 @@ function prepareStatements(db: Db) {
     putMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)'),
     head: db.prepare<[], { r: number | null }>('SELECT MAX(revision) AS r FROM events'),
     oldest: db.prepare<[], { r: number | null }>('SELECT MIN(revision) AS r FROM events'),
+    getArtifact: db.prepare<[string], ArtifactRow>('SELECT * FROM artifacts WHERE id = ?'),
+    listArtifacts: db.prepare<[], ArtifactRow>('SELECT * FROM artifacts ORDER BY uploaded DESC, id'),
+    putArtifact: db.prepare(
+      `INSERT INTO artifacts (id, name, version, grp, device_types, provides, size, signature_status, key_id, uploaded, uploaded_by, payload_summary)
+       VALUES (@id, @name, @version, @grp, @device_types, @provides, @size, @signature_status, @key_id, @uploaded, @uploaded_by, @payload_summary)`,
+    ),
     insertEvent: db.prepare('INSERT INTO events (revision, at, actor, kind, entity_id, payload) VALUES (?, ?, ?, ?, ?, ?)'),
     eventsAfter: db.prepare<[number, number], EventRow>('SELECT * FROM events WHERE revision > ? ORDER BY revision LIMIT ?'),
     getDevice: db.prepare<[string], DeviceRow>('SELECT * FROM devices WHERE id = ?'),
@@ -402,6 +449,40 @@ function toRow(d: DeviceRecord): DeviceRow {
     created: d.createdMs,
     updated: d.updatedMs,
     revision: d.revision,
+  };
+}
+
+function toArtifactRow(a: ArtifactRecord): ArtifactRow {
+  return {
+    id: a.id,
+    name: a.name,
+    version: a.version,
+    grp: a.group,
+    device_types: JSON.stringify(a.deviceTypes),
+    provides: JSON.stringify(sortedRecord(a.provides)),
+    size: a.size,
+    signature_status: a.signatureStatus,
+    key_id: a.keyId,
+    uploaded: a.uploadedMs,
+    uploaded_by: a.uploadedBy,
+    payload_summary: a.payloadSummary,
+  };
+}
+
+function fromArtifactRow(row: ArtifactRow): ArtifactRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    version: row.version,
+    group: row.grp,
+    deviceTypes: JSON.parse(row.device_types),
+    provides: JSON.parse(row.provides),
+    size: row.size,
+    signatureStatus: row.signature_status,
+    keyId: row.key_id,
+    uploadedMs: row.uploaded,
+    uploadedBy: row.uploaded_by,
+    payloadSummary: row.payload_summary,
   };
 }
 

@@ -31,7 +31,8 @@ export type EventKind =
   | 'device.inventory'
   | 'hub.created'
   | 'operator.created'
-  | 'operator.token_set';
+  | 'operator.token_set'
+  | 'artifact.uploaded';
 
 /** One entry of the ordered event log: the audit trail and the Watch feed. */
 export interface HubEvent {
@@ -87,6 +88,28 @@ export interface AdmissionResult {
   notFound: string[];
 }
 
+/** Signature status of a stored artifact; bad signatures are never stored. */
+export type ArtifactSignatureStatus = 'trusted' | 'untrusted-key' | 'unsigned';
+
+/** An uploaded, verified artifact; its file is DATA/artifacts/sha256/<id>. */
+export interface ArtifactRecord {
+  /** sha256 (hex) of the whole file. */
+  id: string;
+  name: string;
+  version: string;
+  group: string;
+  deviceTypes: string[];
+  provides: Record<string, string>;
+  size: number;
+  signatureStatus: ArtifactSignatureStatus;
+  /** Empty when unsigned. */
+  keyId: string;
+  uploadedMs: number;
+  uploadedBy: string;
+  /** e.g. "rootfs-image (gzip)". */
+  payloadSummary: string;
+}
+
 export interface HubStore {
   readonly hubId: string;
   /** Secret for HMAC-signed nonces and device tokens; never leaves the hub. */
@@ -128,6 +151,16 @@ export interface HubStore {
   /** Makes `token` the operator's token (creating the operator if needed). */
   setOperatorToken(name: string, role: OperatorRole, token: string, actor: string): Promise<void>;
   operatorByToken(token: string): Promise<Operator | undefined>;
+
+  /**
+   * Records an artifact and appends `artifact.uploaded` (actor = uploader) in
+   * one transaction. When the id is already stored nothing changes and the
+   * stored record comes back with created = false.
+   */
+  addArtifact(artifact: ArtifactRecord): Promise<{ artifact: ArtifactRecord; created: boolean }>;
+  getArtifact(id: string): Promise<ArtifactRecord | undefined>;
+  /** Newest upload first. */
+  listArtifacts(): Promise<ArtifactRecord[]>;
 
   close(): Promise<void>;
 }

@@ -13,6 +13,8 @@ import {
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type ClientWritableStream,
+  type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -118,6 +120,64 @@ export interface Resync {
 
 export interface Synced {
   hubId: string;
+}
+
+export interface UploadArtifactHeader {
+  /** Total bytes that follow in chunks; fewer or more is refused. */
+  size: number;
+  /** The file name on the uploader's side, for messages only. */
+  fileName: string;
+}
+
+export interface UploadArtifactRequest {
+  part:
+    | //
+    /** First message only. */
+    { $case: "header"; header: UploadArtifactHeader }
+    | //
+    /** Every following message; at most 256 KiB each. */
+    { $case: "chunk"; chunk: Buffer }
+    | undefined;
+}
+
+export interface Artifact {
+  /** sha256 (hex) of the whole artifact file: its content address. */
+  id: string;
+  name: string;
+  version: string;
+  group: string;
+  deviceTypes: string[];
+  provides: { [key: string]: string };
+  size: number;
+  /** trusted | untrusted-key | unsigned (bad signatures are refused). */
+  signatureStatus: string;
+  /** Signing key id (hex), empty when unsigned. */
+  keyId: string;
+  uploadedMs: number;
+  uploadedBy: string;
+  /** e.g. "rootfs-image (gzip)"; several payloads joined by ", ". */
+  payloadSummary: string;
+}
+
+export interface Artifact_ProvidesEntry {
+  key: string;
+  value: string;
+}
+
+export interface UploadArtifactResponse {
+  artifact:
+    | Artifact
+    | undefined;
+  /** The same bytes were already stored; nothing new was written. */
+  deduplicated: boolean;
+}
+
+export interface ListArtifactsRequest {
+}
+
+export interface ListArtifactsResponse {
+  /** Newest upload first. */
+  artifacts: Artifact[];
 }
 
 function createBaseWhoAmIRequest(): WhoAmIRequest {
@@ -1222,6 +1282,599 @@ export const Synced: MessageFns<Synced> = {
   },
 };
 
+function createBaseUploadArtifactHeader(): UploadArtifactHeader {
+  return { size: 0, fileName: "" };
+}
+
+export const UploadArtifactHeader: MessageFns<UploadArtifactHeader> = {
+  encode(message: UploadArtifactHeader, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.size !== 0) {
+      writer.uint32(8).int64(message.size);
+    }
+    if (message.fileName !== "") {
+      writer.uint32(18).string(message.fileName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UploadArtifactHeader {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUploadArtifactHeader();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.size = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.fileName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<UploadArtifactHeader>, I>>(base?: I): UploadArtifactHeader {
+    return UploadArtifactHeader.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UploadArtifactHeader>, I>>(object: I): UploadArtifactHeader {
+    const message = createBaseUploadArtifactHeader();
+    message.size = object.size ?? 0;
+    message.fileName = object.fileName ?? "";
+    return message;
+  },
+};
+
+function createBaseUploadArtifactRequest(): UploadArtifactRequest {
+  return { part: undefined };
+}
+
+export const UploadArtifactRequest: MessageFns<UploadArtifactRequest> = {
+  encode(message: UploadArtifactRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.part?.$case) {
+      case "header":
+        UploadArtifactHeader.encode(message.part.header, writer.uint32(10).fork()).join();
+        break;
+      case "chunk":
+        writer.uint32(18).bytes(message.part.chunk);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UploadArtifactRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUploadArtifactRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.part = { $case: "header", header: UploadArtifactHeader.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.part = { $case: "chunk", chunk: Buffer.from(reader.bytes()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<UploadArtifactRequest>, I>>(base?: I): UploadArtifactRequest {
+    return UploadArtifactRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UploadArtifactRequest>, I>>(object: I): UploadArtifactRequest {
+    const message = createBaseUploadArtifactRequest();
+    switch (object.part?.$case) {
+      case "header": {
+        if (object.part?.header !== undefined && object.part?.header !== null) {
+          message.part = { $case: "header", header: UploadArtifactHeader.fromPartial(object.part.header) };
+        }
+        break;
+      }
+      case "chunk": {
+        if (object.part?.chunk !== undefined && object.part?.chunk !== null) {
+          message.part = { $case: "chunk", chunk: object.part.chunk };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseArtifact(): Artifact {
+  return {
+    id: "",
+    name: "",
+    version: "",
+    group: "",
+    deviceTypes: [],
+    provides: {},
+    size: 0,
+    signatureStatus: "",
+    keyId: "",
+    uploadedMs: 0,
+    uploadedBy: "",
+    payloadSummary: "",
+  };
+}
+
+export const Artifact: MessageFns<Artifact> = {
+  encode(message: Artifact, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.version !== "") {
+      writer.uint32(26).string(message.version);
+    }
+    if (message.group !== "") {
+      writer.uint32(34).string(message.group);
+    }
+    for (const v of message.deviceTypes) {
+      writer.uint32(42).string(v!);
+    }
+    globalThis.Object.entries(message.provides).forEach(([key, value]: [string, string]) => {
+      Artifact_ProvidesEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
+    });
+    if (message.size !== 0) {
+      writer.uint32(56).int64(message.size);
+    }
+    if (message.signatureStatus !== "") {
+      writer.uint32(66).string(message.signatureStatus);
+    }
+    if (message.keyId !== "") {
+      writer.uint32(74).string(message.keyId);
+    }
+    if (message.uploadedMs !== 0) {
+      writer.uint32(80).int64(message.uploadedMs);
+    }
+    if (message.uploadedBy !== "") {
+      writer.uint32(90).string(message.uploadedBy);
+    }
+    if (message.payloadSummary !== "") {
+      writer.uint32(98).string(message.payloadSummary);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Artifact {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseArtifact();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.group = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.deviceTypes.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            const entry6 = Artifact_ProvidesEntry.decode(reader, reader.uint32());
+            if (entry6.value !== undefined) {
+              message.provides[entry6.key] = entry6.value;
+            }
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.size = longToNumber(reader.int64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.signatureStatus = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.keyId = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.uploadedMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.uploadedBy = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.payloadSummary = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<Artifact>, I>>(base?: I): Artifact {
+    return Artifact.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Artifact>, I>>(object: I): Artifact {
+    const message = createBaseArtifact();
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.version = object.version ?? "";
+    message.group = object.group ?? "";
+    message.deviceTypes = object.deviceTypes?.map((e) => e) || [];
+    message.provides = (globalThis.Object.entries(object.provides ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.size = object.size ?? 0;
+    message.signatureStatus = object.signatureStatus ?? "";
+    message.keyId = object.keyId ?? "";
+    message.uploadedMs = object.uploadedMs ?? 0;
+    message.uploadedBy = object.uploadedBy ?? "";
+    message.payloadSummary = object.payloadSummary ?? "";
+    return message;
+  },
+};
+
+function createBaseArtifact_ProvidesEntry(): Artifact_ProvidesEntry {
+  return { key: "", value: "" };
+}
+
+export const Artifact_ProvidesEntry: MessageFns<Artifact_ProvidesEntry> = {
+  encode(message: Artifact_ProvidesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Artifact_ProvidesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseArtifact_ProvidesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<Artifact_ProvidesEntry>, I>>(base?: I): Artifact_ProvidesEntry {
+    return Artifact_ProvidesEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Artifact_ProvidesEntry>, I>>(object: I): Artifact_ProvidesEntry {
+    const message = createBaseArtifact_ProvidesEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseUploadArtifactResponse(): UploadArtifactResponse {
+  return { artifact: undefined, deduplicated: false };
+}
+
+export const UploadArtifactResponse: MessageFns<UploadArtifactResponse> = {
+  encode(message: UploadArtifactResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.artifact !== undefined) {
+      Artifact.encode(message.artifact, writer.uint32(10).fork()).join();
+    }
+    if (message.deduplicated !== false) {
+      writer.uint32(16).bool(message.deduplicated);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UploadArtifactResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUploadArtifactResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.artifact = Artifact.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.deduplicated = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<UploadArtifactResponse>, I>>(base?: I): UploadArtifactResponse {
+    return UploadArtifactResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UploadArtifactResponse>, I>>(object: I): UploadArtifactResponse {
+    const message = createBaseUploadArtifactResponse();
+    message.artifact = (object.artifact !== undefined && object.artifact !== null)
+      ? Artifact.fromPartial(object.artifact)
+      : undefined;
+    message.deduplicated = object.deduplicated ?? false;
+    return message;
+  },
+};
+
+function createBaseListArtifactsRequest(): ListArtifactsRequest {
+  return {};
+}
+
+export const ListArtifactsRequest: MessageFns<ListArtifactsRequest> = {
+  encode(_: ListArtifactsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListArtifactsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListArtifactsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ListArtifactsRequest>, I>>(base?: I): ListArtifactsRequest {
+    return ListArtifactsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListArtifactsRequest>, I>>(_: I): ListArtifactsRequest {
+    const message = createBaseListArtifactsRequest();
+    return message;
+  },
+};
+
+function createBaseListArtifactsResponse(): ListArtifactsResponse {
+  return { artifacts: [] };
+}
+
+export const ListArtifactsResponse: MessageFns<ListArtifactsResponse> = {
+  encode(message: ListArtifactsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.artifacts) {
+      Artifact.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListArtifactsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListArtifactsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.artifacts.push(Artifact.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ListArtifactsResponse>, I>>(base?: I): ListArtifactsResponse {
+    return ListArtifactsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListArtifactsResponse>, I>>(object: I): ListArtifactsResponse {
+    const message = createBaseListArtifactsResponse();
+    message.artifacts = object.artifacts?.map((e) => Artifact.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * What operators (console, fleetctl) call. Every call carries
  * `authorization: Bearer <operator token>` metadata; roles are checked per call.
@@ -1288,6 +1941,31 @@ export const ConsoleServiceService = {
     responseSerialize: (value: WatchEvent): Buffer => Buffer.from(WatchEvent.encode(value).finish()),
     responseDeserialize: (value: Buffer): WatchEvent => WatchEvent.decode(value),
   },
+  /**
+   * Streamed artifact upload: one header, then chunks (each at most 256 KiB).
+   * The hub verifies the whole artifact before storing it (operator/admin).
+   */
+  uploadArtifact: {
+    path: "/fleet.v1.ConsoleService/UploadArtifact" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: UploadArtifactRequest): Buffer =>
+      Buffer.from(UploadArtifactRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UploadArtifactRequest => UploadArtifactRequest.decode(value),
+    responseSerialize: (value: UploadArtifactResponse): Buffer =>
+      Buffer.from(UploadArtifactResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UploadArtifactResponse => UploadArtifactResponse.decode(value),
+  },
+  listArtifacts: {
+    path: "/fleet.v1.ConsoleService/ListArtifacts" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListArtifactsRequest): Buffer => Buffer.from(ListArtifactsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListArtifactsRequest => ListArtifactsRequest.decode(value),
+    responseSerialize: (value: ListArtifactsResponse): Buffer =>
+      Buffer.from(ListArtifactsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListArtifactsResponse => ListArtifactsResponse.decode(value),
+  },
 } as const;
 
 export interface ConsoleServiceServer extends UntypedServiceImplementation {
@@ -1302,6 +1980,12 @@ export interface ConsoleServiceServer extends UntypedServiceImplementation {
    * and a full snapshot when the hub cannot serve the backlog.
    */
   watch: handleServerStreamingCall<WatchRequest, WatchEvent>;
+  /**
+   * Streamed artifact upload: one header, then chunks (each at most 256 KiB).
+   * The hub verifies the whole artifact before storing it (operator/admin).
+   */
+  uploadArtifact: handleClientStreamingCall<UploadArtifactRequest, UploadArtifactResponse>;
+  listArtifacts: handleUnaryCall<ListArtifactsRequest, ListArtifactsResponse>;
 }
 
 export interface ConsoleServiceClient extends Client {
@@ -1387,6 +2071,41 @@ export interface ConsoleServiceClient extends Client {
    */
   watch(request: WatchRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchEvent>;
   watch(request: WatchRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<WatchEvent>;
+  /**
+   * Streamed artifact upload: one header, then chunks (each at most 256 KiB).
+   * The hub verifies the whole artifact before storing it (operator/admin).
+   */
+  uploadArtifact(
+    callback: (error: ServiceError | null, response: UploadArtifactResponse) => void,
+  ): ClientWritableStream<UploadArtifactRequest>;
+  uploadArtifact(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UploadArtifactResponse) => void,
+  ): ClientWritableStream<UploadArtifactRequest>;
+  uploadArtifact(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UploadArtifactResponse) => void,
+  ): ClientWritableStream<UploadArtifactRequest>;
+  uploadArtifact(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UploadArtifactResponse) => void,
+  ): ClientWritableStream<UploadArtifactRequest>;
+  listArtifacts(
+    request: ListArtifactsRequest,
+    callback: (error: ServiceError | null, response: ListArtifactsResponse) => void,
+  ): ClientUnaryCall;
+  listArtifacts(
+    request: ListArtifactsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListArtifactsResponse) => void,
+  ): ClientUnaryCall;
+  listArtifacts(
+    request: ListArtifactsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListArtifactsResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const ConsoleServiceClient = makeGenericClientConstructor(
