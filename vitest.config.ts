@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 // at a time on this 2-core machine.
 export default defineConfig({
   test: {
+    reporters: ['default', './tests/support/summary-reporter.ts'],
     projects: [
       {
         test: {
