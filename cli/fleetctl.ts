@@ -1,6 +1,7 @@
 import { parseArgs, type FlagSpec } from './args';
 import { CliError, EXIT, UsageError } from './cli-error';
 import type { CommandContext } from './command-context';
+import { artifactsList, artifactsUpload } from './commands/artifacts';
 import { contexts } from './commands/contexts';
 import { devicesAdmit, devicesList, devicesPreauthorize, devicesShow } from './commands/devices';
 import { login, logout, whoami } from './commands/login';
@@ -23,6 +24,8 @@ Usage:
   fleetctl devices reject ID...
   fleetctl devices accept --all-pending [--filter k=v ...] [--search TEXT] [--dry-run]
   fleetctl devices preauthorize --key PUBKEY --identity device_type=T [k=v ...]
+  fleetctl artifacts upload FILE     (the hub verifies it; progress on a terminal)
+  fleetctl artifacts list
 
 Global flags:
   --hub HOST:PORT   the hub to talk to                      (env FLEET_HUB)
@@ -43,7 +46,8 @@ Global flags:
 
 Exit codes:
   0  ok
-  1  the operation failed (e.g. unknown device ids; known ones were still applied)
+  1  the operation failed (e.g. unknown device ids; known ones were still applied;
+     an artifact the hub refused as truncated, tampered or badly signed)
   2  usage error (bad flags or arguments, unreadable --ca file, bad config)
   3  hub unreachable, certificate not trusted, or token/role refused
 `;
@@ -79,6 +83,8 @@ const COMMANDS: Record<string, Command> = {
   'devices accept': (ctx) => devicesAdmit(ctx, 'accept'),
   'devices reject': (ctx) => devicesAdmit(ctx, 'reject'),
   'devices preauthorize': devicesPreauthorize,
+  'artifacts upload': artifactsUpload,
+  'artifacts list': artifactsList,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -93,11 +99,12 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(HELP);
       return EXIT.usage;
     }
-    const words = args.positionals[0] === 'devices' ? 2 : 1;
+    const words = args.positionals[0] === 'devices' || args.positionals[0] === 'artifacts' ? 2 : 1;
     const wanted = args.positionals.slice(0, words).join(' ');
     const command = COMMANDS[wanted];
     if (!command) {
       if (wanted === 'devices') throw new UsageError('devices needs a subcommand: list, show, accept, reject or preauthorize');
+      if (wanted === 'artifacts') throw new UsageError('artifacts needs a subcommand: upload or list');
       throw new UsageError(`unknown command "${wanted}": see fleetctl --help`);
     }
     name = wanted;
