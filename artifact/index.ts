@@ -7,7 +7,7 @@ export { generateSigningKey, keyIdOf, loadPrivateKey, loadPublicKey, type Privat
 export { signManifest, trustedKeySet, type ManifestSignature, type TrustedKeys } from './signature';
 export { writeArtifact, type WriteArtifactOptions, type WriteArtifactResult } from './write-artifact';
 export type { PayloadInput, ProgressEvent } from './payload-source';
-export { readArtifact, type ReadArtifactOptions, type ReadArtifactResult } from './read-artifact';
+export { readArtifact, verifyArtifactIntegrity, type ReadArtifactOptions, type ReadArtifactResult } from './read-artifact';
 export type { PayloadConsumer } from './read-payload';
 export { inspectArtifact, type ArtifactInspection, type SignatureStatus } from './inspect-artifact';
 export { signArtifactFile } from './sign-artifact';

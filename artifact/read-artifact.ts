@@ -44,7 +44,7 @@ export interface ArtifactContents {
 }
 
 interface CoreOptions {
-  /** null only for re-signing, which checks structure and hashes but not the old signature. */
+  /** null for re-signing and verifyArtifactIntegrity: structure and hashes, not the signature. */
   trusted: TrustedKeys | null;
   onManifest?: (manifest: Manifest, keyId: string | null) => void | Promise<void>;
   onPayload?: PayloadConsumer;
@@ -118,4 +118,15 @@ export async function readArtifact(input: Readable | ByteSource, opts: ReadArtif
     onPayload: opts.onPayload,
   });
   return { manifest: contents.manifest, keyId, size: contents.size };
+}
+
+/**
+ * Checks everything but trust: structure, every payload's size and both
+ * hashes, the end marker. For storage that records the signature status on
+ * its own (the hub keeps artifacts signed by keys it does not know, which
+ * devices refuse later). Nothing read this way may be installed.
+ */
+export async function verifyArtifactIntegrity(input: ByteSource): Promise<{ manifest: Manifest; signature: ManifestSignature | null }> {
+  const contents = await readArtifactCore(input, { trusted: null });
+  return { manifest: contents.manifest, signature: contents.signature };
 }

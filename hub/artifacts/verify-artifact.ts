@@ -6,10 +6,7 @@
 // not match its manifest, or any broken byte, is refused outright.
 import type { KeyObject } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { ArtifactError, inspectArtifact, type Manifest } from '../../artifact';
-// The signature-free full pass is not in artifact/index.ts: readArtifact
-// insists on a trusted signature, which the hub does not require at upload.
-import { readArtifactCore } from '../../artifact/read-artifact';
+import { ArtifactError, inspectArtifact, verifyArtifactIntegrity, type Manifest } from '../../artifact';
 import type { ArtifactSignatureStatus } from '../store/store';
 
 export interface VerifiedArtifact {
@@ -26,7 +23,7 @@ export async function verifyArtifactFile(file: string, trustedKeys: readonly Key
   if (status !== 'trusted' && status !== 'untrusted-key' && status !== 'unsigned') {
     throw new Error(`unexpected signature status ${status} from inspectArtifact`);
   }
-  const contents = await readArtifactCore(createReadStream(file, { highWaterMark: 1024 * 1024 }), { trusted: null });
+  const contents = await verifyArtifactIntegrity(createReadStream(file, { highWaterMark: 1024 * 1024 }));
   return { manifest: contents.manifest, signatureStatus: status, keyId: inspection.signature?.keyId ?? '' };
 }
 
