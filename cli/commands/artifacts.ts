@@ -1,7 +1,7 @@
 import type { ServiceError } from '@grpc/grpc-js';
 import { createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import type { Artifact, UploadArtifactResponse } from '../../proto/gen/fleet/v1/console';
+import type { UploadArtifactResponse } from '../../proto/gen/fleet/v1/console';
 import { bearer, createConsoleClient, HubCallError } from '../../src-main/services/hub-client/hub-connection';
 import { allowFlags } from '../args';
 import { UsageError } from '../cli-error';
@@ -31,7 +31,7 @@ export async function artifactsUpload(ctx: CommandContext): Promise<void> {
   }
   const res = await upload(ctx, file, size);
   const a = res.artifact!;
-  if (ctx.json) return printJson(ctx, { ...artifactJson(a), deduplicated: res.deduplicated });
+  if (ctx.json) return printJson(ctx, { ...a, deduplicated: res.deduplicated });
   ctx.out(`${a.id}  ${a.name} ${a.version}  signature: ${a.signatureStatus}${res.deduplicated ? '  (already on the hub)' : ''}\n`);
 }
 
@@ -39,7 +39,7 @@ export async function artifactsList(ctx: CommandContext): Promise<void> {
   allowFlags(ctx.args, GLOBAL_FLAGS);
   noOperands(ctx);
   const { artifacts } = await withSession(ctx, (s) => s.call((c) => c.listArtifacts, {}));
-  if (ctx.json) return printJson(ctx, artifacts.map(artifactJson));
+  if (ctx.json) return printJson(ctx, artifacts);
   if (!artifacts.length) return ctx.note('No artifacts on the hub: upload one with fleetctl artifacts upload FILE\n');
   const rows = artifacts.map((a) => [a.name, a.version, a.deviceTypes.join(','), a.signatureStatus, humanBytes(a.size), relativeTime(a.uploadedMs), a.id.slice(0, 12)]);
   const colors: Record<string, Color> = { trusted: 'green', 'untrusted-key': 'yellow', unsigned: 'red' };
@@ -105,21 +105,4 @@ function humanBytes(n: number): string {
     i++;
   }
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
-
-function artifactJson(a: Artifact): Record<string, unknown> {
-  return {
-    id: a.id,
-    name: a.name,
-    version: a.version,
-    group: a.group,
-    deviceTypes: a.deviceTypes,
-    provides: a.provides,
-    size: a.size,
-    signatureStatus: a.signatureStatus,
-    keyId: a.keyId,
-    uploadedMs: a.uploadedMs,
-    uploadedBy: a.uploadedBy,
-    payloadSummary: a.payloadSummary,
-  };
 }
