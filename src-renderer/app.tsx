@@ -1,8 +1,9 @@
 import { useEffect } from 'react';
 import { fleet } from './api';
-import { useRoute } from './route';
+import { useRoute, type Route } from './route';
 import { useConnection } from './stores/connection-store';
 import { useLink } from './stores/link-store';
+import { ArtifactsView } from './views/artifacts-view';
 import { ConnectionPanel } from './views/connection-panel';
 import { ConnectionStatus, OfflineBanner } from './views/connection-status';
 import { DeviceList } from './views/device-list';
@@ -30,8 +31,11 @@ export function App() {
       <header className="topbar">
         <span className="brand">Fleet Console</span>
         <nav aria-label="Main">
-          <a href="#/devices" aria-current={route.view !== 'connection' ? 'page' : undefined}>
+          <a href="#/devices" aria-current={route.view === 'devices' || route.view === 'device' ? 'page' : undefined}>
             Devices
+          </a>
+          <a href="#/artifacts" aria-current={route.view === 'artifacts' ? 'page' : undefined}>
+            Artifacts
           </a>
           <a href="#/connection" aria-current={route.view === 'connection' ? 'page' : undefined}>
             Connection
@@ -47,7 +51,9 @@ export function App() {
             </div>
           )}
           <OfflineBanner />
-          <main>{route.view === 'device' ? <DevicePage key={route.id} id={route.id} /> : route.view === 'connection' ? <ConnectionPanel /> : <DeviceList />}</main>
+          <main>
+            <RouteView route={route} />
+          </main>
         </>
       ) : (
         <main>
@@ -56,6 +62,19 @@ export function App() {
       )}
     </div>
   );
+}
+
+function RouteView({ route }: { route: Route }) {
+  switch (route.view) {
+    case 'device':
+      return <DevicePage key={route.id} id={route.id} />;
+    case 'artifacts':
+      return <ArtifactsView />;
+    case 'connection':
+      return <ConnectionPanel />;
+    case 'devices':
+      return <DeviceList />;
+  }
 }
 
 function LinkProblem() {

@@ -1,8 +1,8 @@
 import { useSyncExternalStore } from 'react';
 
 // Hash routes, so the built renderer works from file:// (Electron) and from
-// the bridge alike: #/devices, #/devices/<id>, #/connection.
-export type Route = { view: 'devices' } | { view: 'device'; id: string } | { view: 'connection' };
+// the bridge alike: #/devices, #/devices/<id>, #/artifacts, #/connection.
+export type Route = { view: 'devices' } | { view: 'device'; id: string } | { view: 'artifacts' } | { view: 'connection' };
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, '');
@@ -14,6 +14,7 @@ export function parseRoute(hash: string): Route {
       return { view: 'devices' };
     }
   }
+  if (path === '/artifacts') return { view: 'artifacts' };
   if (path === '/connection') return { view: 'connection' };
   return { view: 'devices' };
 }

@@ -32,6 +32,7 @@ function fakeApi(): ConsoleApi {
       reject: async (ids) => ({ changed: [], notFound: ids }),
       acceptAllMatching: async () => ({ changed: [], notFound: [] }),
     },
+    artifacts: { list: async () => [] },
   };
 }
 

@@ -91,6 +91,27 @@ export interface ConnectParams {
   fingerprint: string;
 }
 
+export type SignatureStatus = 'trusted' | 'untrusted-key' | 'unsigned';
+
+/** An artifact stored on the hub, as ListArtifacts returns it. */
+export interface ArtifactRow {
+  /** sha256 (hex) of the whole file */
+  id: string;
+  name: string;
+  version: string;
+  group: string;
+  deviceTypes: string[];
+  /** bytes */
+  size: number;
+  signatureStatus: SignatureStatus;
+  /** signing key id (hex), '' when unsigned */
+  keyId: string;
+  uploadedMs: number;
+  uploadedBy: string;
+  /** e.g. "rootfs-image (gzip)" */
+  payloadSummary: string;
+}
+
 export interface ConsoleApi {
   connection: {
     state(): Promise<ConnectionState>;
@@ -108,6 +129,10 @@ export interface ConsoleApi {
     reject(ids: string[]): Promise<BulkResult>;
     /** Accepts every pending device matching the query's text filter. */
     acceptAllMatching(query: Pick<DeviceQuery, 'text'>): Promise<BulkResult>;
+  };
+  artifacts: {
+    /** Asks the live hub, newest upload first; fails clearly when offline. */
+    list(): Promise<ArtifactRow[]>;
   };
 }
 
@@ -128,6 +153,7 @@ export const CONSOLE_API_METHODS = [
   'devices.accept',
   'devices.reject',
   'devices.acceptAllMatching',
+  'artifacts.list',
 ] as const;
 
 export type ConsoleApiMethod = (typeof CONSOLE_API_METHODS)[number];

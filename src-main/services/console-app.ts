@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConsoleApi, ConsoleEvent } from '../common/console-api';
+import { artifactList } from './artifacts/artifact-list';
 import { DeviceCache } from './cache/device-cache';
 import { HubSession } from './connection/hub-session';
 import { ContextStore } from './context/context-store';
@@ -71,6 +72,7 @@ export async function createConsoleApp(opts: ConsoleAppOptions): Promise<Console
       disconnect: () => session.disconnect(),
     },
     devices: deviceActions(cache, session),
+    artifacts: artifactList(session),
   };
 
   let closing: Promise<void> | null = null;
