@@ -1,42 +1,20 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runFleetctl, type FleetctlRun } from './testing/run-fleetctl';
 import { freePort, repoRoot, startHubProgram, tempDir, type HubProgram } from '../tests/support/processes';
 
 // End to end: artifacts made by the real bin/fleet-artifact.js, uploaded and
 // listed by the real bin/fleetctl.js against a real fleet-hub process.
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 const dirs = { hub: tempDir('fleetctl-art-hub'), work: tempDir('fleetctl-art-work') };
 let hub: HubProgram;
 let flags: string[];
 let signed: string;
 
-function fleetctl(args: string[]): Promise<Run> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLEET')));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'fleetctl.js'), ...args], {
-      cwd: repoRoot,
-      env: { ...clean, FLEETCTL_CONFIG: join(dirs.work.path, 'config.json'), NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function fleetctl(args: string[]): Promise<FleetctlRun> {
+  return runFleetctl(args, join(dirs.work.path, 'config.json'));
 }
 
 function fleetArtifact(args: string[]): void {

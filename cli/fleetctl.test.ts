@@ -1,21 +1,15 @@
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificateFingerprint, pemToDer } from '../proto/tls-fingerprint';
+import { runFleetctl, type FleetctlRun } from './testing/run-fleetctl';
 import { freePort, repoRoot, startHubProgram, startProgram, tempDir, waitFor, type HubProgram, type Program } from '../tests/support/processes';
 
 // End to end: the real bin/fleetctl.js as a child process against a real
 // fleet-hub process and real simulated devices (fleet-agent sim), all on
 // loopback in temporary folders.
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
 
 const dirs = { hub: tempDir('fleetctl-hub'), sims: tempDir('fleetctl-sims'), home: tempDir('fleetctl-home') };
 const configFile = join(dirs.home.path, 'fleetctl', 'config.json');
@@ -23,27 +17,8 @@ let hub: HubProgram;
 let flags: string[];
 const sims: Program[] = [];
 
-/** Runs fleetctl with no FLEET_* from the outer environment, bounded in time. */
-function fleetctl(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLEET')));
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'fleetctl.js'), ...args], {
-      cwd: repoRoot,
-      env: { ...clean, FLEETCTL_CONFIG: configFile, NO_COLOR: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, ms: Date.now() - started });
-    });
-  });
+function fleetctl(args: string[], env: Record<string, string> = {}): Promise<FleetctlRun> {
+  return runFleetctl(args, configFile, env);
 }
 
 async function json<T>(args: string[]): Promise<T> {
