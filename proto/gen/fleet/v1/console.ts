@@ -180,6 +180,132 @@ export interface ListArtifactsResponse {
   artifacts: Artifact[];
 }
 
+export interface CreateDeploymentRequest {
+  /** Shown in lists; defaults to "<artifact name> <version>". */
+  name: string;
+  /**
+   * The artifact: its id (sha256), or its name (the newest upload with that
+   * name). Exactly one of the two.
+   */
+  artifactId: string;
+  artifactName: string;
+  /**
+   * The targets: explicit device ids, or every member of a static group
+   * (at creation time). Exactly one of the two.
+   */
+  deviceIds: string[];
+  group: string;
+  allowDowngrade: boolean;
+  /** Install even on devices that already provide this name and version. */
+  force: boolean;
+}
+
+export interface Deployment {
+  id: string;
+  name: string;
+  artifactId: string;
+  artifactName: string;
+  artifactVersion: string;
+  /** active | finished | aborted */
+  status: string;
+  createdMs: number;
+  createdBy: string;
+  /** 0 while active. */
+  finishedMs: number;
+  /** Device count per device status (pending, downloading, ..., success). */
+  counts: { [key: string]: number };
+  total: number;
+  allowDowngrade: boolean;
+  force: boolean;
+  /** Set when aborted. */
+  abortedBy: string;
+}
+
+export interface Deployment_CountsEntry {
+  key: string;
+  value: number;
+}
+
+export interface DeploymentDevice {
+  deploymentId: string;
+  deviceId: string;
+  /**
+   * pending, downloading, installing, rebooting, verifying, committing,
+   * success, failure, rolled-back, already-installed, incompatible, aborted
+   */
+  status: string;
+  bytesDone: number;
+  bytesTotal: number;
+  reason: string;
+  startedMs: number;
+  updatedMs: number;
+  /** 0 until the status is final. */
+  finishedMs: number;
+  /** Copied from the deployment, for a device's history. */
+  artifactName: string;
+  artifactVersion: string;
+  deploymentName: string;
+}
+
+export interface DeploymentDetail {
+  deployment: Deployment | undefined;
+  devices: DeploymentDevice[];
+}
+
+export interface ListDeploymentsRequest {
+  /** Empty: all; or active | finished | aborted. */
+  status: string;
+  limit: number;
+}
+
+export interface ListDeploymentsResponse {
+  deployments: Deployment[];
+}
+
+export interface GetDeploymentRequest {
+  id: string;
+}
+
+export interface AbortDeploymentRequest {
+  id: string;
+}
+
+export interface ListDeviceDeploymentsRequest {
+  deviceId: string;
+}
+
+export interface ListDeviceDeploymentsResponse {
+  deployments: DeploymentDevice[];
+}
+
+export interface GetDeploymentLogRequest {
+  deploymentId: string;
+  deviceId: string;
+}
+
+export interface GetDeploymentLogResponse {
+  /** In the order the device sent them ("ISO-time text"). */
+  lines: string[];
+}
+
+export interface Group {
+  name: string;
+  deviceIds: string[];
+}
+
+export interface SetGroupMembersRequest {
+  name: string;
+  add: string[];
+  remove: string[];
+}
+
+export interface ListGroupsRequest {
+}
+
+export interface ListGroupsResponse {
+  groups: Group[];
+}
+
 function createBaseWhoAmIRequest(): WhoAmIRequest {
   return {};
 }
@@ -1875,6 +2001,1416 @@ export const ListArtifactsResponse: MessageFns<ListArtifactsResponse> = {
   },
 };
 
+function createBaseCreateDeploymentRequest(): CreateDeploymentRequest {
+  return { name: "", artifactId: "", artifactName: "", deviceIds: [], group: "", allowDowngrade: false, force: false };
+}
+
+export const CreateDeploymentRequest: MessageFns<CreateDeploymentRequest> = {
+  encode(message: CreateDeploymentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.artifactId !== "") {
+      writer.uint32(18).string(message.artifactId);
+    }
+    if (message.artifactName !== "") {
+      writer.uint32(26).string(message.artifactName);
+    }
+    for (const v of message.deviceIds) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.group !== "") {
+      writer.uint32(42).string(message.group);
+    }
+    if (message.allowDowngrade !== false) {
+      writer.uint32(48).bool(message.allowDowngrade);
+    }
+    if (message.force !== false) {
+      writer.uint32(56).bool(message.force);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateDeploymentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateDeploymentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.artifactId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.artifactName = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.deviceIds.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.group = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.allowDowngrade = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<CreateDeploymentRequest>, I>>(base?: I): CreateDeploymentRequest {
+    return CreateDeploymentRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateDeploymentRequest>, I>>(object: I): CreateDeploymentRequest {
+    const message = createBaseCreateDeploymentRequest();
+    message.name = object.name ?? "";
+    message.artifactId = object.artifactId ?? "";
+    message.artifactName = object.artifactName ?? "";
+    message.deviceIds = object.deviceIds?.map((e) => e) || [];
+    message.group = object.group ?? "";
+    message.allowDowngrade = object.allowDowngrade ?? false;
+    message.force = object.force ?? false;
+    return message;
+  },
+};
+
+function createBaseDeployment(): Deployment {
+  return {
+    id: "",
+    name: "",
+    artifactId: "",
+    artifactName: "",
+    artifactVersion: "",
+    status: "",
+    createdMs: 0,
+    createdBy: "",
+    finishedMs: 0,
+    counts: {},
+    total: 0,
+    allowDowngrade: false,
+    force: false,
+    abortedBy: "",
+  };
+}
+
+export const Deployment: MessageFns<Deployment> = {
+  encode(message: Deployment, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.artifactId !== "") {
+      writer.uint32(26).string(message.artifactId);
+    }
+    if (message.artifactName !== "") {
+      writer.uint32(34).string(message.artifactName);
+    }
+    if (message.artifactVersion !== "") {
+      writer.uint32(42).string(message.artifactVersion);
+    }
+    if (message.status !== "") {
+      writer.uint32(50).string(message.status);
+    }
+    if (message.createdMs !== 0) {
+      writer.uint32(56).int64(message.createdMs);
+    }
+    if (message.createdBy !== "") {
+      writer.uint32(66).string(message.createdBy);
+    }
+    if (message.finishedMs !== 0) {
+      writer.uint32(72).int64(message.finishedMs);
+    }
+    globalThis.Object.entries(message.counts).forEach(([key, value]: [string, number]) => {
+      Deployment_CountsEntry.encode({ key: key as any, value }, writer.uint32(82).fork()).join();
+    });
+    if (message.total !== 0) {
+      writer.uint32(88).int32(message.total);
+    }
+    if (message.allowDowngrade !== false) {
+      writer.uint32(96).bool(message.allowDowngrade);
+    }
+    if (message.force !== false) {
+      writer.uint32(104).bool(message.force);
+    }
+    if (message.abortedBy !== "") {
+      writer.uint32(114).string(message.abortedBy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Deployment {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeployment();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.artifactId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.artifactName = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.artifactVersion = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.createdMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.createdBy = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.finishedMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            const entry10 = Deployment_CountsEntry.decode(reader, reader.uint32());
+            if (entry10.value !== undefined) {
+              message.counts[entry10.key] = entry10.value;
+            }
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.total = reader.int32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.allowDowngrade = reader.bool();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.abortedBy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<Deployment>, I>>(base?: I): Deployment {
+    return Deployment.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Deployment>, I>>(object: I): Deployment {
+    const message = createBaseDeployment();
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.artifactId = object.artifactId ?? "";
+    message.artifactName = object.artifactName ?? "";
+    message.artifactVersion = object.artifactVersion ?? "";
+    message.status = object.status ?? "";
+    message.createdMs = object.createdMs ?? 0;
+    message.createdBy = object.createdBy ?? "";
+    message.finishedMs = object.finishedMs ?? 0;
+    message.counts = (globalThis.Object.entries(object.counts ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.total = object.total ?? 0;
+    message.allowDowngrade = object.allowDowngrade ?? false;
+    message.force = object.force ?? false;
+    message.abortedBy = object.abortedBy ?? "";
+    return message;
+  },
+};
+
+function createBaseDeployment_CountsEntry(): Deployment_CountsEntry {
+  return { key: "", value: 0 };
+}
+
+export const Deployment_CountsEntry: MessageFns<Deployment_CountsEntry> = {
+  encode(message: Deployment_CountsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).int32(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Deployment_CountsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeployment_CountsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<Deployment_CountsEntry>, I>>(base?: I): Deployment_CountsEntry {
+    return Deployment_CountsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Deployment_CountsEntry>, I>>(object: I): Deployment_CountsEntry {
+    const message = createBaseDeployment_CountsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseDeploymentDevice(): DeploymentDevice {
+  return {
+    deploymentId: "",
+    deviceId: "",
+    status: "",
+    bytesDone: 0,
+    bytesTotal: 0,
+    reason: "",
+    startedMs: 0,
+    updatedMs: 0,
+    finishedMs: 0,
+    artifactName: "",
+    artifactVersion: "",
+    deploymentName: "",
+  };
+}
+
+export const DeploymentDevice: MessageFns<DeploymentDevice> = {
+  encode(message: DeploymentDevice, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deploymentId !== "") {
+      writer.uint32(10).string(message.deploymentId);
+    }
+    if (message.deviceId !== "") {
+      writer.uint32(18).string(message.deviceId);
+    }
+    if (message.status !== "") {
+      writer.uint32(26).string(message.status);
+    }
+    if (message.bytesDone !== 0) {
+      writer.uint32(32).int64(message.bytesDone);
+    }
+    if (message.bytesTotal !== 0) {
+      writer.uint32(40).int64(message.bytesTotal);
+    }
+    if (message.reason !== "") {
+      writer.uint32(50).string(message.reason);
+    }
+    if (message.startedMs !== 0) {
+      writer.uint32(56).int64(message.startedMs);
+    }
+    if (message.updatedMs !== 0) {
+      writer.uint32(64).int64(message.updatedMs);
+    }
+    if (message.finishedMs !== 0) {
+      writer.uint32(72).int64(message.finishedMs);
+    }
+    if (message.artifactName !== "") {
+      writer.uint32(82).string(message.artifactName);
+    }
+    if (message.artifactVersion !== "") {
+      writer.uint32(90).string(message.artifactVersion);
+    }
+    if (message.deploymentName !== "") {
+      writer.uint32(98).string(message.deploymentName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeploymentDevice {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeploymentDevice();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deploymentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.deviceId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.bytesDone = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.bytesTotal = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.startedMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.updatedMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.finishedMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.artifactName = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.artifactVersion = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.deploymentName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<DeploymentDevice>, I>>(base?: I): DeploymentDevice {
+    return DeploymentDevice.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeploymentDevice>, I>>(object: I): DeploymentDevice {
+    const message = createBaseDeploymentDevice();
+    message.deploymentId = object.deploymentId ?? "";
+    message.deviceId = object.deviceId ?? "";
+    message.status = object.status ?? "";
+    message.bytesDone = object.bytesDone ?? 0;
+    message.bytesTotal = object.bytesTotal ?? 0;
+    message.reason = object.reason ?? "";
+    message.startedMs = object.startedMs ?? 0;
+    message.updatedMs = object.updatedMs ?? 0;
+    message.finishedMs = object.finishedMs ?? 0;
+    message.artifactName = object.artifactName ?? "";
+    message.artifactVersion = object.artifactVersion ?? "";
+    message.deploymentName = object.deploymentName ?? "";
+    return message;
+  },
+};
+
+function createBaseDeploymentDetail(): DeploymentDetail {
+  return { deployment: undefined, devices: [] };
+}
+
+export const DeploymentDetail: MessageFns<DeploymentDetail> = {
+  encode(message: DeploymentDetail, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deployment !== undefined) {
+      Deployment.encode(message.deployment, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.devices) {
+      DeploymentDevice.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeploymentDetail {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeploymentDetail();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deployment = Deployment.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.devices.push(DeploymentDevice.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<DeploymentDetail>, I>>(base?: I): DeploymentDetail {
+    return DeploymentDetail.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeploymentDetail>, I>>(object: I): DeploymentDetail {
+    const message = createBaseDeploymentDetail();
+    message.deployment = (object.deployment !== undefined && object.deployment !== null)
+      ? Deployment.fromPartial(object.deployment)
+      : undefined;
+    message.devices = object.devices?.map((e) => DeploymentDevice.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseListDeploymentsRequest(): ListDeploymentsRequest {
+  return { status: "", limit: 0 };
+}
+
+export const ListDeploymentsRequest: MessageFns<ListDeploymentsRequest> = {
+  encode(message: ListDeploymentsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== "") {
+      writer.uint32(10).string(message.status);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(16).int32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDeploymentsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDeploymentsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.limit = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ListDeploymentsRequest>, I>>(base?: I): ListDeploymentsRequest {
+    return ListDeploymentsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListDeploymentsRequest>, I>>(object: I): ListDeploymentsRequest {
+    const message = createBaseListDeploymentsRequest();
+    message.status = object.status ?? "";
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
+function createBaseListDeploymentsResponse(): ListDeploymentsResponse {
+  return { deployments: [] };
+}
+
+export const ListDeploymentsResponse: MessageFns<ListDeploymentsResponse> = {
+  encode(message: ListDeploymentsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.deployments) {
+      Deployment.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDeploymentsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDeploymentsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deployments.push(Deployment.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ListDeploymentsResponse>, I>>(base?: I): ListDeploymentsResponse {
+    return ListDeploymentsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListDeploymentsResponse>, I>>(object: I): ListDeploymentsResponse {
+    const message = createBaseListDeploymentsResponse();
+    message.deployments = object.deployments?.map((e) => Deployment.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGetDeploymentRequest(): GetDeploymentRequest {
+  return { id: "" };
+}
+
+export const GetDeploymentRequest: MessageFns<GetDeploymentRequest> = {
+  encode(message: GetDeploymentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetDeploymentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetDeploymentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<GetDeploymentRequest>, I>>(base?: I): GetDeploymentRequest {
+    return GetDeploymentRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetDeploymentRequest>, I>>(object: I): GetDeploymentRequest {
+    const message = createBaseGetDeploymentRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseAbortDeploymentRequest(): AbortDeploymentRequest {
+  return { id: "" };
+}
+
+export const AbortDeploymentRequest: MessageFns<AbortDeploymentRequest> = {
+  encode(message: AbortDeploymentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AbortDeploymentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAbortDeploymentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<AbortDeploymentRequest>, I>>(base?: I): AbortDeploymentRequest {
+    return AbortDeploymentRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AbortDeploymentRequest>, I>>(object: I): AbortDeploymentRequest {
+    const message = createBaseAbortDeploymentRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseListDeviceDeploymentsRequest(): ListDeviceDeploymentsRequest {
+  return { deviceId: "" };
+}
+
+export const ListDeviceDeploymentsRequest: MessageFns<ListDeviceDeploymentsRequest> = {
+  encode(message: ListDeviceDeploymentsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deviceId !== "") {
+      writer.uint32(10).string(message.deviceId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDeviceDeploymentsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDeviceDeploymentsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deviceId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ListDeviceDeploymentsRequest>, I>>(base?: I): ListDeviceDeploymentsRequest {
+    return ListDeviceDeploymentsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListDeviceDeploymentsRequest>, I>>(object: I): ListDeviceDeploymentsRequest {
+    const message = createBaseListDeviceDeploymentsRequest();
+    message.deviceId = object.deviceId ?? "";
+    return message;
+  },
+};
+
+function createBaseListDeviceDeploymentsResponse(): ListDeviceDeploymentsResponse {
+  return { deployments: [] };
+}
+
+export const ListDeviceDeploymentsResponse: MessageFns<ListDeviceDeploymentsResponse> = {
+  encode(message: ListDeviceDeploymentsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.deployments) {
+      DeploymentDevice.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDeviceDeploymentsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDeviceDeploymentsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deployments.push(DeploymentDevice.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ListDeviceDeploymentsResponse>, I>>(base?: I): ListDeviceDeploymentsResponse {
+    return ListDeviceDeploymentsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListDeviceDeploymentsResponse>, I>>(
+    object: I,
+  ): ListDeviceDeploymentsResponse {
+    const message = createBaseListDeviceDeploymentsResponse();
+    message.deployments = object.deployments?.map((e) => DeploymentDevice.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGetDeploymentLogRequest(): GetDeploymentLogRequest {
+  return { deploymentId: "", deviceId: "" };
+}
+
+export const GetDeploymentLogRequest: MessageFns<GetDeploymentLogRequest> = {
+  encode(message: GetDeploymentLogRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deploymentId !== "") {
+      writer.uint32(10).string(message.deploymentId);
+    }
+    if (message.deviceId !== "") {
+      writer.uint32(18).string(message.deviceId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetDeploymentLogRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetDeploymentLogRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deploymentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.deviceId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<GetDeploymentLogRequest>, I>>(base?: I): GetDeploymentLogRequest {
+    return GetDeploymentLogRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetDeploymentLogRequest>, I>>(object: I): GetDeploymentLogRequest {
+    const message = createBaseGetDeploymentLogRequest();
+    message.deploymentId = object.deploymentId ?? "";
+    message.deviceId = object.deviceId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetDeploymentLogResponse(): GetDeploymentLogResponse {
+  return { lines: [] };
+}
+
+export const GetDeploymentLogResponse: MessageFns<GetDeploymentLogResponse> = {
+  encode(message: GetDeploymentLogResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.lines) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetDeploymentLogResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetDeploymentLogResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.lines.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<GetDeploymentLogResponse>, I>>(base?: I): GetDeploymentLogResponse {
+    return GetDeploymentLogResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetDeploymentLogResponse>, I>>(object: I): GetDeploymentLogResponse {
+    const message = createBaseGetDeploymentLogResponse();
+    message.lines = object.lines?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseGroup(): Group {
+  return { name: "", deviceIds: [] };
+}
+
+export const Group: MessageFns<Group> = {
+  encode(message: Group, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.deviceIds) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Group {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGroup();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.deviceIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<Group>, I>>(base?: I): Group {
+    return Group.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Group>, I>>(object: I): Group {
+    const message = createBaseGroup();
+    message.name = object.name ?? "";
+    message.deviceIds = object.deviceIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseSetGroupMembersRequest(): SetGroupMembersRequest {
+  return { name: "", add: [], remove: [] };
+}
+
+export const SetGroupMembersRequest: MessageFns<SetGroupMembersRequest> = {
+  encode(message: SetGroupMembersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.add) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.remove) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetGroupMembersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetGroupMembersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.add.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.remove.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<SetGroupMembersRequest>, I>>(base?: I): SetGroupMembersRequest {
+    return SetGroupMembersRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetGroupMembersRequest>, I>>(object: I): SetGroupMembersRequest {
+    const message = createBaseSetGroupMembersRequest();
+    message.name = object.name ?? "";
+    message.add = object.add?.map((e) => e) || [];
+    message.remove = object.remove?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseListGroupsRequest(): ListGroupsRequest {
+  return {};
+}
+
+export const ListGroupsRequest: MessageFns<ListGroupsRequest> = {
+  encode(_: ListGroupsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListGroupsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListGroupsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ListGroupsRequest>, I>>(base?: I): ListGroupsRequest {
+    return ListGroupsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListGroupsRequest>, I>>(_: I): ListGroupsRequest {
+    const message = createBaseListGroupsRequest();
+    return message;
+  },
+};
+
+function createBaseListGroupsResponse(): ListGroupsResponse {
+  return { groups: [] };
+}
+
+export const ListGroupsResponse: MessageFns<ListGroupsResponse> = {
+  encode(message: ListGroupsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.groups) {
+      Group.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListGroupsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListGroupsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groups.push(Group.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ListGroupsResponse>, I>>(base?: I): ListGroupsResponse {
+    return ListGroupsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListGroupsResponse>, I>>(object: I): ListGroupsResponse {
+    const message = createBaseListGroupsResponse();
+    message.groups = object.groups?.map((e) => Group.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * What operators (console, fleetctl) call. Every call carries
  * `authorization: Bearer <operator token>` metadata; roles are checked per call.
@@ -1966,6 +3502,93 @@ export const ConsoleServiceService = {
       Buffer.from(ListArtifactsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListArtifactsResponse => ListArtifactsResponse.decode(value),
   },
+  /** Deployments (create/abort: operator or admin; the rest: any role). */
+  createDeployment: {
+    path: "/fleet.v1.ConsoleService/CreateDeployment" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateDeploymentRequest): Buffer =>
+      Buffer.from(CreateDeploymentRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateDeploymentRequest => CreateDeploymentRequest.decode(value),
+    responseSerialize: (value: Deployment): Buffer => Buffer.from(Deployment.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Deployment => Deployment.decode(value),
+  },
+  /** Newest first. */
+  listDeployments: {
+    path: "/fleet.v1.ConsoleService/ListDeployments" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListDeploymentsRequest): Buffer =>
+      Buffer.from(ListDeploymentsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListDeploymentsRequest => ListDeploymentsRequest.decode(value),
+    responseSerialize: (value: ListDeploymentsResponse): Buffer =>
+      Buffer.from(ListDeploymentsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListDeploymentsResponse => ListDeploymentsResponse.decode(value),
+  },
+  /** The deployment with every target device's status and progress. */
+  getDeployment: {
+    path: "/fleet.v1.ConsoleService/GetDeployment" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetDeploymentRequest): Buffer => Buffer.from(GetDeploymentRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetDeploymentRequest => GetDeploymentRequest.decode(value),
+    responseSerialize: (value: DeploymentDetail): Buffer => Buffer.from(DeploymentDetail.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeploymentDetail => DeploymentDetail.decode(value),
+  },
+  abortDeployment: {
+    path: "/fleet.v1.ConsoleService/AbortDeployment" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AbortDeploymentRequest): Buffer =>
+      Buffer.from(AbortDeploymentRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AbortDeploymentRequest => AbortDeploymentRequest.decode(value),
+    responseSerialize: (value: Deployment): Buffer => Buffer.from(Deployment.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Deployment => Deployment.decode(value),
+  },
+  /** One device's update history, newest first. */
+  listDeviceDeployments: {
+    path: "/fleet.v1.ConsoleService/ListDeviceDeployments" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListDeviceDeploymentsRequest): Buffer =>
+      Buffer.from(ListDeviceDeploymentsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListDeviceDeploymentsRequest => ListDeviceDeploymentsRequest.decode(value),
+    responseSerialize: (value: ListDeviceDeploymentsResponse): Buffer =>
+      Buffer.from(ListDeviceDeploymentsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListDeviceDeploymentsResponse => ListDeviceDeploymentsResponse.decode(value),
+  },
+  /** The log lines a device sent for one deployment. */
+  getDeploymentLog: {
+    path: "/fleet.v1.ConsoleService/GetDeploymentLog" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetDeploymentLogRequest): Buffer =>
+      Buffer.from(GetDeploymentLogRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetDeploymentLogRequest => GetDeploymentLogRequest.decode(value),
+    responseSerialize: (value: GetDeploymentLogResponse): Buffer =>
+      Buffer.from(GetDeploymentLogResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetDeploymentLogResponse => GetDeploymentLogResponse.decode(value),
+  },
+  /** Static groups: named sets of devices (operator or admin to change). */
+  setGroupMembers: {
+    path: "/fleet.v1.ConsoleService/SetGroupMembers" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetGroupMembersRequest): Buffer =>
+      Buffer.from(SetGroupMembersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetGroupMembersRequest => SetGroupMembersRequest.decode(value),
+    responseSerialize: (value: Group): Buffer => Buffer.from(Group.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Group => Group.decode(value),
+  },
+  listGroups: {
+    path: "/fleet.v1.ConsoleService/ListGroups" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListGroupsRequest): Buffer => Buffer.from(ListGroupsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListGroupsRequest => ListGroupsRequest.decode(value),
+    responseSerialize: (value: ListGroupsResponse): Buffer => Buffer.from(ListGroupsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListGroupsResponse => ListGroupsResponse.decode(value),
+  },
 } as const;
 
 export interface ConsoleServiceServer extends UntypedServiceImplementation {
@@ -1986,6 +3609,20 @@ export interface ConsoleServiceServer extends UntypedServiceImplementation {
    */
   uploadArtifact: handleClientStreamingCall<UploadArtifactRequest, UploadArtifactResponse>;
   listArtifacts: handleUnaryCall<ListArtifactsRequest, ListArtifactsResponse>;
+  /** Deployments (create/abort: operator or admin; the rest: any role). */
+  createDeployment: handleUnaryCall<CreateDeploymentRequest, Deployment>;
+  /** Newest first. */
+  listDeployments: handleUnaryCall<ListDeploymentsRequest, ListDeploymentsResponse>;
+  /** The deployment with every target device's status and progress. */
+  getDeployment: handleUnaryCall<GetDeploymentRequest, DeploymentDetail>;
+  abortDeployment: handleUnaryCall<AbortDeploymentRequest, Deployment>;
+  /** One device's update history, newest first. */
+  listDeviceDeployments: handleUnaryCall<ListDeviceDeploymentsRequest, ListDeviceDeploymentsResponse>;
+  /** The log lines a device sent for one deployment. */
+  getDeploymentLog: handleUnaryCall<GetDeploymentLogRequest, GetDeploymentLogResponse>;
+  /** Static groups: named sets of devices (operator or admin to change). */
+  setGroupMembers: handleUnaryCall<SetGroupMembersRequest, Group>;
+  listGroups: handleUnaryCall<ListGroupsRequest, ListGroupsResponse>;
 }
 
 export interface ConsoleServiceClient extends Client {
@@ -2105,6 +3742,132 @@ export interface ConsoleServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListArtifactsResponse) => void,
+  ): ClientUnaryCall;
+  /** Deployments (create/abort: operator or admin; the rest: any role). */
+  createDeployment(
+    request: CreateDeploymentRequest,
+    callback: (error: ServiceError | null, response: Deployment) => void,
+  ): ClientUnaryCall;
+  createDeployment(
+    request: CreateDeploymentRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Deployment) => void,
+  ): ClientUnaryCall;
+  createDeployment(
+    request: CreateDeploymentRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Deployment) => void,
+  ): ClientUnaryCall;
+  /** Newest first. */
+  listDeployments(
+    request: ListDeploymentsRequest,
+    callback: (error: ServiceError | null, response: ListDeploymentsResponse) => void,
+  ): ClientUnaryCall;
+  listDeployments(
+    request: ListDeploymentsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListDeploymentsResponse) => void,
+  ): ClientUnaryCall;
+  listDeployments(
+    request: ListDeploymentsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListDeploymentsResponse) => void,
+  ): ClientUnaryCall;
+  /** The deployment with every target device's status and progress. */
+  getDeployment(
+    request: GetDeploymentRequest,
+    callback: (error: ServiceError | null, response: DeploymentDetail) => void,
+  ): ClientUnaryCall;
+  getDeployment(
+    request: GetDeploymentRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeploymentDetail) => void,
+  ): ClientUnaryCall;
+  getDeployment(
+    request: GetDeploymentRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeploymentDetail) => void,
+  ): ClientUnaryCall;
+  abortDeployment(
+    request: AbortDeploymentRequest,
+    callback: (error: ServiceError | null, response: Deployment) => void,
+  ): ClientUnaryCall;
+  abortDeployment(
+    request: AbortDeploymentRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Deployment) => void,
+  ): ClientUnaryCall;
+  abortDeployment(
+    request: AbortDeploymentRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Deployment) => void,
+  ): ClientUnaryCall;
+  /** One device's update history, newest first. */
+  listDeviceDeployments(
+    request: ListDeviceDeploymentsRequest,
+    callback: (error: ServiceError | null, response: ListDeviceDeploymentsResponse) => void,
+  ): ClientUnaryCall;
+  listDeviceDeployments(
+    request: ListDeviceDeploymentsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListDeviceDeploymentsResponse) => void,
+  ): ClientUnaryCall;
+  listDeviceDeployments(
+    request: ListDeviceDeploymentsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListDeviceDeploymentsResponse) => void,
+  ): ClientUnaryCall;
+  /** The log lines a device sent for one deployment. */
+  getDeploymentLog(
+    request: GetDeploymentLogRequest,
+    callback: (error: ServiceError | null, response: GetDeploymentLogResponse) => void,
+  ): ClientUnaryCall;
+  getDeploymentLog(
+    request: GetDeploymentLogRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetDeploymentLogResponse) => void,
+  ): ClientUnaryCall;
+  getDeploymentLog(
+    request: GetDeploymentLogRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetDeploymentLogResponse) => void,
+  ): ClientUnaryCall;
+  /** Static groups: named sets of devices (operator or admin to change). */
+  setGroupMembers(
+    request: SetGroupMembersRequest,
+    callback: (error: ServiceError | null, response: Group) => void,
+  ): ClientUnaryCall;
+  setGroupMembers(
+    request: SetGroupMembersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Group) => void,
+  ): ClientUnaryCall;
+  setGroupMembers(
+    request: SetGroupMembersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Group) => void,
+  ): ClientUnaryCall;
+  listGroups(
+    request: ListGroupsRequest,
+    callback: (error: ServiceError | null, response: ListGroupsResponse) => void,
+  ): ClientUnaryCall;
+  listGroups(
+    request: ListGroupsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListGroupsResponse) => void,
+  ): ClientUnaryCall;
+  listGroups(
+    request: ListGroupsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListGroupsResponse) => void,
   ): ClientUnaryCall;
 }
 

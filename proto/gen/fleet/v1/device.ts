@@ -12,8 +12,10 @@ import {
   Client,
   type ClientDuplexStream,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
   type handleBidiStreamingCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -61,7 +63,10 @@ export interface EnrollResponse {
 }
 
 export interface DeviceMessage {
-  msg: { $case: "heartbeat"; heartbeat: Heartbeat } | { $case: "inventory"; inventory: InventoryReport } | undefined;
+  msg: { $case: "heartbeat"; heartbeat: Heartbeat } | { $case: "inventory"; inventory: InventoryReport } | {
+    $case: "update";
+    update: UpdateReport;
+  } | undefined;
 }
 
 export interface Heartbeat {
@@ -80,13 +85,86 @@ export interface InventoryReport_AttributesEntry {
 }
 
 export interface HubMessage {
-  msg: { $case: "hello"; hello: Hello } | { $case: "heartbeatAck"; heartbeatAck: Heartbeat } | undefined;
+  msg:
+    | { $case: "hello"; hello: Hello }
+    | { $case: "heartbeatAck"; heartbeatAck: Heartbeat }
+    | { $case: "deployment"; deployment: DeploymentCommand }
+    | { $case: "abort"; abort: DeploymentAbort }
+    | undefined;
 }
 
 export interface Hello {
   deviceId: string;
   hubId: string;
   heartbeatIntervalMs: number;
+}
+
+export interface DownloadRequest {
+  /** sha256 (hex) of the artifact file (Artifact.id). */
+  artifactId: string;
+  /** First byte wanted; 0 for the whole file. */
+  offset: number;
+}
+
+export interface DownloadChunk {
+  /** Offset of data[0] in the artifact file. */
+  offset: number;
+  data: Buffer;
+  /** Size of the whole artifact file. */
+  totalSize: number;
+}
+
+/**
+ * The device's truth about one deployment, sent on every change of status,
+ * every few seconds of progress, and again after every (re)connect for the
+ * deployment it works on or finished last. The hub keeps the report with the
+ * highest seq per (deployment, device); final statuses are never overwritten
+ * by non-final ones.
+ */
+export interface UpdateReport {
+  deploymentId: string;
+  artifactId: string;
+  /**
+   * One of: downloading, installing, rebooting, verifying, committing,
+   * success, failure, rolled-back, already-installed, incompatible, aborted.
+   */
+  status: string;
+  bytesDone: number;
+  bytesTotal: number;
+  /** Why it failed, rolled back or was refused; empty otherwise. */
+  reason: string;
+  /** Log lines produced since the previous report (each "ISO-time text"). */
+  logLines: string[];
+  /**
+   * Increases with every report of this deployment on this device, across
+   * agent restarts (persisted with the update state).
+   */
+  seq: number;
+}
+
+/**
+ * Hub -> device: install this artifact. Sent after Hello for the oldest
+ * deployment of the device that is not final, and when one is created. A
+ * device that already works on or finished this deployment answers with its
+ * current UpdateReport instead of starting again.
+ */
+export interface DeploymentCommand {
+  deploymentId: string;
+  artifactId: string;
+  artifactName: string;
+  artifactVersion: string;
+  artifactSize: number;
+  allowDowngrade: boolean;
+  /** Install even if the device already provides this name and version. */
+  force: boolean;
+}
+
+/**
+ * Hub -> device: the operator aborted the deployment. A device that has not
+ * committed rolls back and reports aborted; one that committed reports success.
+ */
+export interface DeploymentAbort {
+  deploymentId: string;
 }
 
 function createBaseChallengeRequest(): ChallengeRequest {
@@ -484,6 +562,9 @@ export const DeviceMessage: MessageFns<DeviceMessage> = {
       case "inventory":
         InventoryReport.encode(message.msg.inventory, writer.uint32(18).fork()).join();
         break;
+      case "update":
+        UpdateReport.encode(message.msg.update, writer.uint32(26).fork()).join();
+        break;
     }
     return writer;
   },
@@ -517,6 +598,14 @@ export const DeviceMessage: MessageFns<DeviceMessage> = {
             message.msg = { $case: "inventory", inventory: InventoryReport.decode(reader, reader.uint32()) };
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.msg = { $case: "update", update: UpdateReport.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -544,6 +633,12 @@ export const DeviceMessage: MessageFns<DeviceMessage> = {
       case "inventory": {
         if (object.msg?.inventory !== undefined && object.msg?.inventory !== null) {
           message.msg = { $case: "inventory", inventory: InventoryReport.fromPartial(object.msg.inventory) };
+        }
+        break;
+      }
+      case "update": {
+        if (object.msg?.update !== undefined && object.msg?.update !== null) {
+          message.msg = { $case: "update", update: UpdateReport.fromPartial(object.msg.update) };
         }
         break;
       }
@@ -767,6 +862,12 @@ export const HubMessage: MessageFns<HubMessage> = {
       case "heartbeatAck":
         Heartbeat.encode(message.msg.heartbeatAck, writer.uint32(18).fork()).join();
         break;
+      case "deployment":
+        DeploymentCommand.encode(message.msg.deployment, writer.uint32(26).fork()).join();
+        break;
+      case "abort":
+        DeploymentAbort.encode(message.msg.abort, writer.uint32(34).fork()).join();
+        break;
     }
     return writer;
   },
@@ -800,6 +901,22 @@ export const HubMessage: MessageFns<HubMessage> = {
             message.msg = { $case: "heartbeatAck", heartbeatAck: Heartbeat.decode(reader, reader.uint32()) };
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.msg = { $case: "deployment", deployment: DeploymentCommand.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.msg = { $case: "abort", abort: DeploymentAbort.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -827,6 +944,18 @@ export const HubMessage: MessageFns<HubMessage> = {
       case "heartbeatAck": {
         if (object.msg?.heartbeatAck !== undefined && object.msg?.heartbeatAck !== null) {
           message.msg = { $case: "heartbeatAck", heartbeatAck: Heartbeat.fromPartial(object.msg.heartbeatAck) };
+        }
+        break;
+      }
+      case "deployment": {
+        if (object.msg?.deployment !== undefined && object.msg?.deployment !== null) {
+          message.msg = { $case: "deployment", deployment: DeploymentCommand.fromPartial(object.msg.deployment) };
+        }
+        break;
+      }
+      case "abort": {
+        if (object.msg?.abort !== undefined && object.msg?.abort !== null) {
+          message.msg = { $case: "abort", abort: DeploymentAbort.fromPartial(object.msg.abort) };
         }
         break;
       }
@@ -914,6 +1043,490 @@ export const Hello: MessageFns<Hello> = {
   },
 };
 
+function createBaseDownloadRequest(): DownloadRequest {
+  return { artifactId: "", offset: 0 };
+}
+
+export const DownloadRequest: MessageFns<DownloadRequest> = {
+  encode(message: DownloadRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.artifactId !== "") {
+      writer.uint32(10).string(message.artifactId);
+    }
+    if (message.offset !== 0) {
+      writer.uint32(16).int64(message.offset);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DownloadRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDownloadRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.artifactId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<DownloadRequest>, I>>(base?: I): DownloadRequest {
+    return DownloadRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DownloadRequest>, I>>(object: I): DownloadRequest {
+    const message = createBaseDownloadRequest();
+    message.artifactId = object.artifactId ?? "";
+    message.offset = object.offset ?? 0;
+    return message;
+  },
+};
+
+function createBaseDownloadChunk(): DownloadChunk {
+  return { offset: 0, data: Buffer.alloc(0), totalSize: 0 };
+}
+
+export const DownloadChunk: MessageFns<DownloadChunk> = {
+  encode(message: DownloadChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.offset !== 0) {
+      writer.uint32(8).int64(message.offset);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(18).bytes(message.data);
+    }
+    if (message.totalSize !== 0) {
+      writer.uint32(24).int64(message.totalSize);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DownloadChunk {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDownloadChunk();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.totalSize = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<DownloadChunk>, I>>(base?: I): DownloadChunk {
+    return DownloadChunk.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DownloadChunk>, I>>(object: I): DownloadChunk {
+    const message = createBaseDownloadChunk();
+    message.offset = object.offset ?? 0;
+    message.data = object.data ?? Buffer.alloc(0);
+    message.totalSize = object.totalSize ?? 0;
+    return message;
+  },
+};
+
+function createBaseUpdateReport(): UpdateReport {
+  return {
+    deploymentId: "",
+    artifactId: "",
+    status: "",
+    bytesDone: 0,
+    bytesTotal: 0,
+    reason: "",
+    logLines: [],
+    seq: 0,
+  };
+}
+
+export const UpdateReport: MessageFns<UpdateReport> = {
+  encode(message: UpdateReport, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deploymentId !== "") {
+      writer.uint32(10).string(message.deploymentId);
+    }
+    if (message.artifactId !== "") {
+      writer.uint32(18).string(message.artifactId);
+    }
+    if (message.status !== "") {
+      writer.uint32(26).string(message.status);
+    }
+    if (message.bytesDone !== 0) {
+      writer.uint32(32).int64(message.bytesDone);
+    }
+    if (message.bytesTotal !== 0) {
+      writer.uint32(40).int64(message.bytesTotal);
+    }
+    if (message.reason !== "") {
+      writer.uint32(50).string(message.reason);
+    }
+    for (const v of message.logLines) {
+      writer.uint32(58).string(v!);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(64).int64(message.seq);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateReport {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateReport();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deploymentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.artifactId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.bytesDone = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.bytesTotal = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.logLines.push(reader.string());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<UpdateReport>, I>>(base?: I): UpdateReport {
+    return UpdateReport.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateReport>, I>>(object: I): UpdateReport {
+    const message = createBaseUpdateReport();
+    message.deploymentId = object.deploymentId ?? "";
+    message.artifactId = object.artifactId ?? "";
+    message.status = object.status ?? "";
+    message.bytesDone = object.bytesDone ?? 0;
+    message.bytesTotal = object.bytesTotal ?? 0;
+    message.reason = object.reason ?? "";
+    message.logLines = object.logLines?.map((e) => e) || [];
+    message.seq = object.seq ?? 0;
+    return message;
+  },
+};
+
+function createBaseDeploymentCommand(): DeploymentCommand {
+  return {
+    deploymentId: "",
+    artifactId: "",
+    artifactName: "",
+    artifactVersion: "",
+    artifactSize: 0,
+    allowDowngrade: false,
+    force: false,
+  };
+}
+
+export const DeploymentCommand: MessageFns<DeploymentCommand> = {
+  encode(message: DeploymentCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deploymentId !== "") {
+      writer.uint32(10).string(message.deploymentId);
+    }
+    if (message.artifactId !== "") {
+      writer.uint32(18).string(message.artifactId);
+    }
+    if (message.artifactName !== "") {
+      writer.uint32(26).string(message.artifactName);
+    }
+    if (message.artifactVersion !== "") {
+      writer.uint32(34).string(message.artifactVersion);
+    }
+    if (message.artifactSize !== 0) {
+      writer.uint32(40).int64(message.artifactSize);
+    }
+    if (message.allowDowngrade !== false) {
+      writer.uint32(48).bool(message.allowDowngrade);
+    }
+    if (message.force !== false) {
+      writer.uint32(56).bool(message.force);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeploymentCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeploymentCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deploymentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.artifactId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.artifactName = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.artifactVersion = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.artifactSize = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.allowDowngrade = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<DeploymentCommand>, I>>(base?: I): DeploymentCommand {
+    return DeploymentCommand.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeploymentCommand>, I>>(object: I): DeploymentCommand {
+    const message = createBaseDeploymentCommand();
+    message.deploymentId = object.deploymentId ?? "";
+    message.artifactId = object.artifactId ?? "";
+    message.artifactName = object.artifactName ?? "";
+    message.artifactVersion = object.artifactVersion ?? "";
+    message.artifactSize = object.artifactSize ?? 0;
+    message.allowDowngrade = object.allowDowngrade ?? false;
+    message.force = object.force ?? false;
+    return message;
+  },
+};
+
+function createBaseDeploymentAbort(): DeploymentAbort {
+  return { deploymentId: "" };
+}
+
+export const DeploymentAbort: MessageFns<DeploymentAbort> = {
+  encode(message: DeploymentAbort, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deploymentId !== "") {
+      writer.uint32(10).string(message.deploymentId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeploymentAbort {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeploymentAbort();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deploymentId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<DeploymentAbort>, I>>(base?: I): DeploymentAbort {
+    return DeploymentAbort.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeploymentAbort>, I>>(object: I): DeploymentAbort {
+    const message = createBaseDeploymentAbort();
+    message.deploymentId = object.deploymentId ?? "";
+    return message;
+  },
+};
+
 /**
  * What devices call. Every call except Challenge and Enroll carries
  * `authorization: Bearer <device token>` metadata.
@@ -950,6 +1563,20 @@ export const DeviceServiceService = {
     responseSerialize: (value: HubMessage): Buffer => Buffer.from(HubMessage.encode(value).finish()),
     responseDeserialize: (value: Buffer): HubMessage => HubMessage.decode(value),
   },
+  /**
+   * An artifact's bytes from `offset` on, in chunks of at most 256 KiB. Only
+   * for artifacts of a deployment the device is part of. Resumable: a device
+   * that lost the stream (or restarted) asks again from what it has on disk.
+   */
+  download: {
+    path: "/fleet.v1.DeviceService/Download" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: DownloadRequest): Buffer => Buffer.from(DownloadRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DownloadRequest => DownloadRequest.decode(value),
+    responseSerialize: (value: DownloadChunk): Buffer => Buffer.from(DownloadChunk.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DownloadChunk => DownloadChunk.decode(value),
+  },
 } as const;
 
 export interface DeviceServiceServer extends UntypedServiceImplementation {
@@ -959,6 +1586,12 @@ export interface DeviceServiceServer extends UntypedServiceImplementation {
   enroll: handleUnaryCall<EnrollRequest, EnrollResponse>;
   /** The control stream. The first hub message is always Hello. */
   connect: handleBidiStreamingCall<DeviceMessage, HubMessage>;
+  /**
+   * An artifact's bytes from `offset` on, in chunks of at most 256 KiB. Only
+   * for artifacts of a deployment the device is part of. Resumable: a device
+   * that lost the stream (or restarted) asks again from what it has on disk.
+   */
+  download: handleServerStreamingCall<DownloadRequest, DownloadChunk>;
 }
 
 export interface DeviceServiceClient extends Client {
@@ -998,6 +1631,17 @@ export interface DeviceServiceClient extends Client {
   connect(): ClientDuplexStream<DeviceMessage, HubMessage>;
   connect(options: Partial<CallOptions>): ClientDuplexStream<DeviceMessage, HubMessage>;
   connect(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<DeviceMessage, HubMessage>;
+  /**
+   * An artifact's bytes from `offset` on, in chunks of at most 256 KiB. Only
+   * for artifacts of a deployment the device is part of. Resumable: a device
+   * that lost the stream (or restarted) asks again from what it has on disk.
+   */
+  download(request: DownloadRequest, options?: Partial<CallOptions>): ClientReadableStream<DownloadChunk>;
+  download(
+    request: DownloadRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<DownloadChunk>;
 }
 
 export const DeviceServiceClient = makeGenericClientConstructor(
