@@ -3,7 +3,9 @@ import { CliError, EXIT, UsageError } from './cli-error';
 import type { CommandContext } from './command-context';
 import { artifactsList, artifactsUpload } from './commands/artifacts';
 import { contexts } from './commands/contexts';
-import { devicesAdmit, devicesList, devicesPreauthorize, devicesShow } from './commands/devices';
+import { deploymentsAbort, deploymentsCreate, deploymentsList, deploymentsLog, deploymentsShow } from './commands/deployments';
+import { devicesAdmit, devicesHistory, devicesList, devicesPreauthorize, devicesShow } from './commands/devices';
+import { groupsChange, groupsList } from './commands/groups';
 import { login, logout, whoami } from './commands/login';
 import { colorWanted } from './format';
 
@@ -24,8 +26,17 @@ Usage:
   fleetctl devices reject ID...
   fleetctl devices accept --all-pending [--filter k=v ...] [--search TEXT] [--dry-run]
   fleetctl devices preauthorize --key PUBKEY --identity device_type=T [k=v ...]
+  fleetctl devices history ID        (the device's deployments, newest first)
   fleetctl artifacts upload FILE     (the hub verifies it; progress on a terminal)
   fleetctl artifacts list
+  fleetctl deployments create --artifact NAME_OR_ID (--devices ID,... | --group G)
+                              [--name N] [--allow-downgrade] [--force]   (prints the id)
+  fleetctl deployments list [--status active|finished|aborted]
+  fleetctl deployments show ID [--watch]
+  fleetctl deployments abort ID
+  fleetctl deployments log ID DEVICE_ID
+  fleetctl groups add|remove GROUP DEVICE_ID...
+  fleetctl groups list
 
 Global flags:
   --hub HOST:PORT   the hub to talk to                      (env FLEET_HUB)
@@ -43,11 +54,19 @@ Global flags:
   --search TEXT     case-insensitive substring of the id or any attribute value
   --key PUBKEY      the device's ed25519 public key: 64 hex digits, base64 of
                     the 32 raw bytes, or a PEM public key file
+  --artifact A      an artifact id (64 hex digits) or name (its newest upload)
+  --group G         every member of static group G when the deployment is created
+  --allow-downgrade install a lower version than the device runs
+  --force           install even where the device already runs this name and version
+  --watch           follow the deployment until it is finished or aborted: a bar
+                    per device on a terminal, one line per status change otherwise;
+                    exit 0 only if every device reached success or already-installed
 
 Exit codes:
   0  ok
   1  the operation failed (e.g. unknown device ids; known ones were still applied;
-     an artifact the hub refused as truncated, tampered or badly signed)
+     an artifact the hub refused as truncated, tampered or badly signed; a watched
+     deployment where a device did not end in success or already-installed)
   2  usage error (bad flags or arguments, unreadable --ca file, bad config)
   3  hub unreachable, certificate not trusted, or token/role refused
 `;
@@ -69,6 +88,13 @@ const FLAGS: FlagSpec = {
   'dry-run': 'boolean',
   key: 'string',
   identity: 'list',
+  artifact: 'string',
+  devices: 'list',
+  group: 'string',
+  name: 'string',
+  'allow-downgrade': 'boolean',
+  force: 'boolean',
+  watch: 'boolean',
 };
 
 type Command = (ctx: CommandContext) => void | Promise<void>;
@@ -83,8 +109,25 @@ const COMMANDS: Record<string, Command> = {
   'devices accept': (ctx) => devicesAdmit(ctx, 'accept'),
   'devices reject': (ctx) => devicesAdmit(ctx, 'reject'),
   'devices preauthorize': devicesPreauthorize,
+  'devices history': devicesHistory,
   'artifacts upload': artifactsUpload,
   'artifacts list': artifactsList,
+  'deployments create': deploymentsCreate,
+  'deployments list': deploymentsList,
+  'deployments show': deploymentsShow,
+  'deployments abort': deploymentsAbort,
+  'deployments log': deploymentsLog,
+  'groups add': (ctx) => groupsChange(ctx, 'add'),
+  'groups remove': (ctx) => groupsChange(ctx, 'remove'),
+  'groups list': groupsList,
+};
+
+/** Commands of two words, and what to say when the second is missing. */
+const SUBCOMMANDS: Record<string, string> = {
+  devices: 'list, show, accept, reject, preauthorize or history',
+  artifacts: 'upload or list',
+  deployments: 'create, list, show, abort or log',
+  groups: 'add, remove or list',
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -99,12 +142,11 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(HELP);
       return EXIT.usage;
     }
-    const words = args.positionals[0] === 'devices' || args.positionals[0] === 'artifacts' ? 2 : 1;
+    const words = SUBCOMMANDS[args.positionals[0]] ? 2 : 1;
     const wanted = args.positionals.slice(0, words).join(' ');
     const command = COMMANDS[wanted];
     if (!command) {
-      if (wanted === 'devices') throw new UsageError('devices needs a subcommand: list, show, accept, reject or preauthorize');
-      if (wanted === 'artifacts') throw new UsageError('artifacts needs a subcommand: upload or list');
+      if (SUBCOMMANDS[wanted]) throw new UsageError(`${wanted} needs a subcommand: ${SUBCOMMANDS[wanted]}`);
       throw new UsageError(`unknown command "${wanted}": see fleetctl --help`);
     }
     name = wanted;

@@ -52,3 +52,16 @@ export function keyValueLines(values: Readonly<Record<string, string>>, indent =
   const width = Math.max(0, ...keys.map((k) => k.length));
   return keys.map((k) => `${indent}${k.padEnd(width)}  ${values[k]}`.trimEnd() + '\n').join('');
 }
+
+/** "700 B", "683.6 KiB", "128 MiB": binary units, one decimal below 10. */
+export function humanBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}

@@ -69,13 +69,20 @@ export async function openSession(target: HubSessionTarget): Promise<HubSession>
   };
 }
 
+/** The hub could not be reached or did not answer: worth retrying in a long-running command. */
+export class HubUnreachableError extends CliError {
+  constructor(message: string) {
+    super(message, EXIT.hub);
+  }
+}
+
 export function hubError(err: unknown, hub: string): CliError {
   if (!(err instanceof HubCallError)) return new CliError((err as Error).message, EXIT.failed);
   switch (err.code) {
     case status.UNAVAILABLE:
-      return new CliError(`${err.message}: is fleet-hub running at ${hub}?`, EXIT.hub);
+      return new HubUnreachableError(`${err.message}: is fleet-hub running at ${hub}?`);
     case status.DEADLINE_EXCEEDED:
-      return new CliError(`hub ${hub} did not answer within ${CALL_TIMEOUT_MS / 1000} s`, EXIT.hub);
+      return new HubUnreachableError(`hub ${hub} did not answer within ${CALL_TIMEOUT_MS / 1000} s`);
     case status.UNAUTHENTICATED:
       return new CliError(`${err.message}: check --token or FLEET_TOKEN, or run fleetctl login again`, EXIT.hub);
     case status.PERMISSION_DENIED:

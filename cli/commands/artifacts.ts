@@ -6,7 +6,7 @@ import { bearer, createConsoleClient, HubCallError } from '../../src-main/servic
 import { allowFlags } from '../args';
 import { UsageError } from '../cli-error';
 import { GLOBAL_FLAGS, noOperands, printJson, target, withSession, type CommandContext } from '../command-context';
-import { relativeTime, table, type Color } from '../format';
+import { humanBytes, relativeTime, table, type Color } from '../format';
 import { checkFingerprint, hubError, probe } from '../hub-session';
 
 // `fleetctl artifacts upload FILE | list`. Upload streams the file in chunks
@@ -93,16 +93,4 @@ function progressLine(name: string, size: number): (sent: number) => void {
     const mbps = sent / 1e6 / Math.max((now - start) / 1000, 0.001);
     process.stderr.write(`\r\x1b[Kuploading ${name}  ${Math.floor((sent / size) * 100)}%  ${mbps.toFixed(1)} MB/s`);
   };
-}
-
-function humanBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }

@@ -3,11 +3,12 @@ import type { DeviceFilter } from '../../proto/gen/fleet/v1/console';
 import { allowFlags, keyValues, positiveInt } from '../args';
 import { CliError, EXIT, UsageError } from '../cli-error';
 import { GLOBAL_FLAGS, noOperands, printJson, withSession, type CommandContext } from '../command-context';
+import { historyTable } from '../deployment-view';
 import { deviceDetails, deviceJson, deviceTable, parseStatus, statusName } from '../device-view';
 import type { HubSession } from '../hub-session';
 import { parsePublicKey } from '../public-key';
 
-// `fleetctl devices list|show|accept|reject|preauthorize`.
+// `fleetctl devices list|show|accept|reject|preauthorize|history`.
 
 const PAGE_SIZE = 500;
 
@@ -102,4 +103,15 @@ async function listDevices(session: HubSession, filter: DeviceFilter, limit?: nu
 
 function pastTense(verb: 'accept' | 'reject'): string {
   return `${verb}ed`;
+}
+
+/** `devices history ID`: the device's deployments, newest first. */
+export async function devicesHistory(ctx: CommandContext): Promise<void> {
+  allowFlags(ctx.args, GLOBAL_FLAGS);
+  if (ctx.operands.length !== 1) throw new UsageError('needs exactly one device ID');
+  const deviceId = ctx.operands[0];
+  const { deployments } = await withSession(ctx, (s) => s.call((c) => c.listDeviceDeployments, { deviceId }));
+  if (ctx.json) return printJson(ctx, deployments);
+  if (!deployments.length) return ctx.note(`device ${deviceId} has had no deployments\n`);
+  ctx.out(historyTable(deployments, ctx.useColor));
 }

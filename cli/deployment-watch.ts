@@ -1,0 +1,95 @@
+import type { DeploymentDetail, DeploymentDevice } from '../proto/gen/fleet/v1/console';
+import { bytesText, byStatusThenId, countsText, doneCount, FINAL_STATUSES, statusColor } from './deployment-view';
+import { paint } from './format';
+
+// `deployments show ID --watch`: polls the deployment until it is no longer
+// active. On a terminal it redraws one frame in place (a bar per device and
+// the overall counts); in a pipe or a CI log it prints one plain line per
+// status change, so the output reads as a history.
+
+export interface WatchOutput {
+  write(text: string): void;
+  /** redraw in place (a terminal) or append plain lines */
+  live: boolean;
+  columns: number;
+  rows: number;
+  useColor: boolean;
+}
+
+export interface WatchOptions {
+  intervalMs: number;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+}
+
+/** Returns the last detail seen, whose deployment is finished or aborted. */
+export async function watchDeployment(fetch: () => Promise<DeploymentDetail>, out: WatchOutput, options: WatchOptions): Promise<DeploymentDetail> {
+  const sleep = options.sleep ?? ((ms) => new Promise<void>((r) => setTimeout(r, ms)));
+  const now = options.now ?? Date.now;
+  const seen = new Map<string, string>();
+  let drawnLines = 0;
+  for (;;) {
+    const detail = await fetch();
+    const deployment = detail.deployment!;
+    if (out.live) {
+      const frame = liveFrame(detail, out.columns, Math.max(1, out.rows - 3), out.useColor);
+      out.write(`${drawnLines ? `\x1b[${drawnLines}A\r\x1b[J` : ''}${frame.join('\n')}\n`);
+      drawnLines = frame.length;
+    } else {
+      out.write(changeLines(detail, seen, now()).join(''));
+    }
+    if (deployment.status !== 'active') {
+      if (!out.live) out.write(`${new Date(now()).toISOString()}  deployment ${deployment.id} ${deployment.status}: ${countsText(deployment.counts)}\n`);
+      return detail;
+    }
+    await sleep(options.intervalMs);
+  }
+}
+
+/** Plain lines for devices whose status changed since the last call (updates `seen`). */
+export function changeLines(detail: DeploymentDetail, seen: Map<string, string>, nowMs: number): string[] {
+  const lines: string[] = [];
+  for (const dev of [...detail.devices].sort(byStatusThenId)) {
+    if (seen.get(dev.deviceId) === dev.status) continue;
+    seen.set(dev.deviceId, dev.status);
+    lines.push(`${new Date(nowMs).toISOString()}  ${dev.deviceId}  ${dev.status}${dev.reason ? `: ${dev.reason}` : ''}\n`);
+  }
+  return lines;
+}
+
+/** One screen: the overall line, then a line per device (as many as fit), every line cut to the width. */
+export function liveFrame(detail: DeploymentDetail, columns: number, maxDeviceLines: number, useColor: boolean): string[] {
+  const d = detail.deployment!;
+  const done = doneCount(d);
+  const head = `${d.name} (${d.id})  ${d.status}  ${progressBar(d.total ? done / d.total : 1, 20)} ${done}/${d.total} done  ${countsText(d.counts)}`;
+  // Devices still working first: they are what a person watches.
+  const devices = [...detail.devices].sort((a, b) => Number(FINAL_STATUSES.has(a.status)) - Number(FINAL_STATUSES.has(b.status)) || byStatusThenId(a, b));
+  const shown = devices.length > maxDeviceLines ? devices.slice(0, maxDeviceLines - 1) : devices;
+  const idWidth = Math.max(0, ...shown.map((dev) => dev.deviceId.length));
+  const lines = [fit(head, columns), ...shown.map((dev) => deviceLine(dev, idWidth, columns, useColor))];
+  if (shown.length < devices.length) lines.push(fit(`… and ${devices.length - shown.length} more devices`, columns));
+  return lines;
+}
+
+function deviceLine(dev: DeploymentDevice, idWidth: number, columns: number, useColor: boolean): string {
+  const fraction = dev.status === 'success' || dev.status === 'already-installed' ? 1 : dev.bytesTotal > 0 ? dev.bytesDone / dev.bytesTotal : 0;
+  const status = dev.status.padEnd(17);
+  const text = `${dev.deviceId.padEnd(idWidth)}  ${status}  ${progressBar(fraction, 24)}  ${bytesText(dev)}${dev.reason ? `  ${dev.reason}` : ''}`;
+  const line = fit(text, columns);
+  const color = statusColor(dev.status);
+  // Colour only the status word, after cutting, so the width stays right.
+  if (!useColor || !color || line.length < idWidth + 2 + status.length) return line;
+  const at = idWidth + 2;
+  return `${line.slice(0, at)}${paint(status, color)}${line.slice(at + status.length)}`;
+}
+
+/** "[██████░░░░]" for a fraction in 0..1. */
+export function progressBar(fraction: number, width: number): string {
+  const filled = Math.round(Math.min(1, Math.max(0, fraction)) * width);
+  return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}]`;
+}
+
+/** Cut to the terminal width: a wrapped line would break the redraw. */
+function fit(text: string, columns: number): string {
+  return text.length <= columns ? text : `${text.slice(0, Math.max(0, columns - 1))}…`;
+}
