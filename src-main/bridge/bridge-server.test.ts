@@ -32,7 +32,30 @@ function fakeApi(): ConsoleApi {
       reject: async (ids) => ({ changed: [], notFound: ids }),
       acceptAllMatching: async () => ({ changed: [], notFound: [] }),
     },
-    artifacts: { list: async () => [] },
+    artifacts: {
+      list: async () => [],
+      uploadBegin: async () => ({ uploadId: 'u', chunkBytes: 4, maxInFlight: 1 }),
+      // Echoes a digest of the decoded bytes, so a test sees exactly what arrived.
+      uploadChunk: async (_id, offset, data) => ({ bytesSent: offset + Buffer.from(data, 'base64').length, size: Buffer.from(data, 'base64').reduce((a, b) => (a * 31 + b) % 1_000_000_007, 0) }),
+      uploadFinish: async () => {
+        throw new Error('not used here');
+      },
+      uploadCancel: async () => {},
+    },
+    deployments: {
+      create: async () => {
+        throw new Error('not used here');
+      },
+      list: async () => [],
+      get: async (id) => {
+        throw new Error(`no deployment ${id}`);
+      },
+      abort: async (id) => {
+        throw new Error(`no deployment ${id}`);
+      },
+      deviceHistory: async () => [],
+      deviceLog: async () => [],
+    },
   };
 }
 
@@ -150,6 +173,14 @@ describe('bridge WebSocket', () => {
     ws.close();
     await closed;
     await expect.poll(() => listeners.size).toBe(0);
+  });
+
+  it('carries a full upload chunk (256 KiB of any bytes, base64) under the message limit', async () => {
+    const ws = await open({ secret: secretOf(bridge) });
+    const bytes = Buffer.alloc(256 * 1024, 0).map((_, i) => (i * 7919) % 256);
+    const digest = bytes.reduce((a, b) => (a * 31 + b) % 1_000_000_007, 0);
+    expect(await call(ws, { id: 1, method: 'artifacts.uploadChunk', args: ['u', 0, bytes.toString('base64')] })).toEqual({ id: 1, result: { bytesSent: bytes.length, size: digest } });
+    ws.close();
   });
 
   it('closes a client that sends an oversized message', async () => {

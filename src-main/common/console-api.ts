@@ -112,6 +112,119 @@ export interface ArtifactRow {
   payloadSummary: string;
 }
 
+/** What the console services need to start an upload (the file itself follows in chunks). */
+export interface UploadBeginParams {
+  /** the file name on the operator's side, for messages only */
+  fileName: string;
+  /** bytes that will follow; the hub refuses more or fewer */
+  size: number;
+}
+
+/** An upload the services opened to the hub; chunks are sent against its id. */
+export interface UploadTicket {
+  uploadId: string;
+  /** raw bytes per chunk (before base64): every chunk but the last has exactly this size */
+  chunkBytes: number;
+  /** chunks the caller may have sent and not yet seen answered */
+  maxInFlight: number;
+}
+
+export interface UploadProgress {
+  /** bytes handed to the hub so far */
+  bytesSent: number;
+  size: number;
+}
+
+export interface UploadResult {
+  artifact: ArtifactRow;
+  /** the hub already held these exact bytes; nothing new was stored */
+  deduplicated: boolean;
+}
+
+/** Per-device deployment statuses, exactly as the hub and agents use them. */
+export const DEVICE_DEPLOYMENT_STATUSES = [
+  'pending',
+  'downloading',
+  'installing',
+  'rebooting',
+  'verifying',
+  'committing',
+  'success',
+  'failure',
+  'rolled-back',
+  'already-installed',
+  'incompatible',
+  'aborted',
+] as const;
+export type DeviceDeploymentStatus = (typeof DEVICE_DEPLOYMENT_STATUSES)[number];
+/** Statuses a device never leaves. */
+export const FINAL_DEVICE_STATUSES: readonly DeviceDeploymentStatus[] = ['success', 'failure', 'rolled-back', 'already-installed', 'incompatible', 'aborted'];
+
+export type DeploymentStatus = 'active' | 'finished' | 'aborted';
+
+export interface DeploymentRow {
+  id: string;
+  name: string;
+  artifactId: string;
+  artifactName: string;
+  artifactVersion: string;
+  status: DeploymentStatus;
+  createdMs: number;
+  createdBy: string;
+  /** 0 while active */
+  finishedMs: number;
+  /** devices per status; statuses with no device may be missing */
+  counts: Partial<Record<DeviceDeploymentStatus, number>>;
+  total: number;
+  allowDowngrade: boolean;
+  force: boolean;
+  /** who aborted it, '' unless aborted */
+  abortedBy: string;
+}
+
+/** One device's part in one deployment (also a line of its update history). */
+export interface DeploymentDeviceRow {
+  deploymentId: string;
+  deviceId: string;
+  status: DeviceDeploymentStatus;
+  bytesDone: number;
+  bytesTotal: number;
+  /** why it failed, was skipped or rolled back; '' otherwise */
+  reason: string;
+  startedMs: number;
+  updatedMs: number;
+  /** 0 until the status is final */
+  finishedMs: number;
+  artifactName: string;
+  artifactVersion: string;
+  deploymentName: string;
+}
+
+export interface DeploymentDetail {
+  deployment: DeploymentRow;
+  devices: DeploymentDeviceRow[];
+}
+
+export interface CreateDeploymentParams {
+  /** default "<artifact name> <version>" */
+  name?: string;
+  /** the artifact's id (sha256 hex) */
+  artifactId: string;
+  /** explicit targets; or `group` (exactly one of the two) */
+  deviceIds?: string[];
+  /** every member of this static group at creation time */
+  group?: string;
+  allowDowngrade?: boolean;
+  /** install even where the same name and version is already installed */
+  force?: boolean;
+}
+
+export interface DeploymentListQuery {
+  status?: DeploymentStatus;
+  /** default: the hub's (newest first) */
+  limit?: number;
+}
+
 export interface ConsoleApi {
   connection: {
     state(): Promise<ConnectionState>;
@@ -133,6 +246,32 @@ export interface ConsoleApi {
   artifacts: {
     /** Asks the live hub, newest upload first; fails clearly when offline. */
     list(): Promise<ArtifactRow[]>;
+    /** Opens a streamed upload to the live hub. */
+    uploadBegin(params: UploadBeginParams): Promise<UploadTicket>;
+    /**
+     * One chunk: `data` is the base64 of the raw bytes starting at `offset`
+     * (binary-safe over IPC and JSON alike). Chunks may arrive out of order
+     * within the ticket's window; the answer comes once the chunk is on its
+     * way to the hub, which is the caller's backpressure.
+     */
+    uploadChunk(uploadId: string, offset: number, data: string): Promise<UploadProgress>;
+    /** After the last chunk: waits for the hub's verdict (verified and stored, or refused and why). */
+    uploadFinish(uploadId: string): Promise<UploadResult>;
+    /** Stops an upload; the hub keeps nothing. Unknown ids are ignored. */
+    uploadCancel(uploadId: string): Promise<void>;
+  };
+  deployments: {
+    create(params: CreateDeploymentParams): Promise<DeploymentRow>;
+    /** Newest first. */
+    list(query?: DeploymentListQuery): Promise<DeploymentRow[]>;
+    /** The deployment with every target device's status and progress. */
+    get(id: string): Promise<DeploymentDetail>;
+    /** Pending devices stop at once; devices in progress roll back unless they already committed. */
+    abort(id: string): Promise<DeploymentRow>;
+    /** One device's update history, newest first. */
+    deviceHistory(deviceId: string): Promise<DeploymentDeviceRow[]>;
+    /** The log lines a device sent for one deployment. */
+    deviceLog(deploymentId: string, deviceId: string): Promise<string[]>;
   };
 }
 
@@ -154,6 +293,16 @@ export const CONSOLE_API_METHODS = [
   'devices.reject',
   'devices.acceptAllMatching',
   'artifacts.list',
+  'artifacts.uploadBegin',
+  'artifacts.uploadChunk',
+  'artifacts.uploadFinish',
+  'artifacts.uploadCancel',
+  'deployments.create',
+  'deployments.list',
+  'deployments.get',
+  'deployments.abort',
+  'deployments.deviceHistory',
+  'deployments.deviceLog',
 ] as const;
 
 export type ConsoleApiMethod = (typeof CONSOLE_API_METHODS)[number];

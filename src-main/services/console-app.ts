@@ -2,9 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConsoleApi, ConsoleEvent } from '../common/console-api';
 import { artifactList } from './artifacts/artifact-list';
+import { ArtifactUploads, type UploadLimits } from './artifacts/artifact-uploads';
 import { DeviceCache } from './cache/device-cache';
 import { HubSession } from './connection/hub-session';
 import { ContextStore } from './context/context-store';
+import { deploymentActions } from './deployments/deployment-actions';
 import { deviceActions } from './devices/device-actions';
 import { startEmbeddedFleet, type EmbeddedFleet } from './embedded/embedded-fleet';
 
@@ -15,6 +17,8 @@ export interface ConsoleAppOptions {
   /** simulated devices of the embedded fleet; default 5 */
   embeddedDevices?: number;
   log?: (line: string) => void;
+  /** tests shorten these */
+  uploadLimits?: Partial<UploadLimits>;
 }
 
 export interface ConsoleApp {
@@ -64,6 +68,7 @@ export async function createConsoleApp(opts: ConsoleAppOptions): Promise<Console
     throw err;
   }
 
+  const uploads = new ArtifactUploads(session, opts.uploadLimits);
   const api: ConsoleApi = {
     connection: {
       state: async () => session.state(),
@@ -72,7 +77,14 @@ export async function createConsoleApp(opts: ConsoleAppOptions): Promise<Console
       disconnect: () => session.disconnect(),
     },
     devices: deviceActions(cache, session),
-    artifacts: artifactList(session),
+    artifacts: {
+      ...artifactList(session),
+      uploadBegin: (params) => uploads.begin(params),
+      uploadChunk: (uploadId, offset, data) => uploads.chunk(uploadId, offset, data),
+      uploadFinish: (uploadId) => uploads.finish(uploadId),
+      uploadCancel: (uploadId) => uploads.cancel(uploadId),
+    },
+    deployments: deploymentActions(session),
   };
 
   let closing: Promise<void> | null = null;
@@ -85,6 +97,7 @@ export async function createConsoleApp(opts: ConsoleAppOptions): Promise<Console
     close() {
       closing ??= (async () => {
         listeners.clear();
+        uploads.closeAll();
         await session.close();
         await fleet?.close();
         cache.close();

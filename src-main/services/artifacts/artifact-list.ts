@@ -8,17 +8,17 @@ const STATUSES: readonly SignatureStatus[] = ['trusted', 'untrusted-key', 'unsig
 // The `artifacts` half of the console API. Artifacts are not cached locally:
 // the list is asked of the live hub, and HubSession.call explains when it is
 // not reachable ("hub unreachable — listing artifacts needs the hub").
-export function artifactList(session: HubSession): ConsoleApi['artifacts'] {
+export function artifactList(session: HubSession): Pick<ConsoleApi['artifacts'], 'list'> {
   return {
     list: () =>
       session.call('listing artifacts', async (client, token) => {
         const res = await unary(client, client.listArtifacts, {}, token);
-        return res.artifacts.map(toRow);
+        return res.artifacts.map(toArtifactRow);
       }),
   };
 }
 
-function toRow(a: Artifact): ArtifactRow {
+export function toArtifactRow(a: Artifact): ArtifactRow {
   if (!STATUSES.includes(a.signatureStatus as SignatureStatus)) {
     throw new Error(`the hub reported artifact ${a.name} ${a.version} with an unknown signature status "${a.signatureStatus}"; update the console`);
   }
