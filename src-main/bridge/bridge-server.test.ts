@@ -177,7 +177,7 @@ describe('bridge WebSocket', () => {
 
   it('carries a full upload chunk (256 KiB of any bytes, base64) under the message limit', async () => {
     const ws = await open({ secret: secretOf(bridge) });
-    const bytes = Buffer.alloc(256 * 1024, 0).map((_, i) => (i * 7919) % 256);
+    const bytes = Buffer.from(Uint8Array.from({ length: 256 * 1024 }, (_, i) => (i * 7919) % 256));
     const digest = bytes.reduce((a, b) => (a * 31 + b) % 1_000_000_007, 0);
     expect(await call(ws, { id: 1, method: 'artifacts.uploadChunk', args: ['u', 0, bytes.toString('base64')] })).toEqual({ id: 1, result: { bytesSent: bytes.length, size: digest } });
     ws.close();
