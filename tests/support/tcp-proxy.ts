@@ -17,8 +17,15 @@ export interface TcpProxy {
   readonly accepted: number;
   /** connections open now */
   readonly open: number;
+  /** connections cut by cut() or a scheduled cut */
+  readonly cuts: number;
   /** Resets every open connection on both sides; returns how many were cut. */
   cut(): number;
+  /**
+   * Cuts every open connection the moment bytesDown reaches each threshold
+   * (checked on every forwarded chunk, so a cut lands within one chunk).
+   */
+  scheduleCuts(bytesDownThresholds: readonly number[]): void;
   close(): Promise<void>;
 }
 
@@ -32,6 +39,27 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   let bytesDown = 0;
   let bytesUp = 0;
   let accepted = 0;
+  let cuts = 0;
+  let schedule: number[] = [];
+  const cutAll = (): number => {
+    const n = pairs.size;
+    for (const { client, upstream } of [...pairs]) {
+      // RST rather than FIN: the peers see ECONNRESET at once, and nothing
+      // still buffered in the proxy is delivered.
+      client.resetAndDestroy();
+      upstream.resetAndDestroy();
+    }
+    pairs.clear();
+    cuts += n;
+    return n;
+  };
+  const countDown = (n: number): void => {
+    bytesDown += n;
+    while (schedule.length && bytesDown >= schedule[0]) {
+      schedule.shift();
+      cutAll();
+    }
+  };
 
   const server = createServer((client) => {
     accepted++;
@@ -49,7 +77,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       s.on('close', end);
       s.setNoDelay(true);
     }
-    forward(upstream, client, (n) => (bytesDown += n));
+    forward(upstream, client, countDown);
     forward(client, upstream, (n) => (bytesUp += n));
   });
   await new Promise<void>((resolve, reject) => {
@@ -73,16 +101,12 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     get open() {
       return pairs.size;
     },
-    cut() {
-      const n = pairs.size;
-      for (const { client, upstream } of [...pairs]) {
-        // RST rather than FIN: the peers see ECONNRESET at once, and nothing
-        // still buffered in the proxy is delivered.
-        client.resetAndDestroy();
-        upstream.resetAndDestroy();
-      }
-      pairs.clear();
-      return n;
+    get cuts() {
+      return cuts;
+    },
+    cut: cutAll,
+    scheduleCuts(thresholds) {
+      schedule = [...thresholds].sort((a, b) => a - b);
     },
     close() {
       for (const { client, upstream } of pairs) {
@@ -98,8 +122,10 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
 /** Copies from → to with backpressure, counting what was handed to `to`. */
 function forward(from: Socket, to: Socket, count: (n: number) => void): void {
   from.on('data', (chunk: Buffer) => {
+    const ok = to.write(chunk);
+    // Counted after the write, so a scheduled cut falls after this chunk.
     count(chunk.length);
-    if (!to.write(chunk)) from.pause();
+    if (!ok) from.pause();
   });
   to.on('drain', () => from.resume());
   from.on('end', () => to.end());
