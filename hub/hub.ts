@@ -10,6 +10,7 @@ import { ensureAdminToken } from './auth/admin-token';
 import { createConsoleService } from './console/console-service';
 import { DEFAULT_WATCH_LIMITS, type WatchCall } from './console/watch-stream';
 import { prepareDataDir } from './data-dir';
+import { DeploymentDispatcher } from './deployments/deployment-dispatcher';
 import { AdmissionWaiters } from './device/admission-waiters';
 import { createDeviceService } from './device/device-service';
 import { DeviceSessions } from './device/device-sessions';
@@ -100,6 +101,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     const presence = new PresenceWriter(store, PRESENCE_FLUSH_MS, log);
     const sessions = new DeviceSessions(presence, heartbeatIntervalMs);
     const waiters = new AdmissionWaiters();
+    const deployments = new DeploymentDispatcher(store, sessions, log);
     const unsubscribe = store.subscribe((events) => {
       sessions.onEvents(events);
       waiters.onEvents(events);
@@ -117,6 +119,8 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
         pacing: new EnrollPacing(store, opts.enrollRetryMs ?? 5000, opts.pendingPollsPerSecond ?? DEFAULT_PENDING_POLLS_PER_SECOND),
         waiters,
         heartbeatIntervalMs,
+        deployments,
+        artifactPaths: artifacts,
         log,
       }),
     );
@@ -125,12 +129,14 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
         hubVersion: HUB_VERSION,
         watchers,
         artifactPaths: artifacts,
+        deployments,
         watchLimits: { ...DEFAULT_WATCH_LIMITS, maxLag: opts.watchMaxLag ?? DEFAULT_WATCH_LIMITS.maxLag },
         log,
       }));
     const credentials = grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(cert.certPem), private_key: Buffer.from(cert.keyPem) }], false);
     const boundPort = await bind(server, host, port, credentials);
     presence.start();
+    deployments.start();
     sessions.startSweeper();
     const address = formatHostPort(host, boundPort);
     log(`hub ${store.hubId} listening on ${address}`);
@@ -153,6 +159,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
           for (const call of watchers) call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'hub is shutting down: reconnect later' });
           await shutdown(server, 2000);
           await presence.stop();
+          await deployments.stop();
           unsubscribe();
           await store.close();
           log('hub stopped');

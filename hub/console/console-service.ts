@@ -20,9 +20,11 @@ import type { UploadCall } from '../artifacts/receive-upload';
 import { uploadArtifact } from '../artifacts/upload-artifact';
 import { deviceIdFromKey, ED25519_KEY_BYTES } from '../auth/device-key';
 import { authenticateOperator, requireRole } from '../auth/operator-auth';
+import type { DeploymentDispatcher } from '../deployments/deployment-dispatcher';
 import { checkIdentity } from '../limits';
 import { RpcError, toServiceError } from '../rpc-error';
 import type { DeviceFilter, HubStore, Operator } from '../store/store';
+import { deploymentRpcs } from './deployment-rpcs';
 import { roleToProto, statusFromProto, toProtoDevice } from './device-proto';
 import { decodePageToken, encodePageToken } from './page-token';
 import { serveWatch, type WatchCall, type WatchLimits } from './watch-stream';
@@ -35,6 +37,8 @@ export interface ConsoleServiceContext {
   watchers: Set<WatchCall>;
   /** Where uploaded artifacts and trusted keys live. */
   artifactPaths: ArtifactPaths;
+  /** Sends deployment commands and aborts to connected devices. */
+  deployments: DeploymentDispatcher;
   log: (line: string) => void;
 }
 
@@ -57,6 +61,8 @@ export function createConsoleService(ctx: ConsoleServiceContext): ConsoleService
         );
     };
   }
+
+  const d = deploymentRpcs(store, ctx.deployments, ctx.log);
 
   return {
     whoAmI: unary<WhoAmIRequest, WhoAmIResponse>('WhoAmI', async (op) => ({
@@ -113,6 +119,15 @@ export function createConsoleService(ctx: ConsoleServiceContext): ConsoleService
     listArtifacts: unary<ListArtifactsRequest, ListArtifactsResponse>('ListArtifacts', async () => ({
       artifacts: (await store.listArtifacts()).map(toProtoArtifact),
     })),
+
+    createDeployment: unary('CreateDeployment', d.createDeployment),
+    listDeployments: unary('ListDeployments', d.listDeployments),
+    getDeployment: unary('GetDeployment', d.getDeployment),
+    abortDeployment: unary('AbortDeployment', d.abortDeployment),
+    listDeviceDeployments: unary('ListDeviceDeployments', d.listDeviceDeployments),
+    getDeploymentLog: unary('GetDeploymentLog', d.getDeploymentLog),
+    setGroupMembers: unary('SetGroupMembers', d.setGroupMembers),
+    listGroups: unary('ListGroups', d.listGroups),
 
     watch(call: WatchCall) {
       ctx.watchers.add(call);

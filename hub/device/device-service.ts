@@ -9,17 +9,20 @@ import type {
   EnrollResponse,
 } from '../../proto/gen/fleet/v1/device';
 import { deviceIdFromKey, ED25519_KEY_BYTES, verifyEd25519 } from '../auth/device-key';
-import { checkDeviceToken, issueDeviceToken } from '../auth/device-token';
+import type { ArtifactPaths } from '../artifacts/artifact-paths';
+import { issueDeviceToken } from '../auth/device-token';
 import { checkNonce, issueNonce } from '../auth/enroll-nonce';
-import { bearerToken } from '../auth/operator-auth';
 import { statusToProto } from '../console/device-proto';
+import type { DeploymentDispatcher } from '../deployments/deployment-dispatcher';
 import { checkIdentity, checkInventory } from '../limits';
 import { RpcError, toServiceError } from '../rpc-error';
 import type { HubStore } from '../store/store';
 import { requestedWaitMs, type AdmissionWaiters } from './admission-waiters';
+import { authenticateDevice } from './device-auth';
 import { endCall, type DeviceCall, type DeviceSession, type DeviceSessions } from './device-sessions';
 import type { EnrollPacing } from './enroll-pacing';
 import type { PresenceWriter } from './presence-writer';
+import { serveDownload, type DownloadCall } from './serve-download';
 
 export interface DeviceServiceContext {
   store: HubStore;
@@ -31,6 +34,10 @@ export interface DeviceServiceContext {
   /** Held Enroll calls of pending devices that asked to wait. */
   waiters: AdmissionWaiters;
   heartbeatIntervalMs: number;
+  /** Deployment commands, aborts and update reports. */
+  deployments: DeploymentDispatcher;
+  /** Where artifact files are (Download). */
+  artifactPaths: ArtifactPaths;
   log: (line: string) => void;
 }
 
@@ -51,6 +58,13 @@ export function createDeviceService(ctx: DeviceServiceContext): DeviceServiceSer
       void connect(ctx, call).catch((err) => {
         const e = toServiceError(err, ctx.log, 'Connect');
         endCall(call, e.code!, e.details!);
+      });
+    },
+
+    download(call: DownloadCall) {
+      serveDownload(ctx.store, ctx.artifactPaths, call).catch((err) => {
+        const e = toServiceError(err, ctx.log, 'Download');
+        if (!call.writableEnded && !call.cancelled) call.emit('error', { code: e.code, details: e.details });
       });
     },
   };
@@ -122,13 +136,7 @@ async function connect(ctx: DeviceServiceContext, call: DeviceCall): Promise<voi
   // The device half-closed: answer by closing our side too.
   call.on('end', onGone);
 
-  const auth = checkDeviceToken(ctx.store.secret, bearerToken(call.metadata));
-  if (!auth.ok) throw new RpcError(status.UNAUTHENTICATED, auth.reason);
-  const device = await ctx.store.getDevice(auth.deviceId);
-  if (!device) throw new RpcError(status.UNAUTHENTICATED, `device ${auth.deviceId} is unknown to this hub: enroll again`);
-  if (device.status !== 'accepted') {
-    throw new RpcError(status.PERMISSION_DENIED, `device ${device.id} is ${device.status}: an operator must accept it before it can connect`);
-  }
+  const device = await authenticateDevice(ctx.store, call.metadata);
   if (state.gone || call.cancelled) return;
 
   const current = ctx.sessions.open(device.id, call);
@@ -144,6 +152,7 @@ async function connect(ctx: DeviceServiceContext, call: DeviceCall): Promise<voi
       ctx.sessions.finish(current, e.code!, e.details!, `device:${current.deviceId}`);
     });
   });
+  ctx.deployments.afterHello(device.id).catch((err) => ctx.log(`could not send device ${device.id} its deployment: ${(err as Error).message}`));
 }
 
 async function onDeviceMessage(ctx: DeviceServiceContext, session: DeviceSession, message: DeviceMessage): Promise<void> {
@@ -159,6 +168,9 @@ async function onDeviceMessage(ctx: DeviceServiceContext, session: DeviceSession
       await ctx.store.updateInventory(session.deviceId, report.attributes, report.full, `device:${session.deviceId}`);
       return;
     }
+    case 'update':
+      await ctx.deployments.onReport(session.deviceId, message.msg.update);
+      return;
     default:
       // Unknown or empty message from a newer agent: it still counts as a sign of life.
       return;

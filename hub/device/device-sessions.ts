@@ -35,6 +35,10 @@ export class DeviceSessions {
     return this.sessions.has(deviceId);
   }
 
+  get(deviceId: string): DeviceSession | undefined {
+    return this.sessions.get(deviceId);
+  }
+
   /** Registers a stream; an older stream of the same device is ended first. */
   open(deviceId: string, call: DeviceCall): DeviceSession {
     const session = new DeviceSession(deviceId, call);

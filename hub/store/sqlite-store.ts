@@ -2,23 +2,40 @@ import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync } from 'node:fs';
+import { DeploymentFinishedError } from './store';
+import {
+  DEPLOYMENT_LOG_LINES,
+  fromDeploymentDeviceRow,
+  fromDeploymentRow,
+  isFinalStatus,
+  prepareDeploymentStatements,
+  type DeploymentRow,
+} from './deployment-rows';
 import { deviceFilterSql } from './device-filter-sql';
 import { runMigrations } from './migration-runner';
 import { migrations } from './migrations';
 import type {
+  AbortResult,
   AdmissionResult,
+  AppliedReports,
   ArtifactRecord,
+  DeploymentDeviceRecord,
+  DeploymentRecord,
+  DeploymentStatus,
   DeviceFilter,
   DevicePage,
   DeviceRecord,
   DeviceStatus,
   EventKind,
+  GroupRecord,
   HubEvent,
   HubStore,
+  NewDeployment,
   NewDevice,
   Operator,
   OperatorRole,
   PresenceChange,
+  UpdateReportRecord,
 } from './store';
 
 interface DeviceRow {
@@ -77,6 +94,7 @@ export class SqliteStore implements HubStore {
   private readonly listeners = new Set<(events: HubEvent[]) => void>();
   private readonly filterStatements = new Map<string, Statement>();
   private readonly s: ReturnType<typeof prepareStatements>;
+  private readonly d: ReturnType<typeof prepareDeploymentStatements>;
 
   constructor(file: string) {
     const fresh = !existsSync(file);
@@ -91,6 +109,7 @@ export class SqliteStore implements HubStore {
     runMigrations(this.db, migrations);
 
     this.s = prepareStatements(this.db);
+    this.d = prepareDeploymentStatements(this.db);
 
     this.head = this.s.head.get()?.r ?? 0;
     const hubId = this.s.getMeta.get('hub_id')?.value;
@@ -290,6 +309,166 @@ export class SqliteStore implements HubStore {
     return this.s.listArtifacts.all().map(fromArtifactRow);
   }
 
+  async newestArtifactNamed(name: string): Promise<ArtifactRecord | undefined> {
+    const row = this.d.newestArtifactNamed.get(name);
+    return row && this.getArtifact(row.id);
+  }
+
+  async getDevices(ids: string[]): Promise<DeviceRecord[]> {
+    const out: DeviceRecord[] = [];
+    for (const id of new Set(ids)) {
+      const device = this.readDevice(id);
+      if (device) out.push(device);
+    }
+    return out;
+  }
+
+  async createDeployment(n: NewDeployment): Promise<DeploymentRecord> {
+    return this.mutate((events) => {
+      this.d.insertDeployment.run({
+        id: n.id,
+        name: n.name,
+        artifact_id: n.artifact.id,
+        artifact_name: n.artifact.name,
+        artifact_version: n.artifact.version,
+        artifact_size: n.artifact.size,
+        allow_downgrade: n.allowDowngrade ? 1 : 0,
+        force: n.force ? 1 : 0,
+        created: n.createdMs,
+        created_by: n.createdBy,
+        total: n.targets.length,
+      });
+      for (const t of n.targets) {
+        this.d.insertTarget.run(n.id, t.deviceId, t.status, t.reason, n.createdMs, isFinalStatus(t.status) ? n.createdMs : 0);
+      }
+      const created = this.readDeployment(n.id)!;
+      this.appendEvent(events, n.createdBy, 'deployment.created', n.id, n.createdMs, {
+        name: n.name,
+        artifactId: n.artifact.id,
+        artifactName: n.artifact.name,
+        artifactVersion: n.artifact.version,
+        total: String(n.targets.length),
+        counts: JSON.stringify(created.counts),
+      });
+      this.finishIfDone(events, n.id, 'hub');
+      return this.readDeployment(n.id)!;
+    });
+  }
+
+  async getDeployment(id: string): Promise<DeploymentRecord | undefined> {
+    return this.readDeployment(id);
+  }
+
+  async listDeployments(opts: { status?: DeploymentStatus; limit: number }): Promise<DeploymentRecord[]> {
+    const rows = opts.status ? this.d.listDeploymentsByStatus.all(opts.status, opts.limit) : this.d.listDeployments.all(opts.limit);
+    return rows.map((row) => this.withCounts(row));
+  }
+
+  async deploymentDevices(deploymentId: string): Promise<DeploymentDeviceRecord[]> {
+    return this.d.deploymentDevices.all(deploymentId).map(fromDeploymentDeviceRow);
+  }
+
+  async getDeploymentDevice(deploymentId: string, deviceId: string): Promise<DeploymentDeviceRecord | undefined> {
+    const row = this.d.deploymentDevice.get(deploymentId, deviceId);
+    return row && fromDeploymentDeviceRow(row);
+  }
+
+  async deviceDeployments(deviceId: string): Promise<DeploymentDeviceRecord[]> {
+    return this.d.deviceDeployments.all(deviceId).map(fromDeploymentDeviceRow);
+  }
+
+  async openDeployments(deviceId: string): Promise<DeploymentRecord[]> {
+    // Counts are not needed by the callers (commands to one device): skip them.
+    return this.d.openDeployments.all(deviceId).map((row) => fromDeploymentRow(row, []));
+  }
+
+  async deviceMayDownload(deviceId: string, artifactId: string): Promise<boolean> {
+    return this.d.mayDownload.get(deviceId, artifactId) !== undefined;
+  }
+
+  async abortDeployment(id: string, actor: string): Promise<AbortResult | undefined> {
+    return this.mutate((events) => {
+      const row = this.d.getDeployment.get(id);
+      if (!row) return undefined;
+      if (row.status === 'finished') throw new DeploymentFinishedError(id);
+      if (row.status === 'aborted') return { deployment: this.withCounts(row), abortedPending: [], inProgress: [] };
+      const now = Date.now();
+      const abortedPending = this.d.pendingTargets.all(id).map((r) => r.device_id);
+      const inProgress = this.d.inProgressTargets.all(id).map((r) => r.device_id);
+      this.d.abortPending.run(`aborted by ${actor} before the device started`, now, now, id);
+      this.d.markAborted.run(now, actor, id);
+      this.appendEvent(events, actor, 'deployment.aborted', id, now, {
+        abortedPending: String(abortedPending.length),
+        inProgress: String(inProgress.length),
+      });
+      this.finishIfDone(events, id, actor);
+      return { deployment: this.readDeployment(id)!, abortedPending, inProgress };
+    });
+  }
+
+  async applyUpdateReports(reports: UpdateReportRecord[]): Promise<AppliedReports> {
+    if (!reports.length) return { finals: [], finished: [] };
+    return this.mutate((events) => {
+      const applied: AppliedReports = { finals: [], finished: [] };
+      const touched = new Set<string>();
+      for (const r of reports) {
+        const final = isFinalStatus(r.status);
+        const row = this.d.applyReport.get({
+          deployment_id: r.deploymentId,
+          device_id: r.deviceId,
+          status: r.status,
+          bytes_done: r.bytesDone,
+          bytes_total: r.bytesTotal,
+          reason: r.reason,
+          seq: r.seq,
+          at: r.atMs,
+          final: final ? 1 : 0,
+        }) as { log_next: number } | undefined;
+        if (!row) continue;
+        this.appendLog(r, row.log_next);
+        if (!final) continue;
+        applied.finals.push({ deploymentId: r.deploymentId, deviceId: r.deviceId, status: r.status });
+        this.appendEvent(events, `device:${r.deviceId}`, 'deployment.device', r.deploymentId, r.atMs, {
+          deviceId: r.deviceId,
+          status: r.status,
+          reason: r.reason,
+        });
+        touched.add(r.deploymentId);
+      }
+      for (const id of touched) if (this.finishIfDone(events, id, 'hub')) applied.finished.push(id);
+      return applied;
+    });
+  }
+
+  async deploymentLog(deploymentId: string, deviceId: string): Promise<string[]> {
+    return this.d.readLog.all(deploymentId, deviceId).map((r) => r.line);
+  }
+
+  async setGroupMembers(name: string, add: string[], remove: string[], actor: string): Promise<GroupRecord> {
+    return this.mutate((events) => {
+      let added = 0;
+      let removed = 0;
+      for (const id of new Set(add)) added += this.d.addMember.run(name, id).changes;
+      for (const id of new Set(remove)) removed += this.d.removeMember.run(name, id).changes;
+      if (added || removed) this.appendEvent(events, actor, 'group.changed', name, Date.now(), { name, added: String(added), removed: String(removed) });
+      return { name, deviceIds: this.d.groupMembers.all(name).map((r) => r.device_id) };
+    });
+  }
+
+  async listGroups(): Promise<GroupRecord[]> {
+    const groups = new Map<string, string[]>();
+    for (const { name, device_id } of this.d.allMembers.all()) {
+      const members = groups.get(name) ?? [];
+      members.push(device_id);
+      groups.set(name, members);
+    }
+    return [...groups].map(([name, deviceIds]) => ({ name, deviceIds }));
+  }
+
+  async groupMembers(name: string): Promise<string[]> {
+    return this.d.groupMembers.all(name).map((r) => r.device_id);
+  }
+
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
     this.listeners.clear();
@@ -323,6 +502,38 @@ export class SqliteStore implements HubStore {
       }
     }
     return result;
+  }
+
+  private readDeployment(id: string): DeploymentRecord | undefined {
+    const row = this.d.getDeployment.get(id);
+    return row && this.withCounts(row);
+  }
+
+  private withCounts(row: DeploymentRow): DeploymentRecord {
+    return fromDeploymentRow(row, this.d.counts.all(row.id));
+  }
+
+  /** Marks the deployment finished when no device is left in progress; true when it did. */
+  private finishIfDone(events: HubEvent[], id: string, actor: string): boolean {
+    const row = this.d.getDeployment.get(id);
+    if (!row || row.finished !== 0 || this.d.openCount.get(id)!.n > 0) return false;
+    const now = Date.now();
+    this.d.markFinished.run(now, id);
+    const done = this.withCounts({ ...row, finished: now });
+    this.appendEvent(events, actor, 'deployment.finished', id, now, { status: row.status === 'active' ? 'finished' : row.status, counts: JSON.stringify(done.counts) });
+    return true;
+  }
+
+  /** Appends a report's log lines, keeping the newest DEPLOYMENT_LOG_LINES. */
+  private appendLog(r: UpdateReportRecord, next: number): void {
+    if (!r.logLines.length) return;
+    // Only the newest lines can survive the cap: skip the others outright.
+    const lines = r.logLines.slice(-DEPLOYMENT_LOG_LINES);
+    const first = next + r.logLines.length - lines.length;
+    lines.forEach((line, i) => this.d.insertLog.run(r.deploymentId, r.deviceId, first + i, line));
+    const end = first + lines.length;
+    this.d.bumpLog.run(end, r.deploymentId, r.deviceId);
+    if (end > DEPLOYMENT_LOG_LINES) this.d.trimLog.run(r.deploymentId, r.deviceId, end - DEPLOYMENT_LOG_LINES);
   }
 
   private readDevice(id: string): DeviceRecord | undefined {

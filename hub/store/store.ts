@@ -32,7 +32,13 @@ export type EventKind =
   | 'hub.created'
   | 'operator.created'
   | 'operator.token_set'
-  | 'artifact.uploaded';
+  | 'artifact.uploaded'
+  | 'deployment.created'
+  | 'deployment.aborted'
+  | 'deployment.finished'
+  /** A device reached a final status in a deployment (progress makes no events). */
+  | 'deployment.device'
+  | 'group.changed';
 
 /** One entry of the ordered event log: the audit trail and the Watch feed. */
 export interface HubEvent {
@@ -110,6 +116,117 @@ export interface ArtifactRecord {
   payloadSummary: string;
 }
 
+/** Per-device status in a deployment (docs/deployments.md). */
+export type DeploymentDeviceStatus =
+  | 'pending'
+  | 'downloading'
+  | 'installing'
+  | 'rebooting'
+  | 'verifying'
+  | 'committing'
+  | 'success'
+  | 'failure'
+  | 'rolled-back'
+  | 'already-installed'
+  | 'incompatible'
+  | 'aborted';
+
+export type DeploymentStatus = 'active' | 'finished' | 'aborted';
+
+export interface DeploymentRecord {
+  id: string;
+  name: string;
+  artifactId: string;
+  artifactName: string;
+  artifactVersion: string;
+  artifactSize: number;
+  status: DeploymentStatus;
+  allowDowngrade: boolean;
+  force: boolean;
+  createdMs: number;
+  createdBy: string;
+  /** 0 until every device is final. */
+  finishedMs: number;
+  /** 0 unless aborted. */
+  abortedMs: number;
+  abortedBy: string;
+  total: number;
+  /** Devices per status (only statuses with at least one device). */
+  counts: Partial<Record<DeploymentDeviceStatus, number>>;
+}
+
+export interface DeploymentDeviceRecord {
+  deploymentId: string;
+  deviceId: string;
+  status: DeploymentDeviceStatus;
+  bytesDone: number;
+  bytesTotal: number;
+  reason: string;
+  /** Highest report seq applied; 0 for statuses the hub set itself. */
+  seq: number;
+  /** 0 until the device's first report. */
+  startedMs: number;
+  updatedMs: number;
+  /** 0 until the status is final. */
+  finishedMs: number;
+  artifactName: string;
+  artifactVersion: string;
+  deploymentName: string;
+}
+
+export interface NewDeployment {
+  id: string;
+  name: string;
+  artifact: ArtifactRecord;
+  allowDowngrade: boolean;
+  force: boolean;
+  createdBy: string;
+  createdMs: number;
+  /** Each target with the status the hub gives it at creation (pending, incompatible or already-installed). */
+  targets: { deviceId: string; status: DeploymentDeviceStatus; reason: string }[];
+}
+
+/** A device's report about one deployment, after the hub judged it newer than what it holds. */
+export interface UpdateReportRecord {
+  deploymentId: string;
+  deviceId: string;
+  status: DeploymentDeviceStatus;
+  bytesDone: number;
+  bytesTotal: number;
+  reason: string;
+  seq: number;
+  /** Lines to append to the device's log for this deployment. */
+  logLines: string[];
+  atMs: number;
+}
+
+export interface AppliedReports {
+  /** Reports that reached a final status in this batch. */
+  finals: { deploymentId: string; deviceId: string; status: DeploymentDeviceStatus }[];
+  /** Deployments whose last device became final in this batch. */
+  finished: string[];
+}
+
+export interface AbortResult {
+  deployment: DeploymentRecord;
+  /** Devices that were pending and are now aborted. */
+  abortedPending: string[];
+  /** Devices working on it (not pending, not final): they must roll back. */
+  inProgress: string[];
+}
+
+export interface GroupRecord {
+  name: string;
+  deviceIds: string[];
+}
+
+/** Thrown when aborting a deployment that already finished. */
+export class DeploymentFinishedError extends Error {
+  constructor(readonly deploymentId: string) {
+    super(`deployment ${deploymentId} already finished: there is nothing left to abort`);
+  }
+}
+
 export interface HubStore {
   readonly hubId: string;
   /** Secret for HMAC-signed nonces and device tokens; never leaves the hub. */
@@ -161,6 +278,52 @@ export interface HubStore {
   getArtifact(id: string): Promise<ArtifactRecord | undefined>;
   /** Newest upload first. */
   listArtifacts(): Promise<ArtifactRecord[]>;
+  /** The newest upload with this artifact name. */
+  newestArtifactNamed(name: string): Promise<ArtifactRecord | undefined>;
+  /** The devices among `ids` that exist (any order). */
+  getDevices(ids: string[]): Promise<DeviceRecord[]>;
+
+  /**
+   * Records a deployment and its targets and appends `deployment.created`
+   * in one transaction; when every target is already final it is finished
+   * at once (`deployment.finished`).
+   */
+  createDeployment(deployment: NewDeployment): Promise<DeploymentRecord>;
+  getDeployment(id: string): Promise<DeploymentRecord | undefined>;
+  /** Newest first. */
+  listDeployments(opts: { status?: DeploymentStatus; limit: number }): Promise<DeploymentRecord[]>;
+  /** Every target of a deployment, by device id. */
+  deploymentDevices(deploymentId: string): Promise<DeploymentDeviceRecord[]>;
+  getDeploymentDevice(deploymentId: string, deviceId: string): Promise<DeploymentDeviceRecord | undefined>;
+  /** A device's deployments, newest first. */
+  deviceDeployments(deviceId: string): Promise<DeploymentDeviceRecord[]>;
+  /** The device's deployments whose status is not final, oldest first. */
+  openDeployments(deviceId: string): Promise<DeploymentRecord[]>;
+  /** Whether the device is a target of any deployment of this artifact. */
+  deviceMayDownload(deviceId: string, artifactId: string): Promise<boolean>;
+  /**
+   * Aborts an active deployment: pending devices become aborted, the
+   * deployment aborted (`deployment.aborted`, and `deployment.finished` when
+   * nothing is left in progress). An already aborted deployment comes back
+   * unchanged; undefined when unknown. Throws for a finished one.
+   */
+  abortDeployment(id: string, actor: string): Promise<AbortResult | undefined>;
+  /**
+   * Applies device reports in one transaction. A report is applied only when
+   * its seq is above the stored one and it does not replace a final status
+   * with a non-final one; log lines of applied reports are appended (the
+   * newest DEPLOYMENT_LOG_LINES kept).
+   */
+  applyUpdateReports(reports: UpdateReportRecord[]): Promise<AppliedReports>;
+  /** The device's log lines for a deployment, oldest first. */
+  deploymentLog(deploymentId: string, deviceId: string): Promise<string[]>;
+
+  /** Adds and removes members (the caller checks that added ids exist); appends `group.changed` when something changed. */
+  setGroupMembers(name: string, add: string[], remove: string[], actor: string): Promise<GroupRecord>;
+  /** Groups with at least one member, by name. */
+  listGroups(): Promise<GroupRecord[]>;
+  /** Device ids of a group (empty when it has none). */
+  groupMembers(name: string): Promise<string[]>;
 
   close(): Promise<void>;
 }
