@@ -4,6 +4,8 @@ import { useRoute, type Route } from './route';
 import { useConnection } from './stores/connection-store';
 import { useLink } from './stores/link-store';
 import { ArtifactsView } from './views/artifacts-view';
+import { DeploymentPage } from './views/deployment-page';
+import { DeploymentsView } from './views/deployments-view';
 import { ConnectionPanel } from './views/connection-panel';
 import { ConnectionStatus, OfflineBanner } from './views/connection-status';
 import { DeviceList } from './views/device-list';
@@ -18,6 +20,18 @@ export function App() {
   useEffect(() => {
     if (link === 'open') void refresh();
   }, [link, refresh]);
+  // A file dropped outside the upload zone must not replace the console with the file.
+  useEffect(() => {
+    const stop = (e: DragEvent) => {
+      if (e.dataTransfer?.types.includes('Files')) e.preventDefault();
+    };
+    window.addEventListener('dragover', stop);
+    window.addEventListener('drop', stop);
+    return () => {
+      window.removeEventListener('dragover', stop);
+      window.removeEventListener('drop', stop);
+    };
+  }, []);
   useEffect(
     () =>
       fleet.onEvent((e) => {
@@ -36,6 +50,9 @@ export function App() {
           </a>
           <a href="#/artifacts" aria-current={route.view === 'artifacts' ? 'page' : undefined}>
             Artifacts
+          </a>
+          <a href="#/deployments" aria-current={route.view === 'deployments' || route.view === 'deployment' ? 'page' : undefined}>
+            Deployments
           </a>
           <a href="#/connection" aria-current={route.view === 'connection' ? 'page' : undefined}>
             Connection
@@ -70,6 +87,10 @@ function RouteView({ route }: { route: Route }) {
       return <DevicePage key={route.id} id={route.id} />;
     case 'artifacts':
       return <ArtifactsView />;
+    case 'deployments':
+      return <DeploymentsView />;
+    case 'deployment':
+      return <DeploymentPage key={route.id} id={route.id} />;
     case 'connection':
       return <ConnectionPanel />;
     case 'devices':

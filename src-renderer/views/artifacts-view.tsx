@@ -1,9 +1,13 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { ArtifactRow, SignatureStatus } from '../../src-main/common/console-api';
 import { fleet } from '../api';
+import { formatSize } from '../format/bytes';
+import { useUploads } from '../stores/upload-store';
+import { UploadPanel } from './upload-panel';
 
-// The artifacts stored on the hub, read-only. Not cached: asked of the hub
-// when the view opens and on Refresh, so an offline console says so.
+// The artifacts stored on the hub, and uploading new ones. Not cached: asked
+// of the hub when the view opens, on Refresh and after each stored upload,
+// so an offline console says so.
 
 type Load = { state: 'loading' } | { state: 'error'; message: string } | { state: 'ready'; rows: ArtifactRow[] };
 
@@ -24,7 +28,8 @@ export function ArtifactsView() {
       .finally(() => setBusy(false));
   }, []);
 
-  useEffect(fetchList, [fetchList]);
+  const stored = useUploads((s) => s.stored);
+  useEffect(() => fetchList(), [fetchList, stored]);
 
   const refresh = () => {
     setBusy(true);
@@ -39,6 +44,7 @@ export function ArtifactsView() {
           Refresh
         </button>
       </div>
+      <UploadPanel />
       {load.state === 'loading' && <p className="muted">Loading artifacts…</p>}
       {load.state === 'error' && (
         <div role="alert" className="notice error">
@@ -48,7 +54,7 @@ export function ArtifactsView() {
       {load.state === 'ready' &&
         (load.rows.length === 0 ? (
           <p className="empty" role="status">
-            No artifacts on this hub yet. Upload one with <code>fleetctl artifacts upload FILE</code>.
+            No artifacts on this hub yet. Drop one above, or upload it with <code>fleetctl artifacts upload FILE</code>.
           </p>
         ) : (
           <ArtifactTable rows={load.rows} />
@@ -94,16 +100,4 @@ function ArtifactTable({ rows }: { rows: ArtifactRow[] }) {
       </tbody>
     </table>
   );
-}
-
-function formatSize(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
 }

@@ -2,9 +2,10 @@ import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import type { AdmissionStatus, DeviceQuery } from '../../src-main/common/console-api';
 import { fleet } from '../api';
 import { DeviceWindowLoader, type DeviceFilter } from '../device-window-loader';
-import { deviceHref } from '../route';
+import { deploymentHref, deviceHref } from '../route';
 import { useDeviceList, type StatusFilter } from '../stores/device-list-store';
 import { ConfirmDialog } from './confirm-dialog';
+import { DeployDialog } from './deploy-dialog';
 import { DeviceGrid } from './device-grid';
 
 // The device list: text filter, status chips, bulk actions and the grid.
@@ -32,6 +33,7 @@ export function DeviceList() {
   const [notice, setNotice] = useState<Notice>(null);
   const [confirm, setConfirm] = useState<Confirm>(null);
   const [busy, setBusy] = useState(false);
+  const [deploying, setDeploying] = useState(false);
 
   useEffect(() => loader.setFilter(filter), [loader, filter]);
   useEffect(() => {
@@ -120,6 +122,9 @@ export function DeviceList() {
         <button type="button" className="danger" disabled={!ids.length || busy} onClick={() => run('Rejected', () => fleet.devices.reject(ids))}>
           Reject
         </button>
+        <button type="button" disabled={!ids.length || busy} onClick={() => setDeploying(true)}>
+          Deploy…
+        </button>
         <button type="button" disabled={!ids.length || busy} onClick={clearSelection}>
           Clear selection
         </button>
@@ -149,6 +154,17 @@ export function DeviceList() {
       ) : null}
       <DeviceGrid loader={loader} total={snap.total ?? 0} onOpen={open} />
 
+      {deploying && (
+        <DeployDialog
+          deviceIds={ids}
+          onCancel={() => setDeploying(false)}
+          onCreated={(id) => {
+            setDeploying(false);
+            clearSelection();
+            location.hash = deploymentHref(id);
+          }}
+        />
+      )}
       {confirm && (
         <ConfirmDialog
           title="Accept all matching devices"

@@ -4,6 +4,7 @@ import { fleet } from '../api';
 import { groupInventory } from '../format/inventory-groups';
 import { lastSeenText } from '../format/relative-time';
 import { useNow } from '../use-now';
+import { DeviceUpdates } from './device-updates';
 
 // One device: admission, liveness, identity, key and inventory. Re-read live
 // when the cache says this device (or anything) changed.
@@ -77,6 +78,7 @@ export function DevicePage({ id }: { id: string }) {
             </button>
           </div>
           <Summary device={load.device} now={now} />
+          <DeviceUpdates deviceId={id} />
           <KeyValueTable title="Identity" entries={Object.entries(load.device.identity).sort(([a], [b]) => a.localeCompare(b))} testIdPrefix="identity" />
           <section aria-labelledby="key-title" className="panel">
             <h2 id="key-title">Public key (ed25519)</h2>
