@@ -52,6 +52,17 @@ describe('hook runner', () => {
     expect(logs).toContain(`device hook Install_Enter_05_disabled: skipped, not executable (chmod +x ${join(hooksDir, 'Install_Enter_05_disabled')} to enable it)`);
   });
 
+  it('finds artifact hooks by payload index when given the manifest hooks map', async () => {
+    await writeFile(join(artifactHooksDir, '2'), `#!/bin/sh\necho payload-2 >> '${trace}'\n`, { mode: 0o755 });
+    await hook(artifactHooksDir, 'Install_Enter'); // not how this layout names files: ignored
+    const r = runner({ artifactHooks: { Install_Enter: 2, Download_Enter: 1 } });
+    await r.run('Install', 'Enter');
+    await r.run('Download', 'Enter'); // named in the manifest but not stored yet
+    await r.run('Commit', 'Enter'); // not in the manifest
+    expect(await traced()).toEqual(['payload-2']);
+    expect(logs).toContain(`artifact hook Download_Enter: skipped, not stored (yet) at ${join(artifactHooksDir, '1')}`);
+  });
+
   it('passes FLEET_STATE, FLEET_MOMENT and the engine environment', async () => {
     await hook(hooksDir, 'Commit_Leave_01', `echo "$FLEET_STATE $FLEET_MOMENT $FLEET_DEPLOYMENT_ID" >> '${trace}'`);
     await runner().run('Commit', 'Leave', { FLEET_DEPLOYMENT_ID: 'd-42' });

@@ -1,7 +1,10 @@
 // Runs state hooks (Mender's state scripts): first the device's own hooks,
 // hooksDir/<State>_<Moment>_<NN>[_description] in name order, then the
-// artifact's hook for that state and moment, which the engine extracts to
-// artifactHooksDir/<State>_<Moment>.
+// artifact's hook for that state and moment: artifactHooksDir/<payload index>
+// when the manifest's `hooks` map is given (how the update engine stores hook
+// payloads), else artifactHooksDir/<State>_<Moment>. An artifact hook that is
+// not stored (yet: Download_Enter runs before the download) is skipped with a
+// log line.
 //
 // Exit 0: next hook. Exit HOOK_RETRY_LATER (21): run the same hook again
 // after retryLaterDelayMs, at most retryLaterMax more times, then fail. Any
@@ -25,8 +28,10 @@ import { describeEnd, runExecutable, stderrSuffix } from './installers/run-execu
 export interface HookRunnerOptions {
   /** The device's hook folder (config `hooksDir`); missing = no device hooks. */
   hooksDir?: string;
-  /** Where the engine extracted this deployment's artifact hooks, named <State>_<Moment>. */
+  /** Where the engine stored this deployment's artifact hooks. */
   artifactHooksDir?: string;
+  /** The verified manifest's `hooks` (<State>_<Moment> -> payload index): files are then named by index. */
+  artifactHooks?: Record<string, number>;
   /** Per run of one hook (default 10 minutes). */
   timeoutMs?: number;
   /** How many times a hook may answer "retry later" before the state fails (default 30). */
@@ -65,11 +70,19 @@ async function deviceHooks(dir: string | undefined, prefix: string): Promise<Hoo
     .map((n) => ({ path: join(dir, n), label: `device hook ${n}`, fromArtifact: false }));
 }
 
-async function artifactHook(dir: string | undefined, prefix: string): Promise<Hook[]> {
-  if (!dir) return [];
-  const path = join(dir, prefix);
-  const st = await stat(path).catch(() => null);
-  return st ? [{ path, label: `artifact hook ${prefix}`, fromArtifact: true }] : [];
+async function artifactHook(opts: HookRunnerOptions, prefix: string): Promise<Hook[]> {
+  if (!opts.artifactHooksDir) return [];
+  const label = `artifact hook ${prefix}`;
+  let file = prefix;
+  if (opts.artifactHooks) {
+    const index = opts.artifactHooks[prefix];
+    if (index === undefined) return [];
+    file = String(index);
+  }
+  const path = join(opts.artifactHooksDir, file);
+  if (await stat(path).then(() => true, () => false)) return [{ path, label, fromArtifact: true }];
+  if (opts.artifactHooks) opts.log(`${label}: skipped, not stored (yet) at ${path}`);
+  return [];
 }
 
 export function createHookRunner(opts: HookRunnerOptions): HookRunner {
@@ -122,7 +135,7 @@ export function createHookRunner(opts: HookRunnerOptions): HookRunner {
   return {
     async run(state: HookState, moment: HookMoment, env: Record<string, string> = {}): Promise<void> {
       const prefix = `${state}_${moment}`;
-      const hooks = [...(await deviceHooks(opts.hooksDir, prefix)), ...(await artifactHook(opts.artifactHooksDir, prefix))];
+      const hooks = [...(await deviceHooks(opts.hooksDir, prefix)), ...(await artifactHook(opts, prefix))];
       const childEnv = { ...process.env, ...env, FLEET_STATE: state, FLEET_MOMENT: moment };
       let firstError: Error | null = null;
       for (const hook of hooks) {
