@@ -174,3 +174,138 @@ describe('device reports', () => {
     expect((await b.stream.next()).msg?.$case).toBe('heartbeatAck');
   });
 });
+
+describe('AbortDeployment', () => {
+  it('aborts pending devices at once, tells devices at work to roll back (also after they reconnect), and records who', async () => {
+    const working = await connected('board-a');
+    const waiting = await connected('board-a');
+    const offlinePending = await acceptedDevice(t, devices, 'board-a');
+    const offlineWorking = await connected('board-a');
+    const dep = await create({ artifactId: os1.id, deviceIds: [working.id, waiting.id, offlinePending.id, offlineWorking.id] });
+    for (const d of [working, waiting, offlineWorking]) expect((await nextCommand(d.stream)).msg?.$case).toBe('deployment');
+    report(working.stream, { deploymentId: dep.id, status: 'installing', seq: 1 });
+    report(offlineWorking.stream, { deploymentId: dep.id, status: 'downloading', seq: 1 });
+    await eventually(async () => (await detail(dep.id)).deployment?.counts.pending === 2, 5000, 'two devices at work');
+    offlineWorking.stream.call.cancel();
+    await eventually(async () => !(await t.hub.store.getDevice(offlineWorking.id))?.online, 5000, 'device offline');
+
+    expect((await rejection(call(operators, operators.abortDeployment, { id: dep.id }, viewer))).code).toBe(status.PERMISSION_DENIED);
+    const aborted = await call(operators, operators.abortDeployment, { id: dep.id }, admin);
+    expect(aborted).toMatchObject({ status: 'aborted', abortedBy: 'admin', finishedMs: 0, counts: { aborted: 2, installing: 1, downloading: 1 } });
+    expect((await nextCommand(working.stream)).msg).toEqual({ $case: 'abort', abort: { deploymentId: dep.id } });
+    // The hub thought it pending, but it had the command: it is told too.
+    expect((await nextCommand(waiting.stream)).msg).toEqual({ $case: 'abort', abort: { deploymentId: dep.id } });
+    expect((await deviceStatus(dep.id, offlinePending.id))).toMatchObject({ status: 'aborted', reason: expect.stringMatching(/aborted by admin before the device started/) });
+    // Aborting again changes nothing.
+    expect(await call(operators, operators.abortDeployment, { id: dep.id }, admin)).toMatchObject({ status: 'aborted', abortedBy: 'admin' });
+
+    // A progress report for a device already aborted is ignored, and the abort repeated.
+    report(waiting.stream, { deploymentId: dep.id, status: 'downloading', seq: 1 });
+    expect((await nextCommand(waiting.stream)).msg).toEqual({ $case: 'abort', abort: { deploymentId: dep.id } });
+
+    const back = await online(devices, offlineWorking);
+    streams.push(back);
+    expect((await nextCommand(back)).msg).toEqual({ $case: 'abort', abort: { deploymentId: dep.id } });
+    report(working.stream, { deploymentId: dep.id, status: 'aborted', seq: 2, reason: 'rolled back on abort' });
+    // It had committed already: success is the truth.
+    report(back, { deploymentId: dep.id, status: 'success', seq: 7 });
+    const done = await eventually(async () => {
+      const d = await detail(dep.id);
+      return d.deployment!.finishedMs > 0 && d;
+    }, 5000, 'deployment done');
+    expect(done.deployment).toMatchObject({ status: 'aborted', counts: { aborted: 3, success: 1 } });
+    expect(await deviceStatus(dep.id, waiting.id)).toMatchObject({ status: 'aborted' });
+    const events = (await t.hub.store.eventsAfter(0, 10_000)).filter((e) => e.entityId === dep.id);
+    expect(events.map((e) => e.kind)).toEqual(['deployment.created', 'deployment.aborted', 'deployment.device', 'deployment.device', 'deployment.finished']);
+    expect(events[1]).toMatchObject({ actor: 'admin', details: { abortedPending: '2', inProgress: '2' } });
+
+    const next = await create({ artifactId: os1.id, deviceIds: [working.id], force: true });
+    expect((await nextCommand(working.stream)).msg).toMatchObject({ $case: 'deployment', deployment: { deploymentId: next.id } });
+    report(working.stream, { deploymentId: next.id, status: 'failure', seq: 1, reason: 'disk full' });
+    await eventually(async () => (await detail(next.id)).deployment?.status === 'finished', 5000, 'finished');
+    const again = await rejection(call(operators, operators.abortDeployment, { id: next.id }, admin));
+    expect(again.code).toBe(status.FAILED_PRECONDITION);
+    expect(again.details).toMatch(/already finished/);
+    expect((await rejection(call(operators, operators.abortDeployment, { id: 'nope' }, admin))).code).toBe(status.NOT_FOUND);
+  });
+
+  it('sends a device its next deployment once the aborted one is off its plate', async () => {
+    const a = await connected('board-a');
+    const first = await create({ artifactId: os1.id, deviceIds: [a.id] });
+    const second = await create({ artifactId: os2.id, deviceIds: [a.id] });
+    expect((await nextCommand(a.stream)).msg).toMatchObject({ deployment: { deploymentId: first.id } });
+    await call(operators, operators.abortDeployment, { id: first.id }, admin);
+    expect((await nextCommand(a.stream)).msg).toEqual({ $case: 'abort', abort: { deploymentId: first.id } });
+    expect((await nextCommand(a.stream)).msg).toMatchObject({ $case: 'deployment', deployment: { deploymentId: second.id } });
+  });
+});
+
+describe('static groups', () => {
+  it('adds and removes members, lists groups, and deploys to a group', async () => {
+    const a = await acceptedDevice(t, devices, 'board-a');
+    const b = await acceptedDevice(t, devices, 'board-b');
+    const set = (name: string, add: string[], remove: string[] = [], md = admin) => call(operators, operators.setGroupMembers, { name, add, remove }, md);
+    const group = await set('lab', [b.id, a.id, a.id]);
+    expect(group).toEqual({ name: 'lab', deviceIds: [a.id, b.id].sort() });
+    expect((await set('spare', [a.id])).deviceIds).toEqual([a.id]);
+    expect((await set('spare', [], [a.id])).deviceIds).toEqual([]);
+    const groups = (await call(operators, operators.listGroups, {}, viewer)).groups;
+    expect(groups.find((g) => g.name === 'lab')?.deviceIds).toEqual([a.id, b.id].sort());
+    expect(groups.find((g) => g.name === 'spare')).toBeUndefined();
+
+    expect((await rejection(set('lab', ['ghost']))).code).toBe(status.NOT_FOUND);
+    expect((await rejection(set('bad name!', [a.id]))).code).toBe(status.INVALID_ARGUMENT);
+    expect((await rejection(set('lab', [a.id], [], viewer))).code).toBe(status.PERMISSION_DENIED);
+
+    const dep = await create({ artifactId: os1.id, group: 'lab' });
+    expect(dep).toMatchObject({ total: 2, counts: { pending: 2 } });
+    expect((await detail(dep.id)).devices.map((d) => d.deviceId)).toEqual([a.id, b.id].sort());
+    const events = (await t.hub.store.eventsAfter(0, 10_000)).filter((e) => e.kind === 'group.changed' && e.entityId === 'lab');
+    expect(events).toHaveLength(1);
+  });
+});
+
+describe('ListDeployments', () => {
+  it('lists newest first, filters by status, and refuses an unknown status', async () => {
+    const all = (await call(operators, operators.listDeployments, { status: '', limit: 0 }, viewer)).deployments;
+    expect(all.length).toBeGreaterThan(3);
+    expect([...all].sort((x, y) => y.createdMs - x.createdMs).map((d) => d.id)).toEqual(all.map((d) => d.id));
+    const aborted = (await call(operators, operators.listDeployments, { status: 'aborted', limit: 0 }, viewer)).deployments;
+    expect(aborted.length).toBeGreaterThan(0);
+    expect(aborted.every((d) => d.status === 'aborted')).toBe(true);
+    expect((await call(operators, operators.listDeployments, { status: '', limit: 2 }, viewer)).deployments).toHaveLength(2);
+    expect((await rejection(call(operators, operators.listDeployments, { status: 'done', limit: 0 }, viewer))).code).toBe(status.INVALID_ARGUMENT);
+  });
+});
+
+describe('hub restart', () => {
+  it('keeps deployments, statuses, queued progress, logs and groups, and resends the command after Hello', async () => {
+    const a = await connected('board-a');
+    await call(operators, operators.setGroupMembers, { name: 'persist', add: [a.id], remove: [] }, admin);
+    const dep = await create({ artifactId: os1.id, group: 'persist' });
+    await nextCommand(a.stream);
+    report(a.stream, { deploymentId: dep.id, status: 'downloading', seq: 4, bytesDone: 42, bytesTotal: 100, logLines: ['before restart'] });
+    // A heartbeat answered means the report before it was taken in; it is
+    // likely still queued (written every 250 ms): close must write it.
+    a.stream.send({ msg: { $case: 'heartbeat', heartbeat: { sentMs: 1 } } });
+    await a.stream.next();
+    const before = await detail(dep.id).catch(() => undefined);
+    expect(before).toBeDefined();
+
+    await t.restart();
+    operators.close();
+    devices.close();
+    operators = consoleClient(t.hub);
+    devices = deviceClient(t.hub);
+    admin = bearer(t.hub.adminToken);
+
+    const after = await detail(dep.id);
+    expect(after.deployment).toMatchObject({ id: dep.id, status: 'active', total: 1, counts: { downloading: 1 } });
+    expect(after.devices[0]).toMatchObject({ status: 'downloading', bytesDone: 42, bytesTotal: 100 });
+    expect((await call(operators, operators.getDeploymentLog, { deploymentId: dep.id, deviceId: a.id }, admin)).lines).toEqual(['before restart']);
+    expect((await call(operators, operators.listGroups, {}, admin)).groups.find((g) => g.name === 'persist')?.deviceIds).toEqual([a.id]);
+    const back = await online(devices, a);
+    streams.push(back);
+    expect((await nextCommand(back)).msg).toMatchObject({ $case: 'deployment', deployment: { deploymentId: dep.id } });
+  });
+});

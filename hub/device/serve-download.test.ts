@@ -1,0 +1,147 @@
+import { status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prng, randomBytes } from '../../artifact/testing/fixtures';
+import type { Artifact, ConsoleServiceClient, CreateDeploymentRequest } from '../../proto/gen/fleet/v1/console';
+import type { DeviceServiceClient, DownloadChunk } from '../../proto/gen/fleet/v1/device';
+import { acceptedDevice, placeRawArtifact, uploadTestArtifact, type TestDevice } from '../testing/fleet-fixtures';
+import { bearer, call, consoleClient, deviceClient } from '../testing/grpc-clients';
+import { startTestHub, type TestHub } from '../testing/test-hub';
+import { DOWNLOAD_CHUNK_BYTES } from './serve-download';
+
+let t: TestHub;
+let devices: DeviceServiceClient;
+let operators: ConsoleServiceClient;
+let artifact: Artifact;
+let bytes: Buffer;
+let target: TestDevice;
+let outsider: TestDevice;
+
+const deploy = (artifactId: string, deviceIds: string[]) =>
+  call(operators, operators.createDeployment, { artifactId, deviceIds, name: '', artifactName: '', group: '', allowDowngrade: false, force: false } satisfies CreateDeploymentRequest, bearer(t.hub.adminToken));
+
+beforeAll(async () => {
+  t = await startTestHub();
+  devices = deviceClient(t.hub);
+  operators = consoleClient(t.hub);
+  ({ artifact, bytes } = await uploadTestArtifact(t, operators, { name: 'fw', version: '3', deviceTypes: ['board'], size: 700_000 }));
+  target = await acceptedDevice(t, devices, 'board');
+  outsider = await acceptedDevice(t, devices, 'board');
+  await deploy(artifact.id, [target.id]);
+}, 30_000);
+
+afterAll(async () => {
+  devices?.close();
+  operators?.close();
+  await t?.dispose();
+});
+
+interface Downloaded {
+  chunks: DownloadChunk[];
+  data: Buffer;
+  error?: ServiceError;
+}
+
+function download(token: string | undefined, artifactId: string, offset: number): Promise<Downloaded> {
+  const stream = devices.download({ artifactId, offset }, token === undefined ? undefined : bearer(token), { deadline: Date.now() + 30_000 });
+  return collect(stream);
+}
+
+function collect(stream: ClientReadableStream<DownloadChunk>): Promise<Downloaded> {
+  const chunks: DownloadChunk[] = [];
+  return new Promise((resolve) => {
+    stream.on('data', (c: DownloadChunk) => chunks.push(c));
+    stream.on('error', (error: ServiceError) => resolve({ chunks, data: Buffer.alloc(0), error }));
+    stream.on('end', () => resolve({ chunks, data: Buffer.concat(chunks.map((c) => c.data)) }));
+  });
+}
+
+describe('Download', () => {
+  it('serves the whole artifact from offset 0 in chunks of at most 256 KiB', async () => {
+    const got = await download(target.token, artifact.id, 0);
+    expect(got.error).toBeUndefined();
+    expect(got.data.equals(bytes)).toBe(true);
+    expect(got.chunks.length).toBe(Math.ceil(bytes.length / DOWNLOAD_CHUNK_BYTES));
+    let offset = 0;
+    for (const c of got.chunks) {
+      expect(c.offset).toBe(offset);
+      expect(c.totalSize).toBe(bytes.length);
+      expect(c.data.length).toBeLessThanOrEqual(DOWNLOAD_CHUNK_BYTES);
+      offset += c.data.length;
+    }
+  });
+
+  it('resumes from any offset, including the very end', async () => {
+    for (const offset of [1, 300_001, bytes.length - 1]) {
+      const got = await download(target.token, artifact.id, offset);
+      expect(got.error).toBeUndefined();
+      expect(got.chunks[0].offset).toBe(offset);
+      expect(got.data.equals(bytes.subarray(offset))).toBe(true);
+    }
+    const end = await download(target.token, artifact.id, bytes.length);
+    expect(end.error).toBeUndefined();
+    expect(end.chunks).toEqual([]);
+  });
+
+  it('refuses offsets outside the file, devices without the deployment, and calls without a token', async () => {
+    const past = await download(target.token, artifact.id, bytes.length + 1);
+    expect(past.error?.code).toBe(status.OUT_OF_RANGE);
+    expect(past.error?.details).toMatch(`offset ${bytes.length + 1} is outside artifact`);
+    expect((await download(target.token, artifact.id, -5)).error?.code).toBe(status.OUT_OF_RANGE);
+    const other = await download(outsider.token, artifact.id, 0);
+    expect(other.error?.code).toBe(status.PERMISSION_DENIED);
+    expect(other.error?.details).toMatch(`device ${outsider.id} is not a target of any deployment of artifact ${artifact.id}`);
+    expect(other.chunks).toEqual([]);
+    expect((await download(undefined, artifact.id, 0)).error?.code).toBe(status.UNAUTHENTICATED);
+    expect((await download(target.token, 'not-a-sha', 0)).error?.code).toBe(status.INVALID_ARGUMENT);
+  });
+
+  it('keeps hub memory bounded for a slow reader of a 64 MiB artifact', async () => {
+    const big = randomBytes(prng(64), 64 * 1024 * 1024);
+    const record = await placeRawArtifact(t, big, 'big', ['board']);
+    await deploy(record.id, [target.id]);
+    globalThis.gc?.();
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const sample = () => (peak = Math.max(peak, process.memoryUsage().rss));
+
+    const stream = devices.download({ artifactId: record.id, offset: 0 }, bearer(target.token), { deadline: Date.now() + 60_000 });
+    const hash = (await import('node:crypto')).createHash('sha256');
+    let received = 0;
+    let expectedOffset = 0;
+    const done = new Promise<void>((resolve, reject) => {
+      stream.on('data', (c: DownloadChunk) => {
+        if (c.offset !== expectedOffset) reject(new Error(`chunk at ${c.offset}, expected ${expectedOffset}`));
+        expectedOffset += c.data.length;
+        hash.update(c.data);
+        received += c.data.length;
+        // Slow reader: a pause of 20 ms every 4 MiB, and one long stall below.
+        if (received % (4 * 1024 * 1024) === 0) {
+          stream.pause();
+          setTimeout(() => stream.resume(), 20);
+        }
+        sample();
+      });
+      stream.on('error', reject);
+      stream.on('end', resolve);
+    });
+    // Stall after the first chunks: an unbounded hub would read the whole
+    // file into memory now.
+    await new Promise((r) => setTimeout(r, 50));
+    stream.pause();
+    const stalledAt = received;
+    for (let i = 0; i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      sample();
+    }
+    const stalledGrowth = process.memoryUsage().rss - before;
+    stream.resume();
+    await done;
+    expect(received).toBe(big.length);
+    expect(hash.digest('hex')).toBe(record.id);
+    const peakGrowth = peak - before;
+    console.log(`64 MiB download: stalled at ${(stalledAt / 2 ** 20).toFixed(1)} MiB with RSS +${(stalledGrowth / 2 ** 20).toFixed(1)} MiB; peak RSS growth +${(peakGrowth / 2 ** 20).toFixed(1)} MiB`);
+    // The file is 64 MiB: holding it (or its encoded chunks) would exceed these.
+    expect(stalledGrowth).toBeLessThan(32 * 2 ** 20);
+    expect(peakGrowth).toBeLessThan(48 * 2 ** 20);
+  }, 60_000);
+});
