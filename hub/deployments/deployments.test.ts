@@ -211,7 +211,7 @@ describe('AbortDeployment', () => {
     report(back, { deploymentId: dep.id, status: 'success', seq: 7 });
     const done = await eventually(async () => {
       const d = await detail(dep.id);
-      return d.deployment!.finishedMs > 0 && d;
+      return d.deployment!.finishedMs > 0 ? d : undefined;
     }, 5000, 'deployment done');
     expect(done.deployment).toMatchObject({ status: 'aborted', counts: { aborted: 3, success: 1 } });
     expect(await deviceStatus(dep.id, waiting.id)).toMatchObject({ status: 'aborted' });
