@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startHub } from '../../../hub/hub';
 import { startSimulator } from '../../../agent/sim/simulator';
+import { ensureDemoSigningKey, trustOnHub, type DemoSigningKey } from './demo-signing-key';
 
 export interface EmbeddedFleetOptions {
   /** the console's user data folder; the hub and devices live in subfolders */
@@ -17,6 +18,8 @@ export interface EmbeddedFleet {
   fingerprint: string;
   certPem: string;
   adminToken: string;
+  /** the demo artifact signing key, trusted by the hub and by every simulated device */
+  signingKey: DemoSigningKey;
   close(): Promise<void>;
 }
 
@@ -25,12 +28,15 @@ const PREFERRED_LISTEN = '127.0.0.1:7443';
 // The demo fleet that runs inside the console: a real hub (TLS gRPC, SQLite)
 // and simulated devices, kept in the user data folder so the fleet, its
 // admissions and the hub's certificate survive restarts. Devices retry
-// enrollment every second so an accepted device is online at once.
+// enrollment every second so an accepted device is online at once. A demo
+// artifact signing key, made once, is trusted by the hub and the devices.
 export async function startEmbeddedFleet(opts: EmbeddedFleetOptions): Promise<EmbeddedFleet> {
   const hubDir = join(opts.dir, 'embedded-hub');
   const devicesDir = join(opts.dir, 'embedded-devices');
   mkdirSync(hubDir, { recursive: true });
   mkdirSync(devicesDir, { recursive: true });
+  const signingKey = ensureDemoSigningKey(join(opts.dir, 'demo-signing'));
+  trustOnHub(hubDir, signingKey.publicKeyPem);
   const listen = opts.listen ?? PREFERRED_LISTEN;
   const hubOpts = { dataDir: hubDir, enrollRetryMs: 1000, log: (line: string) => opts.log(`embedded hub: ${line}`) };
   let hub: Awaited<ReturnType<typeof startHub>>;
@@ -56,6 +62,7 @@ export async function startEmbeddedFleet(opts: EmbeddedFleetOptions): Promise<Em
       fingerprint: hub.fingerprint,
       certPem: hub.certPem,
       adminToken: hub.adminToken,
+      signingKey,
       async close() {
         await sim.close();
         await hub.close();
