@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { packTree, type JsonValue, type Manifest, type PayloadInfo } from '../../../artifact';
+import { packTree, readArtifact, type JsonValue, type Manifest, type PayloadInfo } from '../../../artifact';
+import { buildArtifact, testKeys } from '../../../artifact/testing/fixtures';
 import { END_OF_ARCHIVE } from '../../../artifact/artifact-tar';
 import { encodeHeader, paddingFor } from '../../../artifact/tar-header';
 import type { InstallContext, PayloadInstaller } from '../installer';
@@ -150,6 +151,17 @@ describe('app installer', () => {
     expect(await served('index.html')).toBe('one'); // the previous release was remembered once, before the first switch
   });
 
+  it('stops storing when the agent stops', async () => {
+    const inst = createAppInstaller({ appsDir });
+    const v1 = await release('1.0.0', { a: 'a' });
+    const controller = new AbortController();
+    controller.abort();
+    await expect(inst.store({ ...v1.ctx, signal: controller.signal }, stream(v1.bytes))).rejects.toThrow('app payload 0: storing stopped, the agent is stopping');
+    expect(await releases()).toEqual(['1.0.0.partial']);
+    await inst.cleanup(v1.ctx);
+    expect(await releases()).toEqual([]);
+  });
+
   it('install refuses to run before store finished', async () => {
     const inst = createAppInstaller({ appsDir });
     const v1 = await release('1.0.0', { a: 'a' });
@@ -222,5 +234,45 @@ describe('app installer', () => {
     const v1 = await release('1.0.0', { a: 'a' });
     await expect(inst.store(v1.ctx, stream(v1.bytes))).rejects.toThrow(/current is not a symlink: move it away/);
     expect((await stat(join(appDir(), 'current'))).isDirectory()).toBe(true);
+  });
+
+  it('installs from a real signed artifact, and a flipped payload byte activates nothing', async () => {
+    const inst = createAppInstaller({ appsDir, durable: false });
+    await deploy(inst, await release('1.0.0', { 'index.html': 'release one' }));
+    const [key] = testKeys();
+    const src = join(root, 'tree-2');
+    await mkdir(join(src, 'static'), { recursive: true });
+    await writeFile(join(src, 'index.html'), 'release two');
+    await writeFile(join(src, 'static', 'app.js'), 'x'.repeat(100_000));
+    const data = Buffer.concat(await packTree(src).toArray());
+    const artifact = await buildArtifact({
+      name: 'web', version: '2.0.0', deviceTypes: ['sim-device'], compression: 'none', signingKey: key.privateKeyPem,
+      payloads: [{ type: 'app', name: 'app.tar', data, meta: { format: 'ustar', root: 'tree-2' } }],
+    });
+    const workDir = join(root, 'work', 'artifact');
+    await mkdir(workDir, { recursive: true });
+    const ctxOf = (manifest: Manifest, payload: PayloadInfo): InstallContext => ({ workDir, manifest, payload, log: (l) => logs.push(l), signal: new AbortController().signal });
+    const read = (bytes: Buffer) => {
+      let ctx: InstallContext | undefined;
+      const chunks = Array.from({ length: Math.ceil(bytes.length / 4096) }, (_, i) => bytes.subarray(i * 4096, (i + 1) * 4096));
+      const done = readArtifact(Readable.from(chunks), { trustedKeys: [key.publicKeyPem], onPayload: (p, s, m) => inst.store((ctx = ctxOf(m, p)), s) });
+      return { done, ctx: () => ctx! };
+    };
+
+    const tampered = Buffer.from(artifact);
+    tampered[tampered.indexOf('release two') + 3] ^= 1;
+    const bad = read(tampered);
+    await expect(bad.done).rejects.toThrow(/payload 0 \(payloads\/0000.bin\): sha256 of the stored bytes/);
+    await inst.rollback(bad.ctx());
+    await inst.cleanup(bad.ctx());
+    expect(await releases()).toEqual(['1.0.0']);
+    expect(await served('index.html')).toBe('release one');
+
+    const good = read(artifact);
+    await good.done;
+    await inst.install(good.ctx());
+    await inst.commit(good.ctx());
+    expect(await served('index.html')).toBe('release two');
+    expect((await stat(join(appDir(), 'current', 'static', 'app.js'))).size).toBe(100_000);
   });
 });

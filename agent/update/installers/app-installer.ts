@@ -124,11 +124,13 @@ function byVersionDesc(a: string, b: string): number {
  * reader only vouches for a payload when its stream ends, and the tar
  * extractor stops at the end-of-archive marker. Hashes what passed, too.
  */
-async function consumeWhole(bytes: Readable, payload: PayloadInfo, consume: (source: AsyncIterable<Buffer>) => Promise<unknown>): Promise<void> {
+async function consumeWhole(bytes: Readable, ctx: InstallContext, consume: (source: AsyncIterable<Buffer>) => Promise<unknown>): Promise<void> {
+  const { payload, signal } = ctx;
   const it = bytes[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const hash = createHash('sha256');
   let size = 0;
   const next = async (): Promise<IteratorResult<Buffer>> => {
+    if (signal.aborted) throw new Error(`app payload ${payload.index}: storing stopped, the agent is stopping`);
     const r = await it.next();
     if (!r.done) {
       hash.update(r.value);
@@ -138,13 +140,9 @@ async function consumeWhole(bytes: Readable, payload: PayloadInfo, consume: (sou
   };
   // return() does not stop `bytes`: the rest is drained below.
   const source: AsyncIterable<Buffer> = { [Symbol.asyncIterator]: () => ({ next, return: async () => ({ done: true, value: undefined }) }) };
-  try {
-    await consume(source);
-    while (!(await next()).done);
-  } catch (err) {
-    await it.return?.();
-    throw err;
-  }
+  // On failure `bytes` is left as it is: the artifact reader drains or stops it and reports the first error, ours.
+  await consume(source);
+  while (!(await next()).done);
   const sha256 = hash.digest('hex');
   if (size !== payload.size || sha256 !== payload.sha256) {
     throw new Error(`app payload ${payload.index}: got ${size} bytes with sha256 ${sha256}, the manifest says ${payload.size} bytes with ${payload.sha256}`);
@@ -200,7 +198,7 @@ export function createAppInstaller(opts: AppInstallerOptions): PayloadInstaller 
       const final = join(releases, release);
       const partial = final + PARTIAL;
       await removeTree(partial);
-      await consumeWhole(bytes, ctx.payload, (source) => extractTree(source, partial));
+      await consumeWhole(bytes, ctx, (source) => extractTree(source, partial));
       if (durable) await fsyncTree(partial);
       await removeTree(final); // an earlier attempt's copy, or an old deployment's: never the running one (see above)
       await rename(partial, final);

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { JsonValue, Manifest, PayloadInfo } from '../../../artifact';
+import { readArtifact, type JsonValue, type Manifest, type PayloadInfo } from '../../../artifact';
+import { buildArtifact, testKeys } from '../../../artifact/testing/fixtures';
 import type { InstallContext } from '../installer';
 import { createModuleInstaller } from './module-installer';
 
@@ -136,12 +137,33 @@ SupportsRollback) echo yes ;;`);
   it('says clearly when the module is missing or not executable, without reading the payload', async () => {
     const inst = createModuleInstaller({ modulesDir });
     const missing = payloadCtx(Buffer.from('x'), { type: 'module:modem-fw' });
-    const stream = missing.bytes();
-    await expect(inst.store(missing.ctx, stream)).rejects.toThrow(`update module modem-fw is not installed (${join(modulesDir, 'modem-fw')} not found): install it on the device to take payloads of type module:modem-fw`);
-    expect(stream.destroyed).toBe(true);
+    await expect(inst.store(missing.ctx, missing.bytes())).rejects.toThrow(`update module modem-fw is not installed (${join(modulesDir, 'modem-fw')} not found): install it on the device to take payloads of type module:modem-fw`);
     await recorder('', 'noexec', 0o644);
     const noexec = payloadCtx(Buffer.from('x'), { type: 'module:noexec' });
     await expect(inst.store(noexec.ctx, noexec.bytes())).rejects.toThrow(/update module noexec: .* is not executable \(chmod \+x it\)/);
+  });
+
+  it('takes its payload from a real signed artifact, and fails promptly there when the module is missing', async () => {
+    await recorder();
+    const [key] = testKeys();
+    const data = Buffer.from('firmware '.repeat(10_000));
+    const artifact = await buildArtifact({
+      name: 'modem-fw', version: '2.0.0', deviceTypes: ['sim-device'], signingKey: key.privateKeyPem,
+      payloads: [{ type: 'module:recorder', name: 'fw.bin', data }, { type: 'module:absent', name: 'other.bin', data: Buffer.from('x') }],
+    });
+    const inst = createModuleInstaller({ modulesDir });
+    const workDirs: string[] = [];
+    const read = readArtifact(Readable.from([artifact]), {
+      trustedKeys: [key.publicKeyPem],
+      onPayload: (payload, stream, manifest) => {
+        const workDir = join(root, 'work', String(payload.index));
+        workDirs.push(workDir);
+        return inst.store({ workDir, manifest, payload, log: (l) => logs.push(l), signal: new AbortController().signal }, stream);
+      },
+    });
+    await expect(read).rejects.toThrow(/update module absent is not installed/);
+    expect(await readFile(join(workDirs[0], 'module', 'files', 'fw.bin'))).toEqual(data);
+    expect(await recorded()).toEqual(['Download']);
   });
 
   it('refuses payload bytes that do not match the manifest before calling the module', async () => {

@@ -175,12 +175,8 @@ export function createModuleInstaller(opts: ModuleInstallerOptions): PayloadInst
 
   return {
     async store(ctx, bytes) {
-      try {
-        await modulePath(ctx);
-      } catch (err) {
-        bytes.destroy();
-        throw err;
-      }
+      // Unread `bytes` are the artifact reader's to drain or stop; it reports this error as the cause.
+      await modulePath(ctx);
       const work = moduleWork(ctx);
       await rm(work, { recursive: true, force: true }); // from scratch, whatever an interrupted attempt left
       const headerDir = join(work, 'header');
