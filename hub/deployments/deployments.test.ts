@@ -1,7 +1,9 @@
 import { status, type Metadata } from '@grpc/grpc-js';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Artifact, ConsoleServiceClient, CreateDeploymentRequest, DeploymentDetail } from '../../proto/gen/fleet/v1/console';
 import type { DeviceServiceClient, UpdateReport } from '../../proto/gen/fleet/v1/device';
+import { deviceIdFromKey } from '../auth/device-key';
 import type { ControlStream } from '../testing/control-stream';
 import { acceptedDevice, nextCommand, online, quiet, uploadTestArtifact, type TestDevice } from '../testing/fleet-fixtures';
 import { bearer, call, consoleClient, deviceClient, eventually, rejection } from '../testing/grpc-clients';
@@ -308,4 +310,26 @@ describe('hub restart', () => {
     streams.push(back);
     expect((await nextCommand(back)).msg).toMatchObject({ $case: 'deployment', deployment: { deploymentId: dep.id } });
   });
+});
+
+describe('scale', () => {
+  it('creates and reads a deployment to 1,000 devices over gRPC quickly', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const publicKey = randomBytes(32);
+      const device = await t.hub.store.preauthorizeDevice({ id: deviceIdFromKey(publicKey), publicKey, identity: { device_type: 'board-a' } }, 'test');
+      ids.push(device.id);
+    }
+    let t0 = performance.now();
+    const dep = await create({ artifactId: os1.id, deviceIds: ids });
+    const createMs = performance.now() - t0;
+    expect(dep).toMatchObject({ total: 1000, counts: { pending: 1000 } });
+    t0 = performance.now();
+    const d = await detail(dep.id);
+    const getMs = performance.now() - t0;
+    expect(d.devices).toHaveLength(1000);
+    console.log(`1,000 devices over gRPC: CreateDeployment ${createMs.toFixed(1)} ms, GetDeployment ${getMs.toFixed(1)} ms`);
+    expect(createMs).toBeLessThan(2000);
+    expect(getMs).toBeLessThan(1000);
+  }, 30_000);
 });
