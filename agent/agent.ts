@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { AdmissionStatus } from '../proto/gen/fleet/v1/common';
-import type { ChallengeResponse, DeviceServiceClient, EnrollResponse, HubMessage } from '../proto/gen/fleet/v1/device';
+import type { ChallengeResponse, DeviceServiceClient, DownloadChunk, EnrollResponse, HubMessage } from '../proto/gen/fleet/v1/device';
 import { enrollPayload } from '../proto/enroll-payload';
 import { Backoff, DEFAULT_BACKOFF, withJitter, type BackoffOptions } from './backoff';
+import type { ControlChannel } from './control-channel';
 import { bearer, createDeviceClient, describeError, hubFingerprint } from './device-client';
 import { loadOrCreateIdentityKey, signWithIdentity, type IdentityKey } from './identity-key';
 import { inventoryPatch, normalizeInventory, type Inventory } from './inventory-patch';
@@ -35,6 +36,8 @@ export interface AgentOptions {
   inventoryIntervalMs?: number;
   /** Reconnect backoff (default 1 s .. 60 s, full jitter). */
   backoff?: { baseMs: number; maxMs: number };
+  /** Deployment commands and update reports (the update engine) on the control stream. */
+  control?: ControlChannel;
   log?: (line: string) => void;
 }
 
@@ -86,6 +89,8 @@ export class DeviceAgent extends EventEmitter {
   private wakeSleep?: () => void;
   private inFlight?: grpc.ClientUnaryCall;
   private endSession?: (end: SessionEnd) => void;
+  /** Sends a full inventory on the live stream (set while online). */
+  private pokeInventory?: () => void;
   /** Token file writes, in order; stop() waits for them. */
   private tokenSaving: Promise<void> = Promise.resolve();
 
@@ -113,6 +118,21 @@ export class DeviceAgent extends EventEmitter {
   /** The latest failure reason, cleared when the device comes online. */
   get problem(): string | undefined {
     return this.current === 'online' ? undefined : this.lastReason;
+  }
+
+  /**
+   * Opens the Download RPC with the current token: an artifact's bytes from
+   * `offset`. Fails like a broken stream (UNAVAILABLE) while the device has
+   * no token yet, so callers simply retry.
+   */
+  download(artifactId: string, offset: number): grpc.ClientReadableStream<DownloadChunk> {
+    if (!this.client || !this.token) throw Object.assign(new Error('not connected to the hub yet'), { code: grpc.status.UNAVAILABLE, details: 'not connected to the hub yet' });
+    return this.client.download({ artifactId, offset }, bearer(this.token));
+  }
+
+  /** Something in the inventory changed (an update was installed): send it now if online. */
+  inventoryChanged(): void {
+    this.pokeInventory?.();
   }
 
   start(): void {
@@ -323,6 +343,8 @@ export class DeviceAgent extends EventEmitter {
         ended = true;
         if (this.endSession === finish) this.endSession = undefined;
         if (timer) clearTimeout(timer);
+        this.pokeInventory = undefined;
+        if (online) this.opts.control?.offline();
         stream.cancel();
         resolve(end);
       };
@@ -375,7 +397,11 @@ export class DeviceAgent extends EventEmitter {
 
       stream.on('data', (msg: HubMessage) => {
         lastHeard = Date.now();
-        if (msg.msg?.$case !== 'hello' || online) return;
+        if (msg.msg?.$case !== 'hello') {
+          if (online && msg.msg?.$case !== 'heartbeatAck') this.opts.control?.message(msg);
+          return;
+        }
+        if (online) return;
         const hello = msg.msg.hello;
         online = true;
         if (hello.deviceId) this.id = hello.deviceId;
@@ -387,6 +413,10 @@ export class DeviceAgent extends EventEmitter {
         nextHeartbeat = lastHeard + intervalMs;
         nextInventoryCheck = lastHeard + inventoryEvery;
         void sendInventory(true);
+        this.pokeInventory = () => void sendInventory(true);
+        this.opts.control?.online((out) => {
+          if (!ended) stream.write(out);
+        });
         schedule();
       });
       stream.on('error', (err: grpc.ServiceError) => finish({ code: err.code, reason: describeError(err), wasOnline: online }));

@@ -1,11 +1,14 @@
 import { join } from 'node:path';
-import { DeviceAgent, type AgentState } from '../agent';
-import { DEFAULT_SIM_DEVICE_TYPE, simDeviceName, simIdentity, simInventory } from './sim-device';
+import type { AgentState, DeviceAgent } from '../agent';
+import { DEFAULT_SIM_DEVICE_TYPE, simDeviceName } from './sim-device';
+import { SimulatedDevice, type SimulatedDeviceOptions } from './simulated-device';
 
 // N simulated devices in one process. Each is a full DeviceAgent with its own
-// identity key, state folder and TLS connection; only identity and inventory
-// are made up. Starts are spread out so the hub is not hit by N handshakes at
-// once, and each agent keeps at most one timer, so N = 10,000 fits.
+// identity key, state folder and TLS connection, and takes real updates
+// (simulated-device.ts: slot files, file-backed U-Boot, in-process reboots);
+// only identity and inventory are made up. Starts are spread out so the hub
+// is not hit by N handshakes at once, and each agent keeps at most one timer,
+// so N = 10,000 fits.
 
 export interface SimulatorOptions {
   hub: string;
@@ -20,11 +23,21 @@ export interface SimulatorOptions {
   connectSpreadMs?: number;
   /** Backoff for every device (tests shorten it); default 1 s .. 60 s. */
   backoff?: { baseMs: number; maxMs: number };
+  /** SPKI PEM public keys whose artifact signatures the devices accept (none: every artifact is refused). */
+  trustedArtifactKeys?: string[];
+  /** Boot limit of the simulated U-Boot (default 1: one boot of a new slot that does not commit falls back). */
+  bootlimit?: number;
+  /** Health-check time after an update's reboot (default 60 s). */
+  healthTimeoutMs?: number;
+  /** Installers for payload types beyond rootfs-image (app, module:<name>), made per device. */
+  installers?: SimulatedDeviceOptions['installers'];
   log?: (line: string) => void;
 }
 
 export interface RunningSimulator {
-  agents: DeviceAgent[];
+  /** Each device's current agent (a device's agent is replaced when it reboots). */
+  readonly agents: DeviceAgent[];
+  readonly devices: SimulatedDevice[];
   counts(): Record<AgentState, number>;
   close(): Promise<void>;
 }
@@ -41,46 +54,58 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   const deviceType = opts.deviceType ?? DEFAULT_SIM_DEVICE_TYPE;
   const spreadMs = opts.connectSpreadMs ?? Math.min(opts.devices * 2, 20_000);
 
-  const agents: DeviceAgent[] = [];
+  const devices: SimulatedDevice[] = [];
   for (let i = 0; i < opts.devices; i++) {
     const index = first + i;
     const name = simDeviceName(index);
-    const agent: DeviceAgent = new DeviceAgent({
-      hub: opts.hub,
-      caPem: opts.caPem,
-      stateDir: join(opts.stateDir, name),
-      // Called only after the agent loaded its key, so publicKey is set.
-      identity: () => simIdentity(deviceType, agent.publicKey!),
-      inventory: () => simInventory(index, agent.publicKey!),
-      inventoryIntervalMs: SIM_INVENTORY_INTERVAL_MS,
-      durableKey: false,
-      backoff: opts.backoff,
-      log: opts.log && ((line) => opts.log!(`${name}: ${line}`)),
-    });
-    agents.push(agent);
+    devices.push(
+      new SimulatedDevice({
+        index,
+        name,
+        stateDir: join(opts.stateDir, name),
+        hub: opts.hub,
+        caPem: opts.caPem,
+        deviceType,
+        trustedArtifactKeys: opts.trustedArtifactKeys ?? [],
+        inventoryIntervalMs: SIM_INVENTORY_INTERVAL_MS,
+        backoff: opts.backoff,
+        bootlimit: opts.bootlimit,
+        healthTimeoutMs: opts.healthTimeoutMs,
+        installers: opts.installers,
+        log: opts.log,
+      }),
+    );
   }
 
   // One starter timer for all devices: device k starts at k/N of the spread.
   let started = 0;
+  const starting: Promise<void>[] = [];
   const t0 = Date.now();
   const startDue = (): void => {
-    const due = spreadMs <= 0 ? agents.length : Math.min(agents.length, Math.floor(((Date.now() - t0) / spreadMs) * agents.length) + 1);
-    while (started < due) agents[started++].start();
-    if (started >= agents.length) clearInterval(starter);
+    const due = spreadMs <= 0 ? devices.length : Math.min(devices.length, Math.floor(((Date.now() - t0) / spreadMs) * devices.length) + 1);
+    while (started < due) {
+      const device = devices[started++];
+      starting.push(device.start().catch((err) => opts.log?.(`cannot start a simulated device: ${(err as Error).message}`)));
+    }
+    if (started >= devices.length) clearInterval(starter);
   };
   const starter = setInterval(startDue, START_TICK_MS);
   startDue();
 
   return {
-    agents,
+    get agents() {
+      return devices.map((d) => d.agent);
+    },
+    devices,
     counts() {
       const counts = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<AgentState, number>;
-      for (const agent of agents) counts[agent.state]++;
+      for (const device of devices) counts[device.agent.state]++;
       return counts;
     },
     async close() {
       clearInterval(starter);
-      await Promise.all(agents.map((a) => a.stop()));
+      await Promise.all(starting);
+      await Promise.all(devices.map((d) => d.stop()));
     },
   };
 }

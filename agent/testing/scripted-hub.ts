@@ -1,17 +1,30 @@
 import { execFileSync } from 'node:child_process';
-import { createPublicKey, randomBytes, verify } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { AdmissionStatus } from '../../proto/gen/fleet/v1/common';
-import { DeviceServiceService, type DeviceMessage, type DeviceServiceServer, type HubMessage, type InventoryReport } from '../../proto/gen/fleet/v1/device';
+import {
+  DeviceServiceService,
+  type DeploymentCommand,
+  type DeviceMessage,
+  type DeviceServiceServer,
+  type DownloadChunk,
+  type DownloadRequest,
+  type HubMessage,
+  type InventoryReport,
+  type UpdateReport,
+} from '../../proto/gen/fleet/v1/device';
 import { enrollPayload } from '../../proto/enroll-payload';
 
 // A small DeviceService for the agent's own tests: real TLS gRPC, real
 // signature checks, and admission and token lifetimes the test controls, so
 // each agent path (pending, rejected, expiry, refusal, hub restart) can be
-// driven on purpose. The real hub is exercised in tests/system.
+// driven on purpose. For updates it serves Download from artifacts the test
+// adds, keeps every UpdateReport, and sends deployment commands (after each
+// Hello, like the real hub) and aborts. The real hub is exercised in
+// tests/system.
 
 export type Admission = 'pending' | 'accepted' | 'rejected';
 
@@ -21,6 +34,10 @@ export interface ScriptedHubOptions {
   retryAfterMs?: number;
   /** Refuse Connect with PERMISSION_DENIED even for a valid token. */
   denyConnect?: boolean;
+  /** Download chunk size (default 256 KiB, the real hub's maximum). */
+  chunkSize?: number;
+  /** Called before each chunk is sent: return true to break the stream there (UNAVAILABLE). */
+  cutDownload?: (offset: number) => boolean;
 }
 
 export interface TestCertificate {
@@ -61,6 +78,11 @@ interface Device {
   inventory: Record<string, string>;
   reports: InventoryReport[];
   heartbeats: number;
+  /** Every update report, in arrival order. */
+  updates: UpdateReport[];
+  /** Sent after every Hello, as the real hub sends the oldest unfinished deployment. */
+  command?: DeploymentCommand;
+  stream?: grpc.ServerDuplexStream<DeviceMessage, HubMessage>;
 }
 
 export class ScriptedHub {
@@ -72,6 +94,10 @@ export class ScriptedHub {
   /** Client address:port of every accepted control stream. */
   readonly peers = new Set<string>();
   address = '';
+  readonly artifacts = new Map<string, Buffer>();
+  readonly downloads: DownloadRequest[] = [];
+  /** Artifact bytes sent by Download, all calls together. */
+  bytesServed = 0;
   private server?: grpc.Server;
   private readonly nonces = new Set<string>();
   private readonly tokens = new Map<string, { keyHex: string; expires: number }>();
@@ -109,6 +135,41 @@ export class ScriptedHub {
     this.devices.get(keyHex)!.admission = admission;
   }
 
+  /** Makes an artifact downloadable; returns its id (sha256 hex). */
+  addArtifact(bytes: Buffer): string {
+    const id = createHash('sha256').update(bytes).digest('hex');
+    this.artifacts.set(id, bytes);
+    return id;
+  }
+
+  /** The device with this hub id (dev-N). */
+  device(id: string): Device {
+    const device = [...this.devices.values()].find((d) => d.id === id);
+    if (!device) throw new Error(`no device ${id}`);
+    return device;
+  }
+
+  /** Orders a deployment: sent now if the device is online, and after every Hello. */
+  deploy(deviceId: string, command: DeploymentCommand): void {
+    const device = this.device(deviceId);
+    device.command = command;
+    device.stream?.write({ msg: { $case: 'deployment', deployment: command } });
+  }
+
+  /** Sends a hub message on the device's stream; false when it is offline. */
+  sendTo(deviceId: string, msg: HubMessage): boolean {
+    const stream = this.device(deviceId).stream;
+    stream?.write(msg);
+    return !!stream;
+  }
+
+  /** The update report with the highest seq for a deployment (what the real hub keeps). */
+  latestUpdate(deviceId: string, deploymentId: string): UpdateReport | undefined {
+    let best: UpdateReport | undefined;
+    for (const r of this.device(deviceId).updates) if (r.deploymentId === deploymentId && (!best || r.seq > best.seq)) best = r;
+    return best;
+  }
+
   /** Forgets every token, as a hub whose token key changed would. */
   revokeTokens(): void {
     this.tokens.clear();
@@ -133,7 +194,7 @@ export class ScriptedHub {
         const keyHex = req.publicKey.toString('hex');
         let device = this.devices.get(keyHex);
         if (!device) {
-          device = { id: `dev-${this.devices.size + 1}`, admission: 'pending', identity: req.identity, inventory: {}, reports: [], heartbeats: 0 };
+          device = { id: `dev-${this.devices.size + 1}`, admission: 'pending', identity: req.identity, inventory: {}, reports: [], heartbeats: 0, updates: [] };
           this.devices.set(keyHex, device);
         }
         const status = { pending: AdmissionStatus.ADMISSION_STATUS_PENDING, accepted: AdmissionStatus.ADMISSION_STATUS_ACCEPTED, rejected: AdmissionStatus.ADMISSION_STATUS_REJECTED }[device.admission];
@@ -152,11 +213,13 @@ export class ScriptedHub {
         if (device.admission !== 'accepted' || this.opts.denyConnect) return endWith(call, grpc.status.PERMISSION_DENIED, 'device not accepted');
         this.streams.add(call);
         this.peers.add(call.getPeer());
+        device.stream = call;
         // A token that runs out ends the stream, as the real hub does.
         const expiry = setTimeout(() => endWith(call, grpc.status.UNAUTHENTICATED, 'token expired'), entry.expires - Date.now());
         const done = (): void => {
           clearTimeout(expiry);
           this.streams.delete(call);
+          if (device.stream === call) device.stream = undefined;
         };
         call.on('finish', done);
         call.on('cancelled', done);
@@ -170,10 +233,38 @@ export class ScriptedHub {
             if (inv.full) device.inventory = { ...inv.attributes };
             else for (const [k, v] of Object.entries(inv.attributes)) if (v === '') delete device.inventory[k];
             else device.inventory[k] = v;
+          } else if (msg.msg?.$case === 'update') {
+            device.updates.push(msg.msg.update);
           }
         });
         call.on('end', () => call.end());
         call.write({ msg: { $case: 'hello', hello: { deviceId: device.id, hubId: 'scripted-hub', heartbeatIntervalMs: this.opts.heartbeatIntervalMs ?? 100 } } });
+        if (device.command) call.write({ msg: { $case: 'deployment', deployment: device.command } });
+      },
+      download: (call) => {
+        const token = /^Bearer (.+)$/.exec(String(call.metadata.get('authorization')[0] ?? ''))?.[1];
+        const entry = token ? this.tokens.get(token) : undefined;
+        if (!entry || entry.expires <= Date.now()) return call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'token expired or unknown' });
+        const { artifactId, offset } = call.request;
+        this.downloads.push({ artifactId, offset });
+        const bytes = this.artifacts.get(artifactId);
+        if (!bytes) return call.emit('error', { code: grpc.status.NOT_FOUND, details: `no artifact ${artifactId}` });
+        if (offset < 0 || offset > bytes.length) return call.emit('error', { code: grpc.status.OUT_OF_RANGE, details: `offset ${offset} is past the end` });
+        const size = this.opts.chunkSize ?? 256 * 1024;
+        let pos = offset;
+        const pump = (): void => {
+          while (pos < bytes.length) {
+            if (call.cancelled) return;
+            if (this.opts.cutDownload?.(pos)) return void call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'connection cut by the test' });
+            const data = bytes.subarray(pos, Math.min(bytes.length, pos + size));
+            const chunk: DownloadChunk = { offset: pos, data, totalSize: bytes.length };
+            pos += data.length;
+            this.bytesServed += data.length;
+            if (!call.write(chunk)) return void call.once('drain', pump);
+          }
+          call.end();
+        };
+        pump();
       },
     };
   }

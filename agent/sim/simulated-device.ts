@@ -1,0 +1,242 @@
+import { randomUUID } from 'node:crypto';
+import { access, mkdir, open, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DeviceAgent } from '../agent';
+import { writeFileAtomic } from '../atomic-write';
+import type { BackoffOptions } from '../backoff';
+import type { Slot } from '../bootloader/bootloader';
+import { readActiveSlot } from '../bootloader/kernel-cmdline';
+import { cmdlineFile, envFile, simBootloader, simulateBoot } from '../bootloader/sim-bootloader';
+import type { ControlChannel } from '../control-channel';
+import { crashPoint } from '../update/fault-injection';
+import type { HealthCheck } from '../update/health-checks';
+import { createRootfsInstaller } from '../update/installers/rootfs-installer';
+import type { InstallerRegistry, PayloadInstaller } from '../update/installer';
+import { StateStore } from '../update/state-store';
+import { UpdateEngine } from '../update/update-engine';
+import { simIdentity, simInventory } from './sim-device';
+import { FACTORY_VERSION, SIM_ROOTFS_GROUP, SIM_ROOTFS_HEADER_BYTES, factoryImage, parseSimRootfsHeader } from './sim-rootfs';
+
+// One simulated device with real updates: its root filesystem slots are the
+// files slots/a.img and slots/b.img, its bootloader the simulator's
+// file-backed U-Boot (bootloader/env + cmdline). A factory-fresh device has
+// none of these: they are made (factory image in slot a, first boot) when
+// its first deployment needs them, so 10,000 idle devices cost no disk and
+// no update engine. Power-on = simulateBoot (bootcount, fallback), then the
+// agent starts; an image made with boots=false never starts it, so the
+// watchdog powers the device on again until the bootloader falls back.
+// Reboot = stop the agent, power on, start a new agent, in this process.
+
+export interface SimulatedDeviceOptions {
+  index: number;
+  name: string;
+  stateDir: string;
+  hub: string;
+  caPem: string;
+  deviceType: string;
+  trustedArtifactKeys: readonly string[];
+  inventoryIntervalMs: number;
+  backoff?: BackoffOptions;
+  /** Boot limit of the simulated U-Boot (default 1). */
+  bootlimit?: number;
+  /** Health-check time after a reboot (default 60 s). */
+  healthTimeoutMs?: number;
+  /** Installers beyond rootfs-image (apps, modules) for this device. */
+  installers?: (device: { stateDir: string }) => Record<string, PayloadInstaller>;
+  log?: (line: string) => void;
+}
+
+/** What a factory-fresh simulated device provides. */
+export const FACTORY_PROVIDES: Readonly<Record<string, string>> = {
+  [`artifact.${SIM_ROOTFS_GROUP}.name`]: SIM_ROOTFS_GROUP,
+  [`artifact.${SIM_ROOTFS_GROUP}.version`]: FACTORY_VERSION,
+};
+
+/** Power-ons in a row of a system that never comes up before the simulator gives up on the device. */
+const MAX_DEAD_BOOTS = 10;
+
+export class SimulatedDevice {
+  agent: DeviceAgent;
+  private engine?: UpdateEngine;
+  private send?: Parameters<ControlChannel['online']>[0];
+  private bootId = randomUUID();
+  private readonly bootDir: string;
+  private readonly slotsDir: string;
+  private readonly store: StateStore;
+  private rebooting?: Promise<void>;
+  private closed = false;
+
+  constructor(private readonly o: SimulatedDeviceOptions) {
+    this.bootDir = join(o.stateDir, 'bootloader');
+    this.slotsDir = join(o.stateDir, 'slots');
+    this.store = new StateStore(o.stateDir);
+    this.agent = this.makeAgent();
+  }
+
+  slotFile(slot: Slot): string {
+    return join(this.slotsDir, `${slot}.img`);
+  }
+
+  /** Power-on: boots a provisioned device through its bootloader, resumes its deployment, starts the agent. */
+  async start(): Promise<void> {
+    if (await exists(envFile(this.bootDir))) {
+      if (!(await this.powerOn())) return;
+    }
+    if (await exists(join(this.store.dir, 'state.json'))) this.ensureEngine();
+    await this.engine?.start();
+    if (!this.closed) this.agent.start();
+  }
+
+  async stop(): Promise<void> {
+    this.closed = true;
+    await this.rebooting;
+    await this.agent.stop();
+    await this.engine?.stop();
+  }
+
+  private makeAgent(): DeviceAgent {
+    const o = this.o;
+    const control: ControlChannel = {
+      online: (send) => {
+        this.send = send;
+        this.engine?.online(send);
+      },
+      offline: () => {
+        this.send = undefined;
+        this.engine?.offline();
+      },
+      message: (msg) => {
+        if (msg.msg?.$case === 'deployment' && !this.engine) void this.ensureEngine().start();
+        this.engine?.message(msg);
+      },
+    };
+    const agent: DeviceAgent = new DeviceAgent({
+      hub: o.hub,
+      caPem: o.caPem,
+      stateDir: o.stateDir,
+      // Called only after the agent loaded its key, so publicKey is set.
+      identity: () => simIdentity(o.deviceType, agent.publicKey!),
+      inventory: () => this.inventory(agent.publicKey!),
+      inventoryIntervalMs: o.inventoryIntervalMs,
+      durableKey: false,
+      backoff: o.backoff,
+      control,
+      log: o.log && ((line) => o.log!(`${o.name}: ${line}`)),
+    });
+    return agent;
+  }
+
+  private async inventory(publicKey: Buffer): Promise<Record<string, string>> {
+    const provides = (await this.store.loadProvides()) ?? FACTORY_PROVIDES;
+    const active = await readActiveSlot(cmdlineFile(this.bootDir)).catch(() => 'a');
+    return { ...simInventory(this.o.index, publicKey), ...provides, 'rootfs.active': active };
+  }
+
+  private ensureEngine(): UpdateEngine {
+    if (this.engine) return this.engine;
+    const o = this.o;
+    const rootfs = createRootfsInstaller({ bootloader: () => this.bootloader(), slots: { a: this.slotFile('a'), b: this.slotFile('b') } });
+    const extra = o.installers?.({ stateDir: o.stateDir }) ?? {};
+    const installers: InstallerRegistry = (type) => (type === 'rootfs-image' ? rootfs : extra[type]);
+    const engine = new UpdateEngine({
+      stateDir: o.stateDir,
+      deviceType: o.deviceType,
+      trustedKeys: o.trustedArtifactKeys,
+      installers,
+      bootloader: () => this.bootloader(),
+      healthChecks: [this.healthCheck()],
+      healthTimeoutMs: o.healthTimeoutMs ?? 60_000,
+      reboot: async () => {
+        // After the engine returns from this call: it must not wait for its own stop.
+        setImmediate(() => {
+          if (!this.rebooting && !this.closed) this.rebooting = this.reboot().finally(() => (this.rebooting = undefined));
+        });
+      },
+      bootId: async () => this.bootId,
+      factoryProvides: FACTORY_PROVIDES,
+      download: (artifactId, offset) => this.agent.download(artifactId, offset),
+      onProvidesChanged: () => this.agent.inventoryChanged(),
+      log: o.log && ((line) => o.log!(`${o.name}: update: ${line}`)),
+    });
+    this.engine = engine;
+    if (this.send) engine.online(this.send);
+    return engine;
+  }
+
+  /** The device's bootloader; the first one makes the factory slots and boots them. */
+  private async bootloader(): Promise<ReturnType<typeof simBootloader>> {
+    if (!(await exists(envFile(this.bootDir)))) {
+      await mkdir(this.slotsDir, { recursive: true });
+      await writeFileAtomic(this.slotFile('a'), factoryImage(), 0o644);
+      if (!(await exists(this.slotFile('b')))) await writeFile(this.slotFile('b'), '');
+      await simulateBoot(this.bootDir, { bootlimit: this.o.bootlimit });
+    }
+    return simBootloader({ dir: this.bootDir, bootlimit: this.o.bootlimit });
+  }
+
+  /** The simulated system's own health: what its image header says. */
+  private healthCheck(): HealthCheck {
+    return {
+      name: 'simulated system services',
+      run: async () => {
+        const slot = await readActiveSlot(cmdlineFile(this.bootDir));
+        const header = await this.imageHeader(slot);
+        if (!header) throw new Error(`slot ${slot} holds no system image`);
+        if (!header.healthy) throw new Error(`FleetOS ${header.version} in slot ${slot} reports its services unhealthy`);
+      },
+    };
+  }
+
+  private async imageHeader(slot: Slot): Promise<ReturnType<typeof parseSimRootfsHeader>> {
+    const fh = await open(this.slotFile(slot), 'r').catch(() => null);
+    if (!fh) return null;
+    try {
+      const buf = Buffer.alloc(SIM_ROOTFS_HEADER_BYTES);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      return parseSimRootfsHeader(buf.subarray(0, bytesRead));
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** simulateBoot until a system comes up; false if none does. */
+  private async powerOn(): Promise<boolean> {
+    for (let attempt = 1; attempt <= MAX_DEAD_BOOTS; attempt++) {
+      const boot = await simulateBoot(this.bootDir, { bootlimit: this.o.bootlimit });
+      this.bootId = randomUUID();
+      if (boot.fellBack) this.o.log?.(`${this.o.name}: bootloader: boot limit exceeded, back to slot ${boot.slot}`);
+      const header = await this.imageHeader(boot.slot);
+      if (header?.boots) return true;
+      this.o.log?.(`${this.o.name}: slot ${boot.slot} does not come up (${header ? `FleetOS ${header.version} panics` : 'no system image'}); the watchdog resets the device`);
+    }
+    this.o.log?.(`${this.o.name}: no slot comes up after ${MAX_DEAD_BOOTS} power-ons; the device stays off`);
+    return false;
+  }
+
+  private async reboot(): Promise<void> {
+    try {
+      crashPoint('sim:reboot');
+      await this.agent.stop();
+      await this.engine?.stop();
+      this.engine = undefined;
+      this.send = undefined;
+      if (this.closed) return;
+      if (!(await this.powerOn())) return;
+      crashPoint('sim:booted');
+      this.agent = this.makeAgent();
+      if (this.closed) return;
+      const engine = (await exists(join(this.store.dir, 'state.json'))) ? this.ensureEngine() : undefined;
+      await engine?.start();
+      if (!this.closed) this.agent.start();
+    } catch (err) {
+      this.o.log?.(`${this.o.name}: reboot failed: ${(err as Error).message}`);
+    }
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}

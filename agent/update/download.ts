@@ -1,0 +1,147 @@
+import { createHash, type Hash } from 'node:crypto';
+import { constants, createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import type { DownloadChunk } from '../../proto/gen/fleet/v1/device';
+import { Backoff, type BackoffOptions } from '../backoff';
+import { describeError } from '../device-client';
+import { crashAtBytes } from './fault-injection';
+import { SPACE_MARGIN } from './free-space';
+import { sleep, throwIfAborted } from './abortable';
+import { UpdateError } from './update-error';
+
+// The resumable download: the artifact's bytes go to artifact.part at their
+// offset. Every `syncEvery` bytes the file is fsynced and that offset is
+// persisted (onDurable); after a restart or reboot the file is cut back to
+// the persisted offset, whose bytes are known to be on disk, and the hub is
+// asked for the rest. A broken stream inside one run resumes from what was
+// written, without refetching. The sha256 of the whole file must be the
+// artifact id.
+
+/** A Download call's stream (grpc-js's ClientReadableStream fits). */
+export interface ChunkStream extends AsyncIterable<DownloadChunk> {
+  cancel(): void;
+}
+
+export interface DownloadOptions {
+  file: string;
+  /** sha256 (hex) of the artifact file. */
+  artifactId: string;
+  /** Size announced by the hub; 0 = learn it from the first chunk. */
+  size: number;
+  /** Offset persisted by the last onDurable. */
+  durableOffset: number;
+  open(offset: number): ChunkStream;
+  /** Resolves once the device can call the hub (online). */
+  waitOnline(signal: AbortSignal): Promise<void>;
+  onDurable(offset: number): Promise<void>;
+  onProgress(bytes: number, total: number): void;
+  freeSpace(dir: string): Promise<number>;
+  log(line: string): void;
+  signal: AbortSignal;
+  syncEvery?: number;
+  backoff?: BackoffOptions;
+}
+
+export const DEFAULT_SYNC_EVERY = 4 * 1024 * 1024;
+/** Answers that will not change by asking again soon. */
+const REFUSALS = new Set([grpc.status.NOT_FOUND, grpc.status.PERMISSION_DENIED, grpc.status.INVALID_ARGUMENT, grpc.status.FAILED_PRECONDITION, grpc.status.OUT_OF_RANGE]);
+const MAX_REFUSALS = 5;
+
+export async function downloadArtifact(o: DownloadOptions): Promise<void> {
+  const fh = await open(o.file, constants.O_RDWR | constants.O_CREAT, 0o600);
+  try {
+    let total = o.size;
+    const onDisk = (await fh.stat()).size;
+    // Bytes past the durable offset may be torn (a power cut keeps what the
+    // disk got, not what was written): cut back to what was fsynced.
+    let pos = Math.min(o.durableOffset, onDisk);
+    if (onDisk !== pos) await fh.truncate(pos);
+    if (pos > 0) o.log(`resuming the download at byte ${pos} of ${total || '?'}`);
+    const hash = await hashPrefix(o.file, pos);
+    if (total > 0) await checkSpace(o, total - pos);
+
+    const backoff = new Backoff(o.backoff ?? { baseMs: 500, maxMs: 30_000 });
+    const syncEvery = o.syncEvery ?? DEFAULT_SYNC_EVERY;
+    let lastSync = pos;
+    let refusals = 0;
+    let problem = '';
+    while (total === 0 || pos < total) {
+      throwIfAborted(o.signal);
+      await o.waitOnline(o.signal);
+      let stream: ChunkStream | undefined;
+      const cancel = (): void => stream?.cancel();
+      o.signal.addEventListener('abort', cancel);
+      try {
+        stream = o.open(pos);
+        for await (const chunk of stream) {
+          if (chunk.offset !== pos) throw new UpdateError(`the hub sent bytes at offset ${chunk.offset}, expected ${pos}`);
+          if (total === 0) {
+            total = chunk.totalSize;
+            await checkSpace(o, total - pos);
+          }
+          if (chunk.totalSize !== total) throw new UpdateError(`the artifact is ${chunk.totalSize} bytes on the hub, but the deployment announced ${total}`);
+          if (pos + chunk.data.length > total) throw new UpdateError(`the hub sent more than the ${total} bytes of the artifact`);
+          await writeAll(fh, chunk.data, pos);
+          hash.update(chunk.data);
+          pos += chunk.data.length;
+          crashAtBytes('download', pos);
+          refusals = 0;
+          backoff.reset();
+          o.onProgress(pos, total);
+          if (pos - lastSync >= syncEvery) {
+            await fh.sync();
+            lastSync = pos;
+            await o.onDurable(pos);
+          }
+        }
+        if (total > 0 && pos < total) throw Object.assign(new Error(`the hub ended the download at byte ${pos} of ${total}`), { code: grpc.status.UNAVAILABLE });
+      } catch (err) {
+        if (err instanceof UpdateError || o.signal.aborted) throw err;
+        const code = (err as grpc.ServiceError).code;
+        if (code === undefined) throw err; // a local failure (the disk): not the network's
+        const why = describeError(err);
+        if (REFUSALS.has(code) && ++refusals >= MAX_REFUSALS) throw new UpdateError(`the hub refuses the download: ${why}`);
+        if (why !== problem) o.log(`download interrupted at byte ${pos} (${why}); resuming`);
+        problem = why;
+        await sleep(backoff.next(), o.signal);
+      } finally {
+        o.signal.removeEventListener('abort', cancel);
+      }
+    }
+    await fh.sync();
+    await o.onDurable(pos);
+    const sha = hash.digest('hex');
+    if (sha !== o.artifactId) throw new UpdateError(`the downloaded artifact's sha256 is ${sha}, not the artifact id ${o.artifactId}`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw new UpdateError(`disk full while downloading to ${dirname(o.file)}; free some space and deploy again (nothing was installed)`);
+    throw err;
+  } finally {
+    await fh.close();
+  }
+}
+
+async function checkSpace(o: DownloadOptions, needed: number): Promise<void> {
+  const free = await o.freeSpace(dirname(o.file));
+  if (free < needed + SPACE_MARGIN) {
+    throw new UpdateError(
+      `not enough free space in ${dirname(o.file)}: the artifact needs ${needed + SPACE_MARGIN} bytes more, ${free} are free; free some space and deploy again (nothing was installed)`,
+    );
+  }
+}
+
+async function writeAll(fh: FileHandle, data: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await fh.write(data, done, data.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+async function hashPrefix(file: string, length: number): Promise<Hash> {
+  const hash = createHash('sha256');
+  if (length === 0) return hash;
+  for await (const chunk of createReadStream(file, { start: 0, end: length - 1, highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+  return hash;
+}

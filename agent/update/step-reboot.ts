@@ -1,0 +1,40 @@
+import { rollbackTo, type StepContext, type StepResult } from './step-context';
+import { reasonOf } from './update-error';
+
+// Reboot into the installed system, and after the restart tell (from the
+// bootloader, else the boot id) whether that happened — docs/bootloader.md,
+// "What the update state machine still has to do".
+
+export async function rebootStep(c: StepContext): Promise<StepResult> {
+  const { targetSlot } = c.state;
+  const bootloader = targetSlot ? await c.bootloader() : null;
+  if (bootloader && targetSlot) {
+    const boot = await bootloader.state();
+    if (boot.active === targetSlot) return { step: 'verify', status: 'verifying', running: true };
+    if (!boot.upgradeAvailable) {
+      return rollbackTo(
+        'rolled-back',
+        boot.fellBack
+          ? `the new slot ${targetSlot} did not come up within ${boot.bootlimit} boot(s); the bootloader went back to slot ${boot.active}`
+          : `the device did not boot the new slot ${targetSlot}; it still runs slot ${boot.active}`,
+      );
+    }
+    // Switched, not rebooted yet.
+  } else if ((await c.opts.bootId()) !== c.state.bootId) {
+    return { step: 'verify', status: 'verifying', running: true };
+  }
+  if (c.state.abort) return rollbackTo('aborted', 'aborted by the operator before the reboot');
+  return requestReboot(c, 'into the new system', (reason) => rollbackTo('rolled-back', `cannot reboot: ${reason}`));
+}
+
+/** Asks for the reboot; the step after it runs in the next boot. */
+export async function requestReboot(c: StepContext, what: string, failed: (reason: string) => StepResult): Promise<StepResult> {
+  await c.hooks('Reboot', 'Enter');
+  c.log(`rebooting ${what}`);
+  try {
+    await c.opts.reboot();
+  } catch (err) {
+    return failed(reasonOf(err));
+  }
+  return 'wait';
+}
