@@ -1,6 +1,6 @@
 import { status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { createHash, randomBytes as cryptoRandomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prng, randomBytes } from '../../artifact/testing/fixtures';
 import type { Artifact, ConsoleServiceClient, CreateDeploymentRequest } from '../../proto/gen/fleet/v1/console';
 import type { DeviceServiceClient, DownloadChunk } from '../../proto/gen/fleet/v1/device';
 import { acceptedDevice, placeRawArtifact, uploadTestArtifact, type TestDevice } from '../testing/fleet-fixtures';
@@ -96,7 +96,7 @@ describe('Download', () => {
   });
 
   it('keeps hub memory bounded for a slow reader of a 64 MiB artifact', async () => {
-    const big = randomBytes(prng(64), 64 * 1024 * 1024);
+    const big = cryptoRandomBytes(64 * 1024 * 1024);
     const record = await placeRawArtifact(t, big, 'big', ['board']);
     await deploy(record.id, [target.id]);
     globalThis.gc?.();
@@ -105,7 +105,7 @@ describe('Download', () => {
     const sample = () => (peak = Math.max(peak, process.memoryUsage().rss));
 
     const stream = devices.download({ artifactId: record.id, offset: 0 }, bearer(target.token), { deadline: Date.now() + 60_000 });
-    const hash = (await import('node:crypto')).createHash('sha256');
+    const hash = createHash('sha256');
     let received = 0;
     let expectedOffset = 0;
     const done = new Promise<void>((resolve, reject) => {
