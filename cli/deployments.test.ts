@@ -7,8 +7,8 @@ import type { DeviceServiceClient, HubMessage, UpdateReport } from '../proto/gen
 import { openControlStream, type ControlStream } from '../hub/testing/control-stream';
 import { enroll, makeDeviceKey } from '../hub/testing/device-identity';
 import { bearer, call, consoleClient, deviceClient } from '../hub/testing/grpc-clients';
-import { runFleetctl, type FleetctlRun } from './testing/run-fleetctl';
-import { freePort, repoRoot, startHubProgram, tempDir, type HubProgram } from '../tests/support/processes';
+import { runFleetctl, startFleetctl, type FleetctlRun } from './testing/run-fleetctl';
+import { freePort, repoRoot, startHubProgram, tempDir, waitFor, type HubProgram } from '../tests/support/processes';
 
 // End to end: the real bin/fleetctl.js against a real fleet-hub process. The
 // devices are real gRPC device clients (enrolled, on the control stream) that
@@ -131,24 +131,27 @@ describe('fleetctl deployments and groups against a real hub', { timeout: 90_000
     expect(created.stderr).toMatch(/^created deployment "lab rollout" of os 1\.0\.0 to 3 devices: /);
     const id = created.stdout.trim();
 
-    const watch = fleetctl(['deployments', 'show', id, '--watch']);
+    // Each report is sent once the watch printed the previous one, so no step can be missed.
+    const watch = startFleetctl(['deployments', 'show', id, '--watch', ...flags], join(dirs.work.path, 'config.json'));
+    const printed = (text: string) => waitFor(`fleetctl to print "${text}"`, () => watch.stdout().includes(text), 20_000);
+    await printed(`${devices.other.id}  incompatible`);
     for (const device of [devices.ok, devices.bad]) {
       const cmd = await device.next('deployment', id);
       expect(cmd.msg).toMatchObject({ deployment: { deploymentId: id, artifactId, artifactName: 'os', artifactVersion: '1.0.0' } });
     }
     devices.ok.report({ deploymentId: id, status: 'downloading', bytesDone: 1000, bytesTotal: 4000, logLines: ['2026-11-27T08:00:00Z download started'] });
     devices.bad.report({ deploymentId: id, status: 'downloading', bytesTotal: 4000 });
-    await pause(1200);
+    await printed(`${devices.ok.id}  downloading`);
     devices.ok.report({ deploymentId: id, status: 'installing', logLines: ['2026-11-27T08:00:01Z writing slot b'] });
     devices.bad.report({ deploymentId: id, status: 'verifying' });
-    await pause(1200);
+    await printed(`${devices.ok.id}  installing`);
     devices.ok.report({ deploymentId: id, status: 'success', logLines: ['2026-11-27T08:00:02Z committed slot b'] });
     devices.bad.report({ deploymentId: id, status: 'rolled-back', reason: 'health check failed: app.service inactive' });
 
-    const run = await watch;
+    const run = await watch.done;
     expect(run.code).toBe(1);
     const lines = run.stdout.split('\n').filter(Boolean).map((l) => l.replace(/^\S+ {2}/, ''));
-    expect(lines).toContain(`${devices.other.id}  incompatible`);
+    expect(lines.find((l) => l.startsWith(`${devices.other.id}  incompatible: `))).toMatch(/device type "sensor"/);
     expect(lines).toContain(`${devices.ok.id}  downloading`);
     expect(lines).toContain(`${devices.ok.id}  installing`);
     expect(lines).toContain(`${devices.ok.id}  success`);
@@ -176,7 +179,7 @@ describe('fleetctl deployments and groups against a real hub', { timeout: 90_000
   it('exits 0 when every device ends in success or already-installed', async () => {
     // The hub decides already-installed from the inventory, without asking the device.
     devices.ok.stream.send({ msg: { $case: 'inventory', inventory: { full: false, attributes: { [`artifact.${group}.name`]: 'os', [`artifact.${group}.version`]: '1.0.0' } } } });
-    await pause(500);
+    await waitFor('the inventory on the hub', async () => (await json<{ inventory: Record<string, string> }>(['devices', 'show', devices.ok.id])).inventory[`artifact.${group}.version`] === '1.0.0', 10_000);
     const id = (await json<Deployment>(['deployments', 'create', '--artifact', artifactId, '--devices', devices.ok.id])).id;
     const done = await fleetctl(['deployments', 'show', id, '--watch', '--json']);
     expect(done.code).toBe(0);
@@ -196,7 +199,7 @@ describe('fleetctl deployments and groups against a real hub', { timeout: 90_000
     const id = (await fleetctl(['deployments', 'create', '--artifact', 'os', '--devices', `${devices.bad.id}`, '--force'])).stdout.trim();
     await devices.bad.next('deployment', id);
     devices.bad.report({ deploymentId: id, status: 'downloading', bytesTotal: 4000 });
-    await pause(300);
+    await waitForStatus(id, devices.bad.id, 'downloading');
     const abort = await fleetctl(['deployments', 'abort', id]);
     expect(abort.code).toBe(0);
     expect(abort.stdout).toMatch(new RegExp(`^deployment ${id} aborted: `));
