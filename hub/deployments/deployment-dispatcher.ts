@@ -91,8 +91,13 @@ export class DeploymentDispatcher {
     if (report.seq <= current.seq) return; // stale or re-sent after a reconnect
     const final = isFinalStatus(report.status);
     if (isFinalStatus(current.status) && !final) {
-      // Aborted on the hub while the device (unknown to the hub) had started: tell it again.
-      if (current.status === 'aborted') this.sendAbort(deviceId, deploymentId);
+      // Aborted on the hub while the device (unknown to the hub) had started:
+      // tell it again, once per stream (its answers must not ping-pong).
+      const session = this.sessions.get(deviceId);
+      if (current.status === 'aborted' && session && !session.abortsAnswered.has(deploymentId)) {
+        session.abortsAnswered.add(deploymentId);
+        this.sendAbort(deviceId, deploymentId);
+      }
       return;
     }
     this.writer.add(toRecord(deviceId, report));

@@ -144,6 +144,8 @@ describe('device reports', () => {
     report(a.stream, { deploymentId: first.id, status: 'success', seq: 9, bytesDone: 1000, bytesTotal: 1000, logLines: ['t3 committed'] });
     expect((await nextCommand(a.stream)).msg).toMatchObject({ $case: 'deployment', deployment: { deploymentId: second.id } });
     report(a.stream, { deploymentId: first.id, status: 'rebooting', seq: 10 });
+    // Re-sent after a reconnect with a new seq: stored, but no second event.
+    report(a.stream, { deploymentId: first.id, status: 'success', seq: 11, bytesDone: 1000, bytesTotal: 1000 });
     await new Promise((r) => setTimeout(r, 400));
 
     const d = await detail(first.id);
@@ -204,6 +206,9 @@ describe('AbortDeployment', () => {
     // A progress report for a device already aborted is ignored, and the abort repeated.
     report(waiting.stream, { deploymentId: dep.id, status: 'downloading', seq: 1 });
     expect((await nextCommand(waiting.stream)).msg).toEqual({ $case: 'abort', abort: { deploymentId: dep.id } });
+    // Once per stream: the device's answers must not ping-pong with the hub.
+    report(waiting.stream, { deploymentId: dep.id, status: 'downloading', seq: 2 });
+    expect(await quiet(waiting.stream, 300)).toBe(true);
 
     const back = await online(devices, offlineWorking);
     streams.push(back);

@@ -9,6 +9,8 @@ export type DeviceCall = ServerDuplexStream<DeviceMessage, HubMessage>;
 export class DeviceSession {
   lastActivityMs = Date.now();
   ended = false;
+  /** Deployments this stream was told to abort in answer to a report (once each). */
+  readonly abortsAnswered = new Set<string>();
   constructor(
     readonly deviceId: string,
     readonly call: DeviceCall,

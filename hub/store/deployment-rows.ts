@@ -98,6 +98,9 @@ export function prepareDeploymentStatements(db: Db) {
        WHERE deployment_id = @deployment_id AND device_id = @device_id AND seq < @seq AND (finished = 0 OR @final = 1)
        RETURNING log_next`,
     ),
+    deviceStatus: db.prepare<[string, string], { status: DeploymentDeviceStatus }>(
+      'SELECT status FROM deployment_devices WHERE deployment_id = ? AND device_id = ?',
+    ),
     bumpLog: db.prepare('UPDATE deployment_devices SET log_next = ? WHERE deployment_id = ? AND device_id = ?'),
     insertLog: db.prepare('INSERT INTO deployment_logs (deployment_id, device_id, n, line) VALUES (?, ?, ?, ?)'),
     trimLog: db.prepare('DELETE FROM deployment_logs WHERE deployment_id = ? AND device_id = ? AND n < ?'),

@@ -413,6 +413,9 @@ export class SqliteStore implements HubStore {
       const touched = new Set<string>();
       for (const r of reports) {
         const final = isFinalStatus(r.status);
+        // Agents re-send their last (final) report after every reconnect: an
+        // unchanged final status is stored (seq, logs) but makes no new event.
+        const before = final ? this.d.deviceStatus.get(r.deploymentId, r.deviceId)?.status : undefined;
         const row = this.d.applyReport.get({
           deployment_id: r.deploymentId,
           device_id: r.deviceId,
@@ -428,6 +431,7 @@ export class SqliteStore implements HubStore {
         this.appendLog(r, row.log_next);
         if (!final) continue;
         applied.finals.push({ deploymentId: r.deploymentId, deviceId: r.deviceId, status: r.status });
+        if (before === r.status) continue;
         this.appendEvent(events, `device:${r.deviceId}`, 'deployment.device', r.deploymentId, r.atMs, {
           deviceId: r.deviceId,
           status: r.status,

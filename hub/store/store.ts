@@ -201,7 +201,7 @@ export interface UpdateReportRecord {
 }
 
 export interface AppliedReports {
-  /** Reports that reached a final status in this batch. */
+  /** Applied reports with a final status (also when it was already that status). */
   finals: { deploymentId: string; deviceId: string; status: DeploymentDeviceStatus }[];
   /** Deployments whose last device became final in this batch. */
   finished: string[];
