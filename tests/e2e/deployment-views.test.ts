@@ -43,7 +43,7 @@ async function upload(version: string, deviceTypes: string[]): Promise<ArtifactR
 }
 
 async function deployFromGrid(page: Page, ids: string[], artifact: ArtifactRow): Promise<string> {
-  await page.evaluate(() => (location.hash = '#/devices'));
+  await page.evaluate("location.hash = '#/devices'");
   for (const id of ids) {
     await deviceRow(page, id).waitFor();
     await page.getByRole('checkbox', { name: `Select ${id}` }).check();
@@ -83,7 +83,7 @@ it('deploys to devices selected in the grid; the hub marks another device type i
   expect(await row.getByRole('cell').nth(3).innerText()).toContain('3 of 3 devices done · 3 incompatible');
 
   // A target's Updates section, with its (empty) log.
-  await page.evaluate((href) => (location.hash = href), `#/devices/${encodeURIComponent(targets[1].id)}`);
+  await page.evaluate(`location.hash = ${JSON.stringify(`#/devices/${encodeURIComponent(targets[1].id)}`)}`);
   const history = page.getByRole('table', { name: 'Update history' });
   await expect.poll(() => history.getByTestId('update-row').count(), WAIT).toBe(1);
   const update = history.getByTestId('update-row');
