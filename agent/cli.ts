@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
 import { DeviceAgent, type AgentState } from './agent';
-import { isHostPort, loadConfig, readCa, realIdentity } from './config';
+import { isHostPort, loadConfig, readCa, readTrustedKeys, realIdentity } from './config';
 import { loadOrCreateIdentityKey } from './identity-key';
 import { readInventory } from './inventory';
 import { DEFAULT_SIM_DEVICE_TYPE, simIdentity } from './sim/sim-device';
 import { startSimulator, type RunningSimulator } from './sim/simulator';
+import { createDeviceUpdates } from './update/device-engine';
 
 // fleet-agent: the device agent (run), N simulated devices (sim), and the
 // device's identity for preauthorization (identity).
@@ -16,12 +17,24 @@ Usage:
       Run the agent on this device. FILE is JSON:
         { "hub": "HOST:PORT", "ca": "hub.crt (relative to FILE)",
           "stateDir": "/var/lib/fleet-agent", "deviceType": "my-board",
-          "identity": { extra attributes }, "inventoryIntervalSeconds": 3600 }
+          "identity": { extra attributes }, "inventoryIntervalSeconds": 3600,
+          "trustedArtifactKeys": ["release.pub"],
+          "slots": { "a": "/dev/mmcblk0p2", "b": "/dev/mmcblk0p3" },
+          "bootloader": { "kind": "uboot" | "grub", ... },
+          "hooksDir": "/etc/fleet-agent/hooks", "modulesDir": "...", "appsDir": "...",
+          "healthCheck": { "units": [...], "scripts": [...], "timeoutSeconds": 300 },
+          "rebootCommand": ["systemctl", "reboot"] }
+        (agent/README.md explains every field)
 
   fleet-agent sim --hub HOST:PORT --ca FILE --devices N --state DIR
-                  [--device-type T] [--start-index I] [--spread-ms MS] [--verbose]
+                  [--artifact-key FILE]... [--device-type T] [--start-index I]
+                  [--spread-ms MS] [--bootlimit N] [--modules-dir DIR]
+                  [--hooks-dir DIR] [--verbose]
       Run N simulated devices in this process, device i keeping its state in
-      DIR/dev-0000i. Prints a progress line; stop with Ctrl-C.
+      DIR/dev-0000i (its root filesystem slots in DIR/dev-0000i/slots/a.img
+      and b.img). They install artifacts signed by a key given with
+      --artifact-key (a .pub file; repeatable) and refuse all others.
+      Prints a progress line; stop with Ctrl-C.
 
   fleet-agent identity (--config FILE | --state DIR [--sim] [--device-type T]) [--json]
       Print the device's public key (hex and base64) and identity attributes,
@@ -34,11 +47,11 @@ Environment:
 
 class UsageError extends Error {}
 
-type Flags = Record<string, string | boolean | undefined>;
+type Flags = Record<string, string | boolean | string[] | undefined>;
 
-function parse(args: string[], options: Record<string, { type: 'string' | 'boolean' }>): Flags {
+function parse(args: string[], options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>): Flags {
   try {
-    return parseArgs({ args, options: { ...options, help: { type: 'boolean' } }, strict: true, allowPositionals: false }).values as Flags;
+    return parseArgs({ args, options: { ...options, help: { type: 'boolean' } }, strict: true, allowPositionals: false }).values as unknown as Flags;
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -78,18 +91,24 @@ async function run(args: string[]): Promise<void> {
   if (flags.help) return void console.log(HELP);
   const config = loadConfig(required(flags, 'config'));
   const caPem = readCa(config.caPath);
-  const agent = new DeviceAgent({
+  const updates = createDeviceUpdates(config, () => agent, stamp);
+  const agent: DeviceAgent = new DeviceAgent({
     hub: config.hub,
     caPem,
     stateDir: config.stateDir,
     identity: () => realIdentity(config),
-    inventory: () => readInventory(),
+    inventory: async () => ({ ...(await readInventory()), ...(await updates.inventory()) }),
     inventoryIntervalMs: config.inventoryIntervalSeconds * 1000,
+    control: updates.engine,
     log: stamp,
   });
   stamp(`fleet-agent: hub ${config.hub}, state ${config.stateDir}`);
+  await updates.engine.start();
   agent.start();
-  untilSignal(() => agent.stop());
+  untilSignal(async () => {
+    await agent.stop();
+    await updates.engine.stop();
+  });
 }
 
 function summary(sim: RunningSimulator): string {
@@ -122,6 +141,10 @@ async function sim(args: string[]): Promise<void> {
     'device-type': { type: 'string' },
     'start-index': { type: 'string' },
     'spread-ms': { type: 'string' },
+    'artifact-key': { type: 'string', multiple: true },
+    bootlimit: { type: 'string' },
+    'modules-dir': { type: 'string' },
+    'hooks-dir': { type: 'string' },
     verbose: { type: 'boolean' },
   });
   if (flags.help) return void console.log(HELP);
@@ -137,6 +160,10 @@ async function sim(args: string[]): Promise<void> {
     deviceType: (flags['device-type'] as string | undefined) ?? DEFAULT_SIM_DEVICE_TYPE,
     startIndex: flags['start-index'] === undefined ? undefined : wholeNumber(flags['start-index'] as string, 'start-index', 0),
     connectSpreadMs: flags['spread-ms'] === undefined ? undefined : wholeNumber(flags['spread-ms'] as string, 'spread-ms', 0),
+    trustedArtifactKeys: readTrustedKeys((flags['artifact-key'] as string[] | undefined) ?? []),
+    bootlimit: flags.bootlimit === undefined ? undefined : wholeNumber(flags.bootlimit as string, 'bootlimit', 1),
+    modulesDir: flags['modules-dir'] as string | undefined,
+    hooksDir: flags['hooks-dir'] as string | undefined,
     log: flags.verbose ? stamp : undefined,
   });
   let last = '';

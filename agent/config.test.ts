@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_STATE_DIR, loadConfig, parseConfig, readCa, realIdentity } from './config';
+import { DEFAULT_STATE_DIR, loadConfig, parseConfig, readCa, readTrustedKeys, realIdentity } from './config';
 import { firstMac } from './inventory';
 
 const dir = mkdtempSync(join(tmpdir(), 'agent-config-'));
@@ -23,6 +23,16 @@ describe('agent config', () => {
       deviceType: 'rpi4',
       identity: {},
       inventoryIntervalSeconds: 3600,
+      update: {
+        trustedArtifactKeys: [],
+        slots: undefined,
+        bootloader: undefined,
+        hooksDir: '/etc/fleet-agent/hooks',
+        modulesDir: '/usr/share/fleet-agent/modules',
+        appsDir: join(DEFAULT_STATE_DIR, 'apps'),
+        healthCheck: { units: [], scripts: [], timeoutSeconds: 300 },
+        rebootCommand: ['systemctl', 'reboot'],
+      },
     });
     expect(parseConfig({ ...good, stateDir: 'state', ca: '/etc/fleet/hub.crt' }, file, noEnv)).toMatchObject({ stateDir: join(dir, 'state'), caPath: '/etc/fleet/hub.crt' });
   });
@@ -48,8 +58,52 @@ describe('agent config', () => {
     [{ ...good, identity: 'x' }, 'field identity must be an object'],
     [{ ...good, inventoryIntervalSeconds: 0 }, 'field inventoryIntervalSeconds must be a number >= 1, got 0'],
     [{ ...good, hubb: 'x' }, 'unknown field "hubb"'],
+    [{ ...good, slots: { a: '/dev/sda2' } }, 'field slots must be {"a": "/dev/...", "b": "/dev/..."}'],
+    [{ ...good, slots: { a: '/dev/sda2', b: '/dev/sda3' } }, 'field slots needs field bootloader too'],
+    [{ ...good, bootloader: { kind: 'lilo' } }, 'field bootloader: kind must be "uboot", "grub" or "sim", got "lilo"'],
+    [{ ...good, trustedArtifactKeys: 'k.pub' }, 'field trustedArtifactKeys must be a list of paths'],
+    [{ ...good, healthCheck: { units: [3] } }, 'field healthCheck.units must be a list of systemd unit names'],
+    [{ ...good, healthCheck: { timeoutSeconds: 0 } }, 'field healthCheck.timeoutSeconds must be a number >= 1, got 0'],
+    [{ ...good, healthCheck: { unit: [] } }, 'unknown field healthCheck.unit'],
+    [{ ...good, rebootCommand: 'reboot' }, 'field rebootCommand must be a command as a list'],
   ])('rejects %j with a precise message', (json, message) => {
     expect(() => parseConfig(json, file, noEnv)).toThrow(`config ${file}: ${message}`);
+  });
+
+  it('reads the update settings: keys, slots, bootloader, folders, health checks, reboot command', () => {
+    const c = parseConfig(
+      {
+        ...good,
+        stateDir: '/var/lib/fa',
+        trustedArtifactKeys: ['keys/release.pub', '/etc/fleet/old.pub'],
+        slots: { a: '/dev/mmcblk0p2', b: '/dev/mmcblk0p3' },
+        bootloader: { kind: 'uboot', config: 'fw_env.config' },
+        hooksDir: 'hooks',
+        healthCheck: { units: ['app.service'], scripts: ['checks/net'], timeoutSeconds: 90 },
+        rebootCommand: ['/sbin/reboot', '-f'],
+      },
+      file,
+      noEnv,
+    );
+    expect(c.update).toEqual({
+      trustedArtifactKeys: [join(dir, 'keys/release.pub'), '/etc/fleet/old.pub'],
+      slots: { a: '/dev/mmcblk0p2', b: '/dev/mmcblk0p3' },
+      bootloader: { kind: 'uboot', config: join(dir, 'fw_env.config') },
+      hooksDir: join(dir, 'hooks'),
+      modulesDir: '/usr/share/fleet-agent/modules',
+      appsDir: '/var/lib/fa/apps',
+      healthCheck: { units: ['app.service'], scripts: [join(dir, 'checks/net')], timeoutSeconds: 90 },
+      rebootCommand: ['/sbin/reboot', '-f'],
+    });
+  });
+
+  it('reads trusted artifact keys, saying which file is wrong', () => {
+    const pub = join(dir, 'k.pub');
+    writeFileSync(pub, '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n');
+    expect(readTrustedKeys([pub])).toHaveLength(1);
+    expect(() => readTrustedKeys([join(dir, 'none.pub')])).toThrow(/cannot read the trusted artifact key .*none\.pub \(ENOENT\)/);
+    writeFileSync(join(dir, 'bad.pub'), 'x');
+    expect(() => readTrustedKeys([join(dir, 'bad.pub')])).toThrow(/is not a PEM public key/);
   });
 
   it('reports unreadable and invalid files by name', () => {

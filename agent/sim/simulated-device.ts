@@ -10,8 +10,8 @@ import { cmdlineFile, envFile, simBootloader, simulateBoot } from '../bootloader
 import type { ControlChannel } from '../control-channel';
 import { crashPoint } from '../update/fault-injection';
 import type { HealthCheck } from '../update/health-checks';
-import { createRootfsInstaller } from '../update/installers/rootfs-installer';
-import type { InstallerRegistry, PayloadInstaller } from '../update/installer';
+import { deviceInstallers } from '../update/device-installers';
+import { createHookRunner } from '../update/hook-runner';
 import { StateStore } from '../update/state-store';
 import { UpdateEngine } from '../update/update-engine';
 import { simIdentity, simInventory } from './sim-device';
@@ -41,8 +41,10 @@ export interface SimulatedDeviceOptions {
   bootlimit?: number;
   /** Health-check time after a reboot (default 60 s). */
   healthTimeoutMs?: number;
-  /** Installers beyond rootfs-image (apps, modules) for this device. */
-  installers?: (device: { stateDir: string }) => Record<string, PayloadInstaller>;
+  /** Update modules shared by the simulated devices (modulesDir/<name> for module:<name>); none: module payloads are incompatible. */
+  modulesDir?: string;
+  /** Device state hooks shared by the simulated devices (<State>_<Moment>_<NN>). */
+  hooksDir?: string;
   log?: (line: string) => void;
 }
 
@@ -135,15 +137,19 @@ export class SimulatedDevice {
   private ensureEngine(): UpdateEngine {
     if (this.engine) return this.engine;
     const o = this.o;
-    const rootfs = createRootfsInstaller({ bootloader: () => this.bootloader(), slots: { a: this.slotFile('a'), b: this.slotFile('b') } });
-    const extra = o.installers?.({ stateDir: o.stateDir }) ?? {};
-    const installers: InstallerRegistry = (type) => (type === 'rootfs-image' ? rootfs : extra[type]);
+    const installers = deviceInstallers({
+      bootloader: () => this.bootloader(),
+      slots: { a: this.slotFile('a'), b: this.slotFile('b') },
+      appsDir: join(o.stateDir, 'apps'),
+      modulesDir: o.modulesDir,
+    });
     const engine = new UpdateEngine({
       stateDir: o.stateDir,
       deviceType: o.deviceType,
       trustedKeys: o.trustedArtifactKeys,
       installers,
       bootloader: () => this.bootloader(),
+      hooks: (req) => createHookRunner({ hooksDir: o.hooksDir, artifactHooksDir: req.artifactHooksDir, artifactHooks: req.manifest?.hooks, log: req.log }),
       healthChecks: [this.healthCheck()],
       healthTimeoutMs: o.healthTimeoutMs ?? 60_000,
       reboot: async () => {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { AgentState, DeviceAgent } from '../agent';
 import { DEFAULT_SIM_DEVICE_TYPE, simDeviceName } from './sim-device';
-import { SimulatedDevice, type SimulatedDeviceOptions } from './simulated-device';
+import { SimulatedDevice } from './simulated-device';
 
 // N simulated devices in one process. Each is a full DeviceAgent with its own
 // identity key, state folder and TLS connection, and takes real updates
@@ -29,8 +29,10 @@ export interface SimulatorOptions {
   bootlimit?: number;
   /** Health-check time after an update's reboot (default 60 s). */
   healthTimeoutMs?: number;
-  /** Installers for payload types beyond rootfs-image (app, module:<name>), made per device. */
-  installers?: SimulatedDeviceOptions['installers'];
+  /** Update modules the devices have (modulesDir/<name> runs module:<name> payloads); none: module payloads are incompatible. Apps install into each device's DIR/dev-N/apps. */
+  modulesDir?: string;
+  /** Device state hooks every simulated device runs (<State>_<Moment>_<NN>). */
+  hooksDir?: string;
   log?: (line: string) => void;
 }
 
@@ -71,7 +73,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
         backoff: opts.backoff,
         bootlimit: opts.bootlimit,
         healthTimeoutMs: opts.healthTimeoutMs,
-        installers: opts.installers,
+        modulesDir: opts.modulesDir,
+        hooksDir: opts.hooksDir,
         log: opts.log,
       }),
     );
