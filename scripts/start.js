@@ -130,6 +130,7 @@ async function startWeb(opts) {
     userDataDir,
     embedded: opts.embedded,
     embeddedDevices: opts.devices,
+    embeddedDemoArtifacts: true,
     log: (line) => {
       if (verbose) console.log(line);
     },
@@ -143,7 +144,12 @@ async function startWeb(opts) {
   }
   const state = await app.api.connection.state();
   console.log('');
-  if (state.embedded) console.log(`Embedded hub ${state.hub} (certificate ${state.fingerprint}) with ${opts.devices} simulated devices.`);
+  if (state.embedded) {
+    console.log(`Embedded hub ${state.hub} (certificate ${state.fingerprint}) with ${opts.devices} simulated devices.`);
+    console.log(`Demo updates: FleetOS 1.1.0 is on the hub, ready to deploy (accept devices, select them, "Deploy…").`);
+    console.log(`  More artifacts to drop on the Artifacts view: ${join(userDataDir, 'demo-artifacts')} (1.2.0 fails its health check and rolls back).`);
+    console.log(`  Sign your own with the demo key the hub and devices trust: fleet-artifact write ... --key ${join(userDataDir, 'demo-signing', 'demo-signing.key')}`);
+  }
   console.log(`Fleet console: ${bridge.url}`);
   console.log('Open this URL in a browser on this machine (the secret in it is valid until you stop the console). Ctrl+C stops.');
 

@@ -61,6 +61,7 @@ async function start(): Promise<void> {
     userDataDir: app.getPath('userData'),
     embedded: process.env.FLEET_EMBEDDED !== '0',
     embeddedDevices: Number(process.env.FLEET_DEVICES) || undefined,
+    embeddedDemoArtifacts: true,
     log: (line) => console.log(line),
   });
   installIpcGlue({ api: consoleApp.api, subscribe: consoleApp.subscribe, isAppUrl });

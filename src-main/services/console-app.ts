@@ -16,6 +16,8 @@ export interface ConsoleAppOptions {
   embedded?: boolean;
   /** simulated devices of the embedded fleet; default 5 */
   embeddedDevices?: number;
+  /** give the embedded fleet ready-made demo artifacts (the first one uploaded); default off */
+  embeddedDemoArtifacts?: boolean;
   log?: (line: string) => void;
   /** tests shorten these */
   uploadLimits?: Partial<UploadLimits>;
@@ -56,7 +58,7 @@ export async function createConsoleApp(opts: ConsoleAppOptions): Promise<Console
   let fleet: EmbeddedFleet | null = null;
   try {
     if (opts.embedded) {
-      fleet = await startEmbeddedFleet({ dir: opts.userDataDir, devices: opts.embeddedDevices ?? 5, log });
+      fleet = await startEmbeddedFleet({ dir: opts.userDataDir, devices: opts.embeddedDevices ?? 5, demoArtifacts: opts.embeddedDemoArtifacts, log });
       await session.connectEmbedded({ hub: fleet.hub, token: fleet.adminToken, fingerprint: fleet.fingerprint, certPem: fleet.certPem });
     } else {
       session.resume();

@@ -1,4 +1,6 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createConsoleApp, type ConsoleApp } from '../console-app';
 import { TempDirs, waitFor } from '../testing/test-fleet';
@@ -13,8 +15,8 @@ afterEach(async () => {
   temp.removeAll();
 });
 
-async function open(userDataDir: string): Promise<ConsoleApp> {
-  const app = await createConsoleApp({ userDataDir, embedded: true });
+async function open(userDataDir: string, embeddedDemoArtifacts = false, embeddedDevices?: number): Promise<ConsoleApp> {
+  const app = await createConsoleApp({ userDataDir, embedded: true, embeddedDemoArtifacts, embeddedDevices });
   apps.push(app);
   return app;
 }
@@ -46,6 +48,43 @@ describe('createConsoleApp({ embedded: true })', () => {
       return page.total === 5 && page.counts.accepted === 1 && (await again.api.devices.get(id))?.online;
     }, 15_000);
   }, 60_000);
+});
+
+describe('the demo update path', () => {
+  it('makes a demo signing key and artifacts once, trusted by the hub and the devices: the ready one deploys to success', async () => {
+    const dir = temp.make('console-demo-');
+    const app = await open(dir, true, 1);
+    const keyFile = join(dir, 'demo-signing', 'demo-signing.key');
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    const pub = readFileSync(join(dir, 'demo-signing', 'demo-signing.pub'), 'utf8');
+    expect(readFileSync(join(dir, 'embedded-hub', 'trusted-keys', 'console-demo.pub'), 'utf8')).toBe(pub);
+    expect(existsSync(join(dir, 'demo-artifacts', 'fleetos-1.2.0-unhealthy-sim-device.fleet'))).toBe(true);
+    await waitFor('hub session online', async () => (await app.api.connection.state()).phase === 'online', 15_000);
+    const [demo] = await app.api.artifacts.list();
+    expect(demo).toMatchObject({ name: 'fleetos', version: '1.1.0', deviceTypes: ['sim-device'], signatureStatus: 'trusted' });
+
+    const [device] = (await waitFor('device cached', async () => {
+      const page = await app.api.devices.query({});
+      return page.total === 1 ? page : null;
+    }, 15_000)).rows;
+    await app.api.devices.accept([device.id]);
+    await waitFor('device online', async () => (await app.api.devices.get(device.id))?.online, 15_000);
+    const deployment = await app.api.deployments.create({ artifactId: demo.id, deviceIds: [device.id] });
+    const done = await waitFor('deployment finished', async () => {
+      const d = await app.api.deployments.get(deployment.id);
+      return d.deployment.status === 'finished' ? d : null;
+    }, 60_000);
+    expect(done.devices.map((d) => [d.status, d.reason])).toEqual([['success', '']]);
+    await waitFor('new version in inventory', async () => (await app.api.devices.get(device.id))?.inventory['artifact.fleetos.version'] === '1.1.0', 15_000);
+
+    // A restart keeps the key and the artifacts, and uploads nothing again.
+    const keyBefore = readFileSync(keyFile, 'utf8');
+    await app.close();
+    const again = await open(dir, true, 1);
+    expect(readFileSync(keyFile, 'utf8')).toBe(keyBefore);
+    await waitFor('hub session online', async () => (await again.api.connection.state()).phase === 'online', 15_000);
+    expect((await again.api.artifacts.list()).map((a) => a.id)).toEqual([demo.id]);
+  }, 120_000);
 });
 
 describe('startEmbeddedFleet', () => {

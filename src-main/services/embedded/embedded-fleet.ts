@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startHub } from '../../../hub/hub';
 import { startSimulator } from '../../../agent/sim/simulator';
+import { ensureDemoArtifacts, uploadToHub, type DemoArtifact } from './demo-artifacts';
 import { ensureDemoSigningKey, trustOnHub, type DemoSigningKey } from './demo-signing-key';
 
 export interface EmbeddedFleetOptions {
@@ -11,6 +12,8 @@ export interface EmbeddedFleetOptions {
   log: (line: string) => void;
   /** first address to try; default 127.0.0.1:7443, falling back to any free port */
   listen?: string;
+  /** make the demo artifacts (once) and upload the good one to the hub when first made */
+  demoArtifacts?: boolean;
 }
 
 export interface EmbeddedFleet {
@@ -20,6 +23,8 @@ export interface EmbeddedFleet {
   adminToken: string;
   /** the demo artifact signing key, trusted by the hub and by every simulated device */
   signingKey: DemoSigningKey;
+  /** ready-made artifacts in the data folder (empty unless asked for) */
+  demoArtifacts: DemoArtifact[];
   close(): Promise<void>;
 }
 
@@ -49,12 +54,14 @@ export async function startEmbeddedFleet(opts: EmbeddedFleetOptions): Promise<Em
   }
   opts.log(`embedded hub on ${hub.address}, fingerprint ${hub.fingerprint}`);
   try {
+    const demoArtifacts = opts.demoArtifacts ? await prepareDemoArtifacts(join(opts.dir, 'demo-artifacts'), signingKey, hub, opts.log) : [];
     const sim = await startSimulator({
       hub: hub.address,
       caPem: hub.certPem,
       devices: opts.devices,
       stateDir: devicesDir,
       backoff: { baseMs: 500, maxMs: 5000 },
+      trustedArtifactKeys: [signingKey.publicKeyPem],
       log: (line) => opts.log(`embedded device ${line}`),
     });
     return {
@@ -63,6 +70,7 @@ export async function startEmbeddedFleet(opts: EmbeddedFleetOptions): Promise<Em
       certPem: hub.certPem,
       adminToken: hub.adminToken,
       signingKey,
+      demoArtifacts,
       async close() {
         await sim.close();
         await hub.close();
@@ -72,4 +80,19 @@ export async function startEmbeddedFleet(opts: EmbeddedFleetOptions): Promise<Em
     await hub.close();
     throw err;
   }
+}
+
+async function prepareDemoArtifacts(dir: string, key: DemoSigningKey, hub: { address: string; adminToken: string; certPem: string }, log: (line: string) => void): Promise<DemoArtifact[]> {
+  const { all, made } = await ensureDemoArtifacts(dir, key);
+  const ready = made.filter((a) => a.healthy);
+  for (const artifact of ready) {
+    try {
+      const res = await uploadToHub({ hub: hub.address, token: hub.adminToken, certPem: hub.certPem }, artifact.file);
+      log(`embedded hub: demo artifact ${res.artifact?.name} ${res.artifact?.version} uploaded (${res.artifact?.signatureStatus})`);
+    } catch (err) {
+      // The demo still works without it: the file can be dropped on the Artifacts view.
+      log(`embedded hub: could not upload the demo artifact ${artifact.file}: ${(err as Error).message}`);
+    }
+  }
+  return all;
 }
