@@ -119,7 +119,7 @@ it('uploads a dropped artifact, deploys it to 3 selected devices and shows them 
 });
 
 it('shows a bad release rolled back by itself, with the reason, on the deployment and device pages', async () => {
-  const { page, app } = c;
+  const { page } = c;
   const { artifact } = await makeSimRootfsArtifact({ version: '2.1.0', healthy: false, signingKey: demoKey() });
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Artifacts' }).click();
   await dropFile(page, 'fleetos-2.1.0.fleet', artifact);
