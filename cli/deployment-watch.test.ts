@@ -34,12 +34,20 @@ describe('changeLines', () => {
 describe('liveFrame', () => {
   it('puts working devices first, cuts lines to the width and summarises what does not fit', () => {
     const devices = [device('done-1', 'success'), device('dl', 'downloading', { bytesDone: 1, bytesTotal: 4 }), device('p', 'pending'), device('done-2', 'failure')];
-    const frame = liveFrame(detail('active', devices), 200, 3, false);
-    expect(frame[0]).toBe(`os 2.0 (dep-1)  active  [${'█'.repeat(10)}${'░'.repeat(10)}] 2/4 done  1 pending, 1 downloading, 1 success, 1 failure`);
-    expect(frame.slice(1, 3).map((l) => l.split(' ')[0])).toEqual(['p', 'dl']);
-    expect(frame[2]).toContain(`[${'█'.repeat(6)}${'░'.repeat(18)}]  25% of 4 B`);
-    expect(frame[3]).toBe('… and 2 more devices');
+    const frame = liveFrame(detail('active', devices), 200, 4, false);
+    expect(frame[0]).toBe('deployment os 2.0 (dep-1): active');
+    expect(frame[1]).toBe(`[${'█'.repeat(10)}${'░'.repeat(10)}] 2/4 done: 1 pending, 1 downloading, 1 success, 1 failure`);
+    expect(frame.slice(2, 4).map((l) => l.split(' ')[0])).toEqual(['p', 'dl']);
+    expect(frame[3]).toContain(`[${'█'.repeat(30 / 4 + 0.5)}${'░'.repeat(22)}]  25% of 4 B`);
+    expect(frame[4]).toBe('… and 2 more devices');
     for (const line of liveFrame(detail('active', devices), 30, 10, false)) expect(line.length).toBeLessThanOrEqual(30);
+  });
+
+  it('keeps the progress of a 32-digit device id on an 80-column terminal', () => {
+    const id = 'f'.repeat(32);
+    const frame = liveFrame(detail('active', [device(id, 'downloading', { bytesDone: 512 * 2 ** 20, bytesTotal: 2 ** 30 })]), 80, 20, false);
+    expect(frame[2]).toMatch(/\] {2}50% of 1\.0 GiB$/);
+    expect(frame[2].length).toBeLessThanOrEqual(80);
   });
 });
 
@@ -64,8 +72,8 @@ describe('watchDeployment', () => {
     let polls = 0;
     let text = '';
     await watchDeployment(async () => states[polls++], { write: (t) => (text += t), live: true, columns: 80, rows: 24, useColor: false }, { intervalMs: 0 });
-    // Second frame: cursor up over the 2 lines drawn before, clear, draw.
-    expect(text).toContain('\x1b[2A\r\x1b[J');
+    // Second frame: cursor up over the 3 lines drawn before, clear, draw.
+    expect(text).toContain('\x1b[3A\r\x1b[J');
     expect(text.endsWith('\n')).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import type { DeploymentDetail, DeploymentDevice } from '../proto/gen/fleet/v1/console';
-import { bytesText, byStatusThenId, countsText, doneCount, FINAL_STATUSES, statusColor } from './deployment-view';
+import { bytesText, byStatusThenId, countsText, doneCount, FINAL_STATUSES, GOOD_STATUSES, statusColor } from './deployment-view';
 import { paint } from './format';
 
 // `deployments show ID --watch`: polls the deployment until it is no longer
@@ -32,7 +32,7 @@ export async function watchDeployment(fetch: () => Promise<DeploymentDetail>, ou
     const detail = await fetch();
     const deployment = detail.deployment!;
     if (out.live) {
-      const frame = liveFrame(detail, out.columns, Math.max(1, out.rows - 3), out.useColor);
+      const frame = liveFrame(detail, out.columns, Math.max(1, out.rows - 4), out.useColor);
       out.write(`${drawnLines ? `\x1b[${drawnLines}A\r\x1b[J` : ''}${frame.join('\n')}\n`);
       drawnLines = frame.length;
     } else {
@@ -61,25 +61,33 @@ export function changeLines(detail: DeploymentDetail, seen: Map<string, string>,
 export function liveFrame(detail: DeploymentDetail, columns: number, maxDeviceLines: number, useColor: boolean): string[] {
   const d = detail.deployment!;
   const done = doneCount(d);
-  const head = `${d.name} (${d.id})  ${d.status}  ${progressBar(d.total ? done / d.total : 1, 20)} ${done}/${d.total} done  ${countsText(d.counts)}`;
+  const head = [`deployment ${d.name} (${d.id}): ${d.status}`, `${progressBar(d.total ? done / d.total : 1, 20)} ${done}/${d.total} done: ${countsText(d.counts)}`];
   // Devices still working first: they are what a person watches.
   const devices = [...detail.devices].sort((a, b) => Number(FINAL_STATUSES.has(a.status)) - Number(FINAL_STATUSES.has(b.status)) || byStatusThenId(a, b));
-  const shown = devices.length > maxDeviceLines ? devices.slice(0, maxDeviceLines - 1) : devices;
-  const idWidth = Math.max(0, ...shown.map((dev) => dev.deviceId.length));
-  const lines = [fit(head, columns), ...shown.map((dev) => deviceLine(dev, idWidth, columns, useColor))];
+  const room = Math.max(1, maxDeviceLines - 1);
+  const shown = devices.length > room ? devices.slice(0, room - 1) : devices;
+  const widths = {
+    id: Math.max(0, ...shown.map((dev) => dev.deviceId.length)),
+    status: Math.max(0, ...shown.map((dev) => dev.status.length)),
+    bar: 0,
+  };
+  // The bar takes what the id, the status, the gaps and "100% of 1023 MiB" leave.
+  widths.bar = Math.min(30, Math.max(5, columns - widths.id - widths.status - 25));
+  const lines = [...head.map((h) => fit(h, columns)), ...shown.map((dev) => deviceLine(dev, widths, columns, useColor))];
   if (shown.length < devices.length) lines.push(fit(`… and ${devices.length - shown.length} more devices`, columns));
   return lines;
 }
 
-function deviceLine(dev: DeploymentDevice, idWidth: number, columns: number, useColor: boolean): string {
-  const fraction = dev.status === 'success' || dev.status === 'already-installed' ? 1 : dev.bytesTotal > 0 ? dev.bytesDone / dev.bytesTotal : 0;
-  const status = dev.status.padEnd(17);
-  const text = `${dev.deviceId.padEnd(idWidth)}  ${status}  ${progressBar(fraction, 24)}  ${bytesText(dev)}${dev.reason ? `  ${dev.reason}` : ''}`;
+function deviceLine(dev: DeploymentDevice, widths: { id: number; status: number; bar: number }, columns: number, useColor: boolean): string {
+  const good = GOOD_STATUSES.has(dev.status);
+  const fraction = good ? 1 : dev.bytesTotal > 0 ? dev.bytesDone / dev.bytesTotal : 0;
+  const status = dev.status.padEnd(widths.status);
+  const text = `${dev.deviceId.padEnd(widths.id)}  ${status}  ${progressBar(fraction, widths.bar)}  ${good ? '' : bytesText(dev)}${dev.reason ? `  ${dev.reason}` : ''}`.trimEnd();
   const line = fit(text, columns);
   const color = statusColor(dev.status);
   // Colour only the status word, after cutting, so the width stays right.
-  if (!useColor || !color || line.length < idWidth + 2 + status.length) return line;
-  const at = idWidth + 2;
+  if (!useColor || !color || line.length < widths.id + 2 + status.length) return line;
+  const at = widths.id + 2;
   return `${line.slice(0, at)}${paint(status, color)}${line.slice(at + status.length)}`;
 }
 
