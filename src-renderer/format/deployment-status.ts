@@ -20,7 +20,9 @@ const TONES: Record<DeviceDeploymentStatus, Tone> = {
   aborted: 'skipped',
 };
 
+/** Deployment statuses share the badge: an active one is in progress, the others are neutral. */
 export function statusTone(status: string): Tone {
+  if (status === 'active') return 'progress';
   return TONES[status as DeviceDeploymentStatus] ?? 'neutral';
 }
 

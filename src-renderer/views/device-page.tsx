@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { DeviceDetail } from '../../src-main/common/console-api';
 import { fleet } from '../api';
+import { installedSoftware } from '../format/installed-software';
 import { groupInventory } from '../format/inventory-groups';
 import { lastSeenText } from '../format/relative-time';
 import { useNow } from '../use-now';
@@ -115,6 +116,13 @@ function Summary({ device, now }: { device: DeviceDetail; now: number }) {
       <dd>{device.deviceType || '—'}</dd>
       <dt>OS</dt>
       <dd>{device.os || '—'}</dd>
+      <dt>Software</dt>
+      <dd data-testid="device-software">
+        {installedSoftware(device.inventory)
+          .map((a) => `${a.name} ${a.version}`)
+          .join(', ') || '—'}
+        {device.inventory['rootfs.active'] && <span className="muted"> (root filesystem slot {device.inventory['rootfs.active']})</span>}
+      </dd>
       <dt>First seen</dt>
       <dd>{device.createdMs ? new Date(device.createdMs).toLocaleString() : '—'}</dd>
     </dl>

@@ -108,6 +108,7 @@ it('uploads a dropped artifact, deploys it to 3 selected devices and shows them 
   await expect.poll(() => page.getByRole('heading', { level: 1 }).innerText(), WAIT).toBe(target.id);
   await expect.poll(() => page.getByTestId('inventory-artifact.fleetos.version').innerText(), WAIT).toBe('2.0.0');
   expect(await page.getByTestId('inventory-rootfs.active').innerText()).toBe('b');
+  expect(await page.getByTestId('device-software').innerText()).toBe('fleetos 2.0.0 (root filesystem slot b)');
   const history = page.getByRole('table', { name: 'Update history' }).getByTestId('update-row');
   await expect.poll(() => history.count(), WAIT).toBe(1);
   expect(await history.getAttribute('data-deployment-id')).toBe(id);
