@@ -174,6 +174,7 @@ export class SimulatedDevice {
     if (!(await exists(envFile(this.bootDir)))) {
       await mkdir(this.slotsDir, { recursive: true });
       await writeFileAtomic(this.slotFile('a'), factoryImage(), 0o644);
+      crashPoint('sim:factory-image');
       if (!(await exists(this.slotFile('b')))) await writeFile(this.slotFile('b'), '');
       await simulateBoot(this.bootDir, { bootlimit: this.o.bootlimit });
     }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { writeFileAtomic } from '../../atomic-write';
 import { type Bootloader, type Slot, isSlot, otherSlot } from '../../bootloader/bootloader';
-import { crashAtBytes } from '../fault-injection';
+import { crashAtBytes, crashPoint } from '../fault-injection';
 import type { InstallContext, PayloadInstaller } from '../installer';
 
 // rootfs-image: the A/B installer. store() writes the image into the slot
@@ -42,6 +42,7 @@ export function createRootfsInstaller(opts: RootfsInstallerOptions): PayloadInst
       await writeSlot(device, bytes, ctx.payload.size, ctx.signal);
       const sha = await hashDevice(device, ctx.payload.size);
       if (sha !== ctx.payload.sha256) throw new Error(`rootfs: slot ${target} (${device}) reads back with sha256 ${sha}, not the image's ${ctx.payload.sha256}; the storage may be failing`);
+      crashPoint('rootfs:stored');
       await writeFileAtomic(join(ctx.workDir, SLOT_FILE), target, 0o644);
       ctx.log(`slot ${target} holds the image (sha256 checked after fsync)`);
     },
@@ -52,6 +53,7 @@ export function createRootfsInstaller(opts: RootfsInstallerOptions): PayloadInst
       // Already running it: the switch happened and the device booted it.
       if ((await bootloader.state()).active === target) return;
       await bootloader.prepareSwitch(target);
+      crashPoint('rootfs:switched');
       ctx.log(`bootloader: slot ${target} boots next, on trial`);
     },
 
@@ -61,6 +63,7 @@ export function createRootfsInstaller(opts: RootfsInstallerOptions): PayloadInst
 
     async commit(ctx: InstallContext): Promise<void> {
       await (await opts.bootloader()).commit();
+      crashPoint('rootfs:committed');
       ctx.log('bootloader: the running slot is committed');
     },
 
@@ -70,6 +73,7 @@ export function createRootfsInstaller(opts: RootfsInstallerOptions): PayloadInst
 
     async rollback(ctx: InstallContext): Promise<void> {
       await (await opts.bootloader()).rollback();
+      crashPoint('rootfs:rolled-back');
       ctx.log('bootloader: back to the previous slot');
     },
 
