@@ -57,11 +57,31 @@ export async function uploadFile(api: ConsoleApi['artifacts'], file: File, opts:
   }
 }
 
-/** Base64 of a blob's bytes, without building one huge string argument list. */
+/**
+ * Base64 of a blob's bytes. Native encoders first (a 256 KiB chunk takes
+ * ~1-2 ms with Uint8Array#toBase64 or FileReader, ~40 ms through
+ * String.fromCharCode, which would cap uploads at a few MiB/s); the portable
+ * loop is for runtimes with neither.
+ */
 export async function blobToBase64(blob: Blob): Promise<string> {
-  const bytes = new Uint8Array(await blob.arrayBuffer());
-  let binary = '';
-  const STEP = 0x8000;
-  for (let i = 0; i < bytes.length; i += STEP) binary += String.fromCharCode(...bytes.subarray(i, i + STEP));
-  return btoa(binary);
+  if (typeof FileReader === 'undefined' || hasToBase64(new Uint8Array(0))) {
+    const bytes = new Uint8Array(await blob.arrayBuffer());
+    if (hasToBase64(bytes)) return bytes.toBase64();
+    let binary = '';
+    const STEP = 0x8000;
+    for (let i = 0; i < bytes.length; i += STEP) binary += String.fromCharCode(...bytes.subarray(i, i + STEP));
+    return btoa(binary);
+  }
+  const url = await new Promise<string>((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result as string);
+    reader.onerror = () => reject(new Error(`cannot read the file: ${reader.error?.message ?? 'unknown error'}`));
+    reader.readAsDataURL(blob);
+  });
+  return url.slice(url.indexOf(',') + 1);
+}
+
+/** Uint8Array#toBase64 (ES2026; Chromium has it, Node 20 does not). */
+function hasToBase64(bytes: Uint8Array): bytes is Uint8Array & { toBase64(): string } {
+  return typeof (bytes as Uint8Array & { toBase64?: unknown }).toBase64 === 'function';
 }
