@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -100,6 +100,24 @@ it('refuses a tampered artifact with the reason, and stores nothing', async () =
   const alert = uploadItem(page, 'tampered.fleet').getByRole('alert');
   await expect.poll(() => alert.innerText(), WAIT).toMatch(/^Upload refused\. the hub refused tampered\.fleet: artifact tampered\.fleet refused \(payload-hash-mismatch\)/);
   expect(await alert.innerText()).toMatch(/A payload does not match its signed hash: the file was altered or damaged/);
+  expect((await c.app.api.artifacts.list()).map((a) => a.version)).toEqual(['1.2.0', '1.1.0']);
+  expect(pageErrors(c)).toEqual([]);
+});
+
+it('cancels an upload in progress; the hub keeps nothing', async () => {
+  const { page } = c;
+  // Big enough that the upload is still running when Cancel is clicked.
+  const file = join(c.dir, 'huge.fleet');
+  writeFileSync(file, randomBytes(96 * 1024 * 1024));
+  await page.getByLabel('Artifact file').setInputFiles(file);
+  const item = uploadItem(page, 'huge.fleet');
+  const bar = item.getByRole('progressbar');
+  await expect.poll(async () => Number(await bar.getAttribute('aria-valuenow')), { timeout: 30_000, interval: 20 }).toBeGreaterThan(0);
+  await item.getByRole('button', { name: 'Cancel' }).click();
+  await expect.poll(() => item.getByRole('status').innerText(), WAIT).toBe('Upload cancelled; the hub kept nothing.');
+  expect(Number(await bar.getAttribute('aria-valuenow'))).toBeLessThan(100);
+  const hubTmp = join(c.dir, 'console', 'embedded-hub', 'artifacts', 'tmp');
+  await expect.poll(() => readdirSync(hubTmp).length, WAIT).toBe(0);
   expect((await c.app.api.artifacts.list()).map((a) => a.version)).toEqual(['1.2.0', '1.1.0']);
   expect(pageErrors(c)).toEqual([]);
 });
