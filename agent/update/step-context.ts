@@ -37,6 +37,8 @@ export interface StepContext {
   log(line: string): void;
   /** Persists changes that are not a transition (download offset, verified manifest). */
   save(changes: Partial<UpdateState>): Promise<void>;
+  /** Persists the state and reports it with the log lines so far (before a reboot). */
+  flush(): Promise<void>;
   /** Download progress (reported at most about once a second). */
   progress(bytes: number, total: number): void;
   /** Resolves once the control stream is up; rejects after timeoutMs or on abort. */

@@ -31,6 +31,7 @@ export async function rebootStep(c: StepContext): Promise<StepResult> {
 export async function requestReboot(c: StepContext, what: string, failed: (reason: string) => StepResult): Promise<StepResult> {
   await c.hooks('Reboot', 'Enter');
   c.log(`rebooting ${what}`);
+  await c.flush();
   try {
     await c.opts.reboot();
   } catch (err) {

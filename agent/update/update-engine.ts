@@ -225,7 +225,10 @@ export class UpdateEngine implements ControlChannel {
       state.logs = [];
     }
     await this.store.save(state);
-    if (report && send && send === this.send) send({ msg: { $case: 'update', update: report } });
+    if (!report || !send) return;
+    if (send === this.send) send({ msg: { $case: 'update', update: report } });
+    // The stream went away meanwhile: keep the lines for the next report.
+    else state.logs.unshift(...report.logLines);
   }
 
   private reportOf(state: UpdateState): UpdateReport {
@@ -295,6 +298,7 @@ export class UpdateEngine implements ControlChannel {
         void this.persistAndReport().catch((err) => this.opts.log?.(`cannot save the update state: ${reasonOf(err)}`));
       },
       waitOnline: (s, timeoutMs) => this.waitOnline(s, timeoutMs),
+      flush: () => this.persistAndReport(),
       bootloader: () => this.bootloader(),
       payloads: async (manifest?: Manifest) => {
         const m = manifest ?? state.manifest;
