@@ -56,6 +56,10 @@ function fakeApi(): ConsoleApi {
       deviceHistory: async () => [],
       deviceLog: async () => [],
     },
+    groups: {
+      list: async () => [],
+      setMembers: async (name, change) => ({ name, deviceIds: change.add ?? [] }),
+    },
   };
 }
 

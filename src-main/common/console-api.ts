@@ -225,6 +225,17 @@ export interface DeploymentListQuery {
   limit?: number;
 }
 
+/** A static group: a named set of devices, a deployment target. */
+export interface GroupRow {
+  name: string;
+  deviceIds: string[];
+}
+
+export interface GroupChange {
+  add?: string[];
+  remove?: string[];
+}
+
 export interface ConsoleApi {
   connection: {
     state(): Promise<ConnectionState>;
@@ -273,6 +284,12 @@ export interface ConsoleApi {
     /** The log lines a device sent for one deployment. */
     deviceLog(deploymentId: string, deviceId: string): Promise<string[]>;
   };
+  groups: {
+    /** Every static group on the hub, by name. */
+    list(): Promise<GroupRow[]>;
+    /** Adds and removes members (a group exists while it has members); returns the group after the change. */
+    setMembers(name: string, change: GroupChange): Promise<GroupRow>;
+  };
 }
 
 /** Pushed from the console services to every renderer. */
@@ -303,6 +320,8 @@ export const CONSOLE_API_METHODS = [
   'deployments.abort',
   'deployments.deviceHistory',
   'deployments.deviceLog',
+  'groups.list',
+  'groups.setMembers',
 ] as const;
 
 export type ConsoleApiMethod = (typeof CONSOLE_API_METHODS)[number];

@@ -8,6 +8,7 @@ import { HubSession } from './connection/hub-session';
 import { ContextStore } from './context/context-store';
 import { deploymentActions } from './deployments/deployment-actions';
 import { deviceActions } from './devices/device-actions';
+import { groupActions } from './groups/group-actions';
 import { startEmbeddedFleet, type EmbeddedFleet } from './embedded/embedded-fleet';
 
 export interface ConsoleAppOptions {
@@ -87,6 +88,7 @@ export async function createConsoleApp(opts: ConsoleAppOptions): Promise<Console
       uploadCancel: (uploadId) => uploads.cancel(uploadId),
     },
     deployments: deploymentActions(session),
+    groups: groupActions(session),
   };
 
   let closing: Promise<void> | null = null;
