@@ -24,7 +24,7 @@ export async function verifyStep(c: StepContext): Promise<StepResult> {
     for (const check of c.opts.healthChecks ?? []) {
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`health checks did not finish within ${Math.round(timeoutMs / 1000)} s (next: ${check.name})`);
-      await withTimeout(check.run(c.signal), left, `${check.name} did not finish within the health timeout`);
+      await withTimeout(check.run(c.signal), left, `${check.name} did not finish within the health timeout`, c.signal);
     }
     await c.hooks('Verify', 'Leave');
   } catch (err) {
@@ -51,7 +51,18 @@ export async function notOnTarget(c: StepContext): Promise<StepResult | null> {
   );
 }
 
-function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]).finally(() => clearTimeout(timer));
+/** The check's result, unless the time runs out or the step is aborted first. */
+function withTimeout<T>(work: Promise<T>, ms: number, message: string, signal: AbortSignal): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort = (): void => {};
+  const stop = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+    onAbort = () => reject(signal.reason ?? new Error('aborted'));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort);
+  });
+  return Promise.race([work, stop]).finally(() => {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
+  });
 }
