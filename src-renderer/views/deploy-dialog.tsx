@@ -1,17 +1,21 @@
 import { useEffect, useId, useRef, useState } from 'react';
-import type { ArtifactRow } from '../../src-main/common/console-api';
+import type { ArtifactRow, GroupRow } from '../../src-main/common/console-api';
 import { fleet } from '../api';
 import { formatSize } from '../format/bytes';
 import { plural } from './device-list';
 
-// "Deploy to selected devices": pick one of the hub's artifacts, then the
-// hub creates the deployment and the console opens its page. Artifacts that
-// devices will refuse (unsigned, untrusted key) are shown but cannot be picked.
+// "Deploy to selected devices" (or, with no selection, to a static group):
+// pick one of the hub's artifacts, then the hub creates the deployment and
+// the console opens its page. Artifacts that devices will refuse (unsigned,
+// untrusted key) are shown but cannot be picked.
 
 type Load = { state: 'loading' } | { state: 'error'; message: string } | { state: 'ready'; rows: ArtifactRow[] };
 
+type Groups = { state: 'loading' } | { state: 'error'; message: string } | { state: 'ready'; rows: GroupRow[] };
+
 interface Props {
-  deviceIds: string[];
+  /** the selected devices; without them the dialog asks for a group */
+  deviceIds?: string[];
   onCancel: () => void;
   onCreated: (deploymentId: string) => void;
 }
@@ -24,10 +28,22 @@ export function DeployDialog({ deviceIds, onCancel, onCreated }: Props) {
   const [force, setForce] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
+  const [groups, setGroups] = useState<Groups>({ state: 'loading' });
+  const [group, setGroup] = useState('');
   const firstFocus = useRef<HTMLButtonElement>(null);
+  const byGroup = deviceIds === undefined;
 
   useEffect(() => {
     firstFocus.current?.focus();
+    if (byGroup) {
+      fleet.groups.list().then(
+        (rows) => {
+          setGroups({ state: 'ready', rows });
+          if (rows.length) setGroup((current) => current || rows[0].name);
+        },
+        (err: Error) => setGroups({ state: 'error', message: `Could not list groups: ${err.message}` }),
+      );
+    }
     fleet.artifacts.list().then(
       (rows) => {
         setLoad({ state: 'ready', rows });
@@ -36,13 +52,14 @@ export function DeployDialog({ deviceIds, onCancel, onCreated }: Props) {
       },
       (err: Error) => setLoad({ state: 'error', message: `Could not list artifacts: ${err.message}` }),
     );
-  }, []);
+  }, [byGroup]);
 
   async function create(): Promise<void> {
     setBusy(true);
     setError('');
     try {
-      const deployment = await fleet.deployments.create({ artifactId, deviceIds, allowDowngrade, force });
+      const target = deviceIds === undefined ? { group } : { deviceIds };
+      const deployment = await fleet.deployments.create({ artifactId, ...target, allowDowngrade, force });
       onCreated(deployment.id);
     } catch (err) {
       setError(`The hub did not create the deployment: ${(err as Error).message}`);
@@ -53,7 +70,8 @@ export function DeployDialog({ deviceIds, onCancel, onCreated }: Props) {
   return (
     <div className="backdrop" onKeyDown={(e) => e.key === 'Escape' && !busy && onCancel()}>
       <div role="dialog" aria-modal="true" aria-labelledby={titleId} className="dialog deploy-dialog">
-        <h2 id={titleId}>Deploy to {plural(deviceIds.length, 'device')}</h2>
+        <h2 id={titleId}>{deviceIds === undefined ? 'New deployment' : `Deploy to ${plural(deviceIds.length, 'device')}`}</h2>
+        {byGroup && <GroupChoice groups={groups} group={group} disabled={busy} onChange={setGroup} />}
         {load.state === 'loading' && <p className="muted">Loading artifacts…</p>}
         {load.state === 'error' && (
           <p role="alert" className="notice error">
@@ -105,11 +123,41 @@ export function DeployDialog({ deviceIds, onCancel, onCreated }: Props) {
           <button type="button" ref={firstFocus} onClick={onCancel} disabled={busy}>
             Cancel
           </button>
-          <button type="button" className="primary" disabled={!artifactId || busy} onClick={() => void create()}>
+          <button type="button" className="primary" disabled={!artifactId || (byGroup && !group) || busy} onClick={() => void create()}>
             {busy ? 'Deploying…' : 'Deploy'}
           </button>
         </div>
       </div>
     </div>
+  );
+}
+
+function GroupChoice({ groups, group, disabled, onChange }: { groups: Groups; group: string; disabled: boolean; onChange: (name: string) => void }) {
+  if (groups.state === 'loading') return <p className="muted">Loading groups…</p>;
+  if (groups.state === 'error') {
+    return (
+      <p role="alert" className="notice error">
+        {groups.message}
+      </p>
+    );
+  }
+  if (groups.rows.length === 0) {
+    return (
+      <p className="empty">
+        No static groups on the hub yet: select devices on the <a href="#/devices">Devices</a> page and choose “Add to group…”, or deploy to the selection directly.
+      </p>
+    );
+  }
+  return (
+    <label className="group-choice">
+      Target group
+      <select value={group} disabled={disabled} onChange={(e) => onChange(e.target.value)}>
+        {groups.rows.map((g) => (
+          <option key={g.name} value={g.name}>
+            {g.name} ({plural(g.deviceIds.length, 'device')})
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }

@@ -6,6 +6,7 @@ import { relativeTime } from '../format/relative-time';
 import { deploymentHref } from '../route';
 import { useNow } from '../use-now';
 import { usePoll } from '../use-poll';
+import { DeployDialog } from './deploy-dialog';
 import { plural } from './device-list';
 import { ProgressBar } from './progress-bar';
 import { StatusBadge } from './status-badge';
@@ -17,6 +18,7 @@ type Load = { state: 'loading' } | { state: 'error'; message: string } | { state
 
 export function DeploymentsView() {
   const [load, setLoad] = useState<Load>({ state: 'loading' });
+  const [creating, setCreating] = useState(false);
   const now = useNow(30_000);
   const read = useCallback(
     () =>
@@ -36,7 +38,11 @@ export function DeploymentsView() {
         <button type="button" onClick={() => void read()}>
           Refresh
         </button>
+        <button type="button" className="primary" onClick={() => setCreating(true)}>
+          New deployment…
+        </button>
       </div>
+      {creating && <DeployDialog onCancel={() => setCreating(false)} onCreated={(id) => (location.hash = deploymentHref(id))} />}
       {load.state === 'loading' && <p className="muted">Loading deployments…</p>}
       {load.state === 'error' && (
         <div role="alert" className="notice error">

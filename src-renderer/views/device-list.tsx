@@ -7,6 +7,7 @@ import { useDeviceList, type StatusFilter } from '../stores/device-list-store';
 import { ConfirmDialog } from './confirm-dialog';
 import { DeployDialog } from './deploy-dialog';
 import { DeviceGrid } from './device-grid';
+import { GroupDialog } from './group-dialog';
 
 // The device list: text filter, status chips, bulk actions and the grid.
 
@@ -34,6 +35,7 @@ export function DeviceList() {
   const [confirm, setConfirm] = useState<Confirm>(null);
   const [busy, setBusy] = useState(false);
   const [deploying, setDeploying] = useState(false);
+  const [grouping, setGrouping] = useState(false);
 
   useEffect(() => loader.setFilter(filter), [loader, filter]);
   useEffect(() => {
@@ -125,6 +127,9 @@ export function DeviceList() {
         <button type="button" disabled={!ids.length || busy} onClick={() => setDeploying(true)}>
           Deploy…
         </button>
+        <button type="button" disabled={!ids.length || busy} onClick={() => setGrouping(true)}>
+          Add to group…
+        </button>
         <button type="button" disabled={!ids.length || busy} onClick={clearSelection}>
           Clear selection
         </button>
@@ -162,6 +167,17 @@ export function DeviceList() {
             setDeploying(false);
             clearSelection();
             location.hash = deploymentHref(id);
+          }}
+        />
+      )}
+      {grouping && (
+        <GroupDialog
+          deviceIds={ids}
+          onCancel={() => setGrouping(false)}
+          onDone={(group) => {
+            setGrouping(false);
+            setNotice({ kind: 'ok', text: `Group “${group.name}” now has ${plural(group.deviceIds.length, 'device')}.` });
+            clearSelection();
           }}
         />
       )}

@@ -15,7 +15,8 @@ import { deviceRow, pageErrors, startConsoleUnderTest, waitForDevices, WAIT, typ
 // incompatible without contacting them, and the deployment page, the
 // deployment list and each device's Updates section show it. Then a
 // deployment aborted from its page while a target is still pending: it
-// stops at once and no device is left working on it.
+// stops at once and no device is left working on it. Last, devices put in a
+// static group from the grid, and a deployment to that group.
 
 let c: ConsoleUnderTest;
 let targets: DeviceRow[];
@@ -121,6 +122,34 @@ it('aborts a deployment from its page after confirming; no device is left workin
   await expect
     .poll(() => page.getByTestId('deployment-device').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-status'))), WAIT)
     .toEqual(detail.devices.map((d) => d.status));
+  expect(pageErrors(c)).toEqual([]);
+});
+
+it('groups selected devices and deploys to the group from the Deployments view', async () => {
+  const { page, app } = c;
+  await page.evaluate("location.hash = '#/devices'");
+  for (const d of targets.slice(0, 2)) {
+    await deviceRow(page, d.id).waitFor();
+    await page.getByRole('checkbox', { name: `Select ${d.id}` }).check();
+  }
+  await page.getByRole('toolbar', { name: 'Device actions' }).getByRole('button', { name: 'Add to group…' }).click();
+  const groupDialog = page.getByRole('dialog', { name: 'Add 2 devices to a group' });
+  await groupDialog.getByLabel('Group name').fill('lab');
+  await groupDialog.getByRole('button', { name: 'Add to group' }).click();
+  await expect.poll(() => page.getByRole('status').filter({ hasText: 'Group' }).innerText(), WAIT).toBe('Group “lab” now has 2 devices.');
+  expect(await app.api.groups.list()).toEqual([{ name: 'lab', deviceIds: targets.slice(0, 2).map((d) => d.id).sort() }]);
+
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Deployments' }).click();
+  await page.getByRole('button', { name: 'New deployment…' }).click();
+  const dialog = page.getByRole('dialog', { name: 'New deployment' });
+  await expect.poll(() => dialog.getByLabel('Target group').inputValue(), WAIT).toBe('lab');
+  expect(await dialog.getByRole('option').allInnerTexts()).toEqual(['lab (2 devices)']);
+  await dialog.getByRole('radio', { name: /^fleetos 9\.0\.0 / }).check();
+  await dialog.getByRole('button', { name: 'Deploy', exact: true }).click();
+  await expect.poll(() => new URL(page.url()).hash, WAIT).toMatch(/^#\/deployments\/[0-9a-f-]{36}$/);
+  await expect.poll(() => page.getByTestId('deployment-device').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-device-id'))), WAIT).toEqual(
+    targets.slice(0, 2).map((d) => d.id).sort(),
+  );
   expect(pageErrors(c)).toEqual([]);
 });
 
