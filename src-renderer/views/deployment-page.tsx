@@ -15,7 +15,7 @@ import { StatusBadge } from './status-badge';
 
 // One deployment, live: re-read every second while the page is visible and
 // any device is still working, with counts per status, a progress bar and
-// state per device, its log on demand, and Abort.
+// state per device (filtered by status on demand), its log, and Abort.
 
 type Load = { state: 'loading' } | { state: 'error'; message: string } | { state: 'ready'; detail: DeploymentDetail; error: string };
 
@@ -27,6 +27,8 @@ export function DeploymentPage({ id }: { id: string }) {
   const [notice, setNotice] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
   const [openLogs, setOpenLogs] = useState<ReadonlySet<string>>(new Set());
+  /** a status to show alone (large deployments: "which ones failed?"), or all */
+  const [shown, setShown] = useState<string | null>(null);
   const now = useNow(10_000);
 
   const read = useCallback(
@@ -121,13 +123,23 @@ export function DeploymentPage({ id }: { id: string }) {
               <DeploymentProgress deployment={d} />
             </dd>
           </dl>
-          <ul className="status-counts" aria-label="Devices per status">
-            {DEVICE_DEPLOYMENT_STATUSES.filter((s) => (d.counts[s] ?? 0) > 0).map((s) => (
-              <li key={s} className={`badge tone-${statusTone(s)}`} data-testid={`count-${s}`}>
-                {statusText(s)}: {d.counts[s]}
-              </li>
+          <div role="group" aria-label="Show devices by status" className="status-counts">
+            <button type="button" className="chip" aria-pressed={shown === null} onClick={() => setShown(null)}>
+              all: {d.total}
+            </button>
+            {DEVICE_DEPLOYMENT_STATUSES.filter((s) => (d.counts[s] ?? 0) > 0 || shown === s).map((s) => (
+              <button
+                type="button"
+                key={s}
+                className={`chip badge tone-${statusTone(s)}`}
+                aria-pressed={shown === s}
+                data-testid={`count-${s}`}
+                onClick={() => setShown(shown === s ? null : s)}
+              >
+                {statusText(s)}: {d.counts[s] ?? 0}
+              </button>
             ))}
-          </ul>
+          </div>
           <table className="data-table device-deployments" aria-label="Devices in this deployment">
             <thead>
               <tr>
@@ -142,7 +154,7 @@ export function DeploymentPage({ id }: { id: string }) {
               </tr>
             </thead>
             <tbody>
-              {load.detail.devices.map((dev) => (
+              {load.detail.devices.filter((dev) => shown === null || dev.status === shown).map((dev) => (
                 <Fragment key={dev.deviceId}>
                   <DeviceRow device={dev} now={now} logOpen={openLogs.has(dev.deviceId)} onToggleLog={() => toggleLog(dev.deviceId)} />
                   {openLogs.has(dev.deviceId) && (

@@ -122,6 +122,15 @@ it('aborts a deployment from its page after confirming; no device is left workin
   await expect
     .poll(() => page.getByTestId('deployment-device').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-status'))), WAIT)
     .toEqual(detail.devices.map((d) => d.status));
+
+  // Showing one status alone.
+  const statuses = page.getByRole('group', { name: 'Show devices by status' });
+  await statuses.getByTestId('count-aborted').click();
+  expect(await statuses.getByTestId('count-aborted').getAttribute('aria-pressed')).toBe('true');
+  const aborted = detail.devices.filter((d) => d.status === 'aborted').map((d) => d.deviceId);
+  await expect.poll(() => page.getByTestId('deployment-device').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-device-id'))), WAIT).toEqual(aborted);
+  await statuses.getByRole('button', { name: 'all: 2' }).click();
+  await expect.poll(() => page.getByTestId('deployment-device').count(), WAIT).toBe(2);
   expect(pageErrors(c)).toEqual([]);
 });
 
