@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateIdentityKey } from '../../agent/identity-key';
@@ -69,6 +69,10 @@ let work: ReturnType<typeof tempDir>;
 let keyFile: string;
 let caFile: string;
 let bundle: string | undefined;
+/** A failed trial keeps the whole work folder for a post-mortem. */
+let keepWork = false;
+/** Device processes running now. */
+const live = new Set<Program>();
 const scenarios: Scenario[] = [];
 const results: TrialResult[] = [];
 const oldSha = sha(factoryImage());
@@ -113,9 +117,11 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  // A failed trial leaves its siblings running: stop them.
+  await Promise.all([...live].map((p) => p.kill9()));
   operators?.close();
   await hub?.dispose();
-  work?.remove();
+  if (!keepWork) work?.remove();
 });
 
 let trialCount = 0;
@@ -161,7 +167,11 @@ async function powerOn(dir: string, deploymentId: string, crashAt: string | unde
   const env: NodeJS.ProcessEnv = { FLEET_CRASH_AT: crashAt ?? '', FLEET_CRASH_TRACE: traceFile ?? '' };
   const sim = startDevice(['sim', '--hub', hub.hub.address, '--ca', caFile, '--devices', '1', '--state', dir, '--spread-ms', '0', '--artifact-key', keyFile], env);
   let exit: number | string | undefined;
-  void sim.exited.then((code) => (exit = code));
+  live.add(sim);
+  void sim.exited.then((code) => {
+    exit = code;
+    live.delete(sim);
+  });
   try {
     await waitFor(
       `the device to die at ${crashAt ?? '(no cut)'} or finish`,
@@ -200,8 +210,10 @@ async function runTrial(s: Scenario, plan: string[]): Promise<TrialResult> {
   // Booted on a committed slot: the next power-on boots the same one.
   const committed = env.includes(`fleet_boot_part=${slot}\n`) && env.includes('upgrade_available=0\n');
   if (image === 'other' || !committed || (status === 'success') !== (image === 'new') || !FINAL.has(status)) {
-    throw new Error(`trial failed: ${JSON.stringify(result)}\nenv:\n${env}`);
+    keepWork = true;
+    throw new Error(`trial failed (its folder is kept: ${dir}): ${JSON.stringify(result)}\nenv:\n${env}`);
   }
+  rmSync(dir, { recursive: true, force: true });
   return result;
 }
 
@@ -280,5 +292,5 @@ describe('power cuts during updates', () => {
     // A good release ends in success unless a cut sent it back; a bad one never succeeds.
     expect(results.filter((r) => r.scenario === 'bad' && r.status === 'success')).toEqual([]);
     expect(results.some((r) => r.scenario === 'good' && r.status === 'success')).toBe(true);
-  }, 600_000);
+  }, Math.max(600_000, MIN_CUTS * 2_000));
 });
