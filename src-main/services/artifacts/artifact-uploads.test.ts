@@ -31,8 +31,8 @@ async function connected(uploadLimits?: Partial<UploadLimits>): Promise<{ hub: R
   return { hub, hubDir, app };
 }
 
-function artifact(version: string, key = testKeys()[0].privateKeyPem): Promise<Buffer> {
-  const data = randomBytes(700_000); // incompressible: the artifact spans several chunks
+function artifact(version: string, key = testKeys()[0].privateKeyPem, payloadBytes = 700_000): Promise<Buffer> {
+  const data = randomBytes(payloadBytes); // incompressible: the artifact spans several chunks
   return buildArtifact({ name: 'fleetos', version, deviceTypes: ['sim-device'], compression: 'gzip', signingKey: key, payloads: [{ type: 'rootfs-image', name: 'rootfs.img', data }] });
 }
 
@@ -89,12 +89,13 @@ describe('artifact uploads through the console API', () => {
 
   it('refuses chunks of the wrong size, out of place or ahead of the window, and finishing early', async () => {
     const { app } = await connected();
-    const bytes = await artifact('1.4.0');
+    const bytes = await artifact('1.4.0', undefined, 1_500_000); // more than a window of chunks
     const { uploadId, chunkBytes, maxInFlight } = await app.api.artifacts.uploadBegin({ fileName: 'x.fleet', size: bytes.length });
     const chunk = (o: number, n = chunkBytes) => bytes.subarray(o, o + n).toString('base64');
     await expect(app.api.artifacts.uploadChunk(uploadId, 0, chunk(0, 100))).rejects.toThrow(/holds 100 bytes; expected 262144/);
     await expect(app.api.artifacts.uploadChunk(uploadId, 5, chunk(5))).rejects.toThrow(/out of place/);
     await expect(app.api.artifacts.uploadChunk(uploadId, maxInFlight * chunkBytes, chunk(maxInFlight * chunkBytes))).rejects.toThrow(/ahead of the window/);
+    await expect(app.api.artifacts.uploadChunk(uploadId, 100 * chunkBytes, chunk(0))).rejects.toThrow(/past the end of the \d+-byte file/);
     await app.api.artifacts.uploadChunk(uploadId, 0, chunk(0));
     await expect(app.api.artifacts.uploadChunk(uploadId, 0, chunk(0))).rejects.toThrow(/out of place/);
     await expect(app.api.artifacts.uploadFinish(uploadId)).rejects.toThrow(/incomplete: 262144 of \d+ bytes sent/);

@@ -42,6 +42,8 @@ interface Upload {
   /** chunks that arrived ahead of `next`, by offset */
   waiting: Map<number, WaitingChunk>;
   pumping: boolean;
+  /** every byte sent and the stream ended: only the hub's verdict is awaited */
+  finishing: boolean;
   failed: Error | null;
   onFail: Set<(err: Error) => void>;
   idle: NodeJS.Timeout | null;
@@ -78,6 +80,7 @@ export class ArtifactUploads {
     if (!Number.isInteger(offset) || offset < upload.next || offset % chunkBytes !== 0) {
       throw new Error(`upload chunk at offset ${offset} is out of place: the next byte expected is ${upload.next}, in steps of ${chunkBytes}`);
     }
+    if (offset >= upload.size) throw new Error(`upload chunk at offset ${offset} is past the end of the ${upload.size}-byte file`);
     if (offset >= upload.next + maxInFlight * chunkBytes) {
       throw new Error(`upload chunk at offset ${offset} is ahead of the window: at most ${maxInFlight} chunks may be in flight`);
     }
@@ -96,11 +99,13 @@ export class ArtifactUploads {
   async finish(uploadId: string): Promise<UploadResult> {
     const upload = this.get(uploadId);
     if (upload.failed) throw upload.failed;
+    if (upload.finishing) throw new Error(`upload of ${upload.fileName} is already finishing: wait for the hub's answer`);
     if (upload.next !== upload.size || upload.waiting.size > 0) {
       throw new Error(`upload of ${upload.fileName} is incomplete: ${upload.next} of ${upload.size} bytes sent; send the remaining chunks first`);
     }
     // The hub now verifies the whole file: its deadline bounds the wait, not the idle timer.
     if (upload.idle) clearTimeout(upload.idle);
+    upload.finishing = true;
     upload.call.end();
     try {
       const res = await upload.verdict;
@@ -146,6 +151,7 @@ export class ArtifactUploads {
       next: 0,
       waiting: new Map(),
       pumping: false,
+      finishing: false,
       failed: null,
       onFail: new Set(),
       idle: null,
