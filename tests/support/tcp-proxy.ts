@@ -17,7 +17,7 @@ export interface TcpProxy {
   readonly accepted: number;
   /** connections open now */
   readonly open: number;
-  /** connections cut by cut() or a scheduled cut */
+  /** cuts (by cut() or scheduled) that found at least one open connection */
   readonly cuts: number;
   /** Resets every open connection on both sides; returns how many were cut. */
   cut(): number;
@@ -50,7 +50,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       upstream.resetAndDestroy();
     }
     pairs.clear();
-    cuts += n;
+    if (n) cuts++;
     return n;
   };
   const countDown = (n: number): void => {

@@ -1,7 +1,9 @@
 import type { ServiceError } from '@grpc/grpc-js';
+import { createCipheriv, createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { makeSimRootfs, SIM_ROOTFS_HEADER_BYTES } from '../../agent/sim/sim-rootfs';
 import { generateSigningKey, writeArtifact, type SigningKeyPair } from '../../artifact';
 import type { Artifact, CreateDeploymentRequest, Deployment, DeploymentDetail } from '../../proto/gen/fleet/v1/console';
 import { bearer, unary } from '../../src-main/services/hub-client/hub-connection';
@@ -13,11 +15,44 @@ import type { Operator } from './operator';
 
 export { generateSigningKey, type SigningKeyPair };
 
+/**
+ * A simulated device's rootfs image of any size, fast: the simulator's header
+ * (version, healthy) then an AES-CTR keystream, random-looking (so nothing
+ * compresses it away) and reproducible from `seed`. makeSimRootfs's filler
+ * costs ~130 ms per MiB, too slow for 128 MiB in a test or 1 GiB in a bench.
+ * Returns the image's sha256.
+ */
+export async function writeSimRootfsImage(file: string, o: { version: string; size: number; seed?: string; healthy?: boolean }): Promise<string> {
+  const header = makeSimRootfs({ version: o.version, size: SIM_ROOTFS_HEADER_BYTES, healthy: o.healthy });
+  const key = createHash('sha256').update(`sim-rootfs:${o.seed ?? o.version}`).digest();
+  const cipher = createCipheriv('aes-256-ctr', key, Buffer.alloc(16));
+  const hash = createHash('sha256');
+  const zeros = Buffer.alloc(4 * 1024 * 1024);
+  async function* bytes(): AsyncGenerator<Buffer> {
+    yield header;
+    for (let left = o.size - header.length; left > 0; left -= zeros.length) {
+      yield cipher.update(left >= zeros.length ? zeros : zeros.subarray(0, left));
+    }
+  }
+  await pipeline(
+    bytes(),
+    async function* (source: AsyncIterable<Buffer>) {
+      for await (const chunk of source) {
+        hash.update(chunk);
+        yield chunk;
+      }
+    },
+    createWriteStream(file),
+  );
+  return hash.digest('hex');
+}
+
 /** Writes a signed rootfs-image artifact of `imageFile`, stored uncompressed (the image is random). */
-export async function writeRootfsArtifact(o: { out: string; imageFile: string; name: string; version: string; deviceType: string; key: SigningKeyPair }): Promise<void> {
+export async function writeRootfsArtifact(o: { out: string; imageFile: string; name: string; group?: string; version: string; deviceType: string; key: SigningKeyPair }): Promise<void> {
   await writeArtifact(
     {
       name: o.name,
+      group: o.group,
       version: o.version,
       deviceTypes: [o.deviceType],
       payloads: [{ type: 'rootfs-image', source: o.imageFile }],
@@ -64,9 +99,4 @@ export async function waitForDeploymentEnd(operator: Operator, id: string, timeo
     if (Date.now() > until) throw new Error(`deployment ${id} still active after ${timeoutMs} ms: ${JSON.stringify(detail.deployment!.counts)}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
-}
-
-/** Copies a file (for artifacts staged once and reused). */
-export async function copyFile(from: string, to: string): Promise<void> {
-  await pipeline(createReadStream(from), createWriteStream(to));
 }
