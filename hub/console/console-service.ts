@@ -128,6 +128,14 @@ export function createConsoleService(ctx: ConsoleServiceContext): ConsoleService
     getDeploymentLog: unary('GetDeploymentLog', d.getDeploymentLog),
     setGroupMembers: unary('SetGroupMembers', d.setGroupMembers),
     listGroups: unary('ListGroups', d.listGroups),
+    continueDeployment: unary('ContinueDeployment', notYet),
+    pauseDeployment: unary('PauseDeployment', notYet),
+    resumeDeployment: unary('ResumeDeployment', notYet),
+    createDynamicGroup: unary('CreateDynamicGroup', notYet),
+    listDynamicGroups: unary('ListDynamicGroups', notYet),
+    getDynamicGroup: unary('GetDynamicGroup', notYet),
+    deleteDynamicGroup: unary('DeleteDynamicGroup', notYet),
+    previewDeviceQuery: unary('PreviewDeviceQuery', notYet),
 
     watch(call: WatchCall) {
       ctx.watchers.add(call);
@@ -141,6 +149,10 @@ export function createConsoleService(ctx: ConsoleServiceContext): ConsoleService
         });
     },
   };
+}
+
+async function notYet(): Promise<never> {
+  throw new RpcError(status.UNIMPLEMENTED, 'rollout control is being built on this hub');
 }
 
 function toFilter(filter: ProtoDeviceFilter | undefined): DeviceFilter {

@@ -198,6 +198,148 @@ export interface CreateDeploymentRequest {
   allowDowngrade: boolean;
   /** Install even on devices that already provide this name and version. */
   force: boolean;
+  /**
+   * Phases, pauses, window, thresholds, retries, dynamic group (issue #4).
+   * Absent: one phase, started at once, no pauses, no threshold.
+   */
+  rollout?: RolloutOptions | undefined;
+}
+
+/** How a deployment rolls out (docs/rollouts.md). */
+export interface RolloutOptions {
+  /**
+   * In order; each device is in exactly one, chosen reproducibly (sorted by
+   * sha256(deployment id + device id)). Empty: one phase of every device.
+   */
+  phases: PhaseSpec[];
+  /**
+   * Stop every device before these stages until continued: any of
+   * install, reboot, commit.
+   */
+  pauseBefore: string[];
+  /** Install and reboot only inside this window (downloads any time). */
+  window:
+    | MaintenanceWindow
+    | undefined;
+  /** Over the whole deployment; exceeded => halted. */
+  maxFailures:
+    | FailureThreshold
+    | undefined;
+  /**
+   * A device that ends with failure or rolled-back is offered the deployment
+   * again up to this many times (0: never).
+   */
+  retries: number;
+  /**
+   * Target a dynamic group instead of device_ids/group: its matching devices
+   * at creation, and every device that comes to match while the deployment
+   * is active, up to max_devices (0: no cap).
+   */
+  dynamicGroup: string;
+  maxDevices: number;
+}
+
+export interface PhaseSpec {
+  /**
+   * The phase's size: a percent (1-100) or a count of the deployment's
+   * devices (exactly one). The last phase takes every remaining device
+   * whatever its size.
+   */
+  percent: number;
+  count: number;
+  /**
+   * How it starts. The first phase starts at creation, later ones
+   * automatically when the previous one reached its success threshold,
+   * unless: start_ms (epoch ms) > 0 starts it at that time; manual waits for
+   * ContinueDeployment with its number.
+   */
+  startMs: number;
+  manual: boolean;
+  /**
+   * Percent of this phase's devices (incompatible ones left out) that must
+   * be success or already-installed before the next phase starts
+   * automatically; 0 means 100.
+   */
+  successPercent: number;
+  /** Failures in this phase that halt the deployment. */
+  maxFailures: FailureThreshold | undefined;
+}
+
+/**
+ * Halts the deployment when the devices that ended with failure or
+ * rolled-back (after their retries) exceed `count`, or exceed `percent` % of
+ * the devices concerned. Both 0: no threshold.
+ */
+export interface FailureThreshold {
+  count: number;
+  percent: number;
+}
+
+/**
+ * A recurring window: starts at every minute matched by `cron` (5 fields:
+ * minute hour day-of-month month day-of-week, in `time_zone`), lasts
+ * `duration_ms`.
+ */
+export interface MaintenanceWindow {
+  cron: string;
+  durationMs: number;
+  /** IANA name, e.g. Europe/Oslo; empty means UTC. */
+  timeZone: string;
+}
+
+export interface PhaseState {
+  /** 1-based. */
+  number: number;
+  spec:
+    | PhaseSpec
+    | undefined;
+  /** waiting | started */
+  status: string;
+  /** 0 while waiting. */
+  startedMs: number;
+  total: number;
+  /** Devices per status in this phase. */
+  counts: { [key: string]: number };
+}
+
+export interface PhaseState_CountsEntry {
+  key: string;
+  value: number;
+}
+
+export interface RolloutState {
+  /** As created (normalized: pause stages in order, defaults filled). */
+  options: RolloutOptions | undefined;
+  phases: PhaseState[];
+  /**
+   * Maintenance window: whether it is open now, when the current one ends
+   * (0 when closed) and when the next one starts (0 without a window).
+   */
+  windowOpen: boolean;
+  windowEndsMs: number;
+  nextWindowMs: number;
+}
+
+/**
+ * One deployment-level event: created, phase-started, continued, paused,
+ * halted, resumed, aborted, finished, device-joined, device-left.
+ */
+export interface DeploymentHistoryEntry {
+  atMs: number;
+  /** Operator name, or "hub" for what the hub did by itself. */
+  actor: string;
+  action: string;
+  details: { [key: string]: string };
+}
+
+export interface DeploymentHistoryEntry_DetailsEntry {
+  key: string;
+  value: string;
+}
+
+export interface DeploymentHistory {
+  /** Oldest first. */
+  entries: DeploymentHistoryEntry[];
 }
 
 export interface Deployment {
@@ -206,7 +348,7 @@ export interface Deployment {
   artifactId: string;
   artifactName: string;
   artifactVersion: string;
-  /** active | finished | aborted */
+  /** active | halted | finished | aborted */
   status: string;
   createdMs: number;
   createdBy: string;
@@ -219,6 +361,12 @@ export interface Deployment {
   force: boolean;
   /** Set when aborted. */
   abortedBy: string;
+  /** Why it is halted (failure threshold, or paused by whom); empty otherwise. */
+  haltReason?:
+    | string
+    | undefined;
+  /** Phases with their progress, pauses, window (issue #4). */
+  rollout?: RolloutState | undefined;
 }
 
 export interface Deployment_CountsEntry {
@@ -230,8 +378,10 @@ export interface DeploymentDevice {
   deploymentId: string;
   deviceId: string;
   /**
-   * pending, downloading, installing, rebooting, verifying, committing,
-   * success, failure, rolled-back, already-installed, incompatible, aborted
+   * pending, downloading, paused-before-install, installing,
+   * paused-before-reboot, rebooting, verifying, paused-before-commit,
+   * committing, success, failure, rolled-back, already-installed,
+   * incompatible, aborted
    */
   status: string;
   bytesDone: number;
@@ -245,15 +395,23 @@ export interface DeploymentDevice {
   artifactName: string;
   artifactVersion: string;
   deploymentName: string;
+  /** 1-based phase of the device (issue #4). */
+  phase?:
+    | number
+    | undefined;
+  /** Retries used so far (0 on the first offer). */
+  attempt?: number | undefined;
 }
 
 export interface DeploymentDetail {
   deployment: Deployment | undefined;
   devices: DeploymentDevice[];
+  /** Who created, continued, paused, resumed, aborted it, and when. */
+  history?: DeploymentHistory | undefined;
 }
 
 export interface ListDeploymentsRequest {
-  /** Empty: all; or active | finished | aborted. */
+  /** Empty: all; or active | halted | finished | aborted. */
   status: string;
   limit: number;
 }
@@ -304,6 +462,111 @@ export interface ListGroupsRequest {
 
 export interface ListGroupsResponse {
   groups: Group[];
+}
+
+export interface ContinueDeploymentRequest {
+  id: string;
+  /**
+   * The pause point to release (and every one before it): install, reboot
+   * or commit. Empty: each device's next pause point not yet released.
+   */
+  stage: string;
+  /**
+   * 1-based; 0: not given. A phase that has not started starts now (its
+   * devices get the command); a started one gets its pause point released.
+   */
+  phase: number;
+  /**
+   * Release for these devices only. Neither phase nor devices: every
+   * started phase.
+   */
+  deviceIds: string[];
+}
+
+export interface PauseDeploymentRequest {
+  id: string;
+  /** Shown with the halt; defaults to "paused by <operator>". */
+  reason: string;
+}
+
+export interface ResumeDeploymentRequest {
+  id: string;
+}
+
+/**
+ * One condition on a device attribute: the device id ("id"), an identity
+ * attribute, or else an inventory attribute (identity wins, as in
+ * DeviceFilter).
+ */
+export interface AttributeCondition {
+  attribute: string;
+  /**
+   * eq, ne, in, not-in, lt, le, gt, ge, exists, not-exists, regex.
+   * lt..ge compare as numbers when both sides are numbers, else as
+   * dotted versions (1.10 > 1.9); ne and not-in also match a missing
+   * attribute; regex is a JavaScript regular expression.
+   */
+  op: string;
+  value: string;
+  /** For in and not-in. */
+  values: string[];
+}
+
+/** Matches accepted devices for which every condition holds. */
+export interface DeviceQuery {
+  conditions: AttributeCondition[];
+}
+
+export interface DynamicGroup {
+  name: string;
+  query: DeviceQuery | undefined;
+  createdBy: string;
+  createdMs: number;
+  /** Accepted devices matching now. */
+  matching: number;
+}
+
+export interface CreateDynamicGroupRequest {
+  /** Letters, digits, '.', '_', '-' (at most 64). */
+  name: string;
+  query:
+    | DeviceQuery
+    | undefined;
+  /** Replace the query of an existing group of that name (else ALREADY_EXISTS). */
+  replace: boolean;
+}
+
+export interface ListDynamicGroupsRequest {
+}
+
+export interface ListDynamicGroupsResponse {
+  groups: DynamicGroup[];
+}
+
+export interface GetDynamicGroupRequest {
+  name: string;
+}
+
+export interface DynamicGroupDetail {
+  group:
+    | DynamicGroup
+    | undefined;
+  /** Matching accepted devices, by id. */
+  deviceIds: string[];
+}
+
+export interface DeleteDynamicGroupRequest {
+  name: string;
+}
+
+export interface PreviewDeviceQueryRequest {
+  query: DeviceQuery | undefined;
+}
+
+export interface PreviewDeviceQueryResponse {
+  matching: number;
+  /** Up to 20 matching device ids, by id. */
+  sample: string[];
 }
 
 function createBaseWhoAmIRequest(): WhoAmIRequest {
@@ -2002,7 +2265,16 @@ export const ListArtifactsResponse: MessageFns<ListArtifactsResponse> = {
 };
 
 function createBaseCreateDeploymentRequest(): CreateDeploymentRequest {
-  return { name: "", artifactId: "", artifactName: "", deviceIds: [], group: "", allowDowngrade: false, force: false };
+  return {
+    name: "",
+    artifactId: "",
+    artifactName: "",
+    deviceIds: [],
+    group: "",
+    allowDowngrade: false,
+    force: false,
+    rollout: undefined,
+  };
 }
 
 export const CreateDeploymentRequest: MessageFns<CreateDeploymentRequest> = {
@@ -2027,6 +2299,9 @@ export const CreateDeploymentRequest: MessageFns<CreateDeploymentRequest> = {
     }
     if (message.force !== false) {
       writer.uint32(56).bool(message.force);
+    }
+    if (message.rollout !== undefined) {
+      RolloutOptions.encode(message.rollout, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -2100,6 +2375,14 @@ export const CreateDeploymentRequest: MessageFns<CreateDeploymentRequest> = {
             message.force = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.rollout = RolloutOptions.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2124,6 +2407,937 @@ export const CreateDeploymentRequest: MessageFns<CreateDeploymentRequest> = {
     message.group = object.group ?? "";
     message.allowDowngrade = object.allowDowngrade ?? false;
     message.force = object.force ?? false;
+    message.rollout = (object.rollout !== undefined && object.rollout !== null)
+      ? RolloutOptions.fromPartial(object.rollout)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRolloutOptions(): RolloutOptions {
+  return {
+    phases: [],
+    pauseBefore: [],
+    window: undefined,
+    maxFailures: undefined,
+    retries: 0,
+    dynamicGroup: "",
+    maxDevices: 0,
+  };
+}
+
+export const RolloutOptions: MessageFns<RolloutOptions> = {
+  encode(message: RolloutOptions, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.phases) {
+      PhaseSpec.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.pauseBefore) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.window !== undefined) {
+      MaintenanceWindow.encode(message.window, writer.uint32(26).fork()).join();
+    }
+    if (message.maxFailures !== undefined) {
+      FailureThreshold.encode(message.maxFailures, writer.uint32(34).fork()).join();
+    }
+    if (message.retries !== 0) {
+      writer.uint32(40).int32(message.retries);
+    }
+    if (message.dynamicGroup !== "") {
+      writer.uint32(50).string(message.dynamicGroup);
+    }
+    if (message.maxDevices !== 0) {
+      writer.uint32(56).int32(message.maxDevices);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RolloutOptions {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRolloutOptions();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.phases.push(PhaseSpec.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pauseBefore.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.window = MaintenanceWindow.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.maxFailures = FailureThreshold.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.retries = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.dynamicGroup = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.maxDevices = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<RolloutOptions>, I>>(base?: I): RolloutOptions {
+    return RolloutOptions.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RolloutOptions>, I>>(object: I): RolloutOptions {
+    const message = createBaseRolloutOptions();
+    message.phases = object.phases?.map((e) => PhaseSpec.fromPartial(e)) || [];
+    message.pauseBefore = object.pauseBefore?.map((e) => e) || [];
+    message.window = (object.window !== undefined && object.window !== null)
+      ? MaintenanceWindow.fromPartial(object.window)
+      : undefined;
+    message.maxFailures = (object.maxFailures !== undefined && object.maxFailures !== null)
+      ? FailureThreshold.fromPartial(object.maxFailures)
+      : undefined;
+    message.retries = object.retries ?? 0;
+    message.dynamicGroup = object.dynamicGroup ?? "";
+    message.maxDevices = object.maxDevices ?? 0;
+    return message;
+  },
+};
+
+function createBasePhaseSpec(): PhaseSpec {
+  return { percent: 0, count: 0, startMs: 0, manual: false, successPercent: 0, maxFailures: undefined };
+}
+
+export const PhaseSpec: MessageFns<PhaseSpec> = {
+  encode(message: PhaseSpec, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.percent !== 0) {
+      writer.uint32(8).int32(message.percent);
+    }
+    if (message.count !== 0) {
+      writer.uint32(16).int32(message.count);
+    }
+    if (message.startMs !== 0) {
+      writer.uint32(24).int64(message.startMs);
+    }
+    if (message.manual !== false) {
+      writer.uint32(32).bool(message.manual);
+    }
+    if (message.successPercent !== 0) {
+      writer.uint32(40).int32(message.successPercent);
+    }
+    if (message.maxFailures !== undefined) {
+      FailureThreshold.encode(message.maxFailures, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PhaseSpec {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePhaseSpec();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.percent = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.count = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.startMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.manual = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.successPercent = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.maxFailures = FailureThreshold.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<PhaseSpec>, I>>(base?: I): PhaseSpec {
+    return PhaseSpec.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PhaseSpec>, I>>(object: I): PhaseSpec {
+    const message = createBasePhaseSpec();
+    message.percent = object.percent ?? 0;
+    message.count = object.count ?? 0;
+    message.startMs = object.startMs ?? 0;
+    message.manual = object.manual ?? false;
+    message.successPercent = object.successPercent ?? 0;
+    message.maxFailures = (object.maxFailures !== undefined && object.maxFailures !== null)
+      ? FailureThreshold.fromPartial(object.maxFailures)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseFailureThreshold(): FailureThreshold {
+  return { count: 0, percent: 0 };
+}
+
+export const FailureThreshold: MessageFns<FailureThreshold> = {
+  encode(message: FailureThreshold, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.count !== 0) {
+      writer.uint32(8).int32(message.count);
+    }
+    if (message.percent !== 0) {
+      writer.uint32(16).int32(message.percent);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FailureThreshold {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFailureThreshold();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.count = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.percent = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<FailureThreshold>, I>>(base?: I): FailureThreshold {
+    return FailureThreshold.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FailureThreshold>, I>>(object: I): FailureThreshold {
+    const message = createBaseFailureThreshold();
+    message.count = object.count ?? 0;
+    message.percent = object.percent ?? 0;
+    return message;
+  },
+};
+
+function createBaseMaintenanceWindow(): MaintenanceWindow {
+  return { cron: "", durationMs: 0, timeZone: "" };
+}
+
+export const MaintenanceWindow: MessageFns<MaintenanceWindow> = {
+  encode(message: MaintenanceWindow, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cron !== "") {
+      writer.uint32(10).string(message.cron);
+    }
+    if (message.durationMs !== 0) {
+      writer.uint32(16).int64(message.durationMs);
+    }
+    if (message.timeZone !== "") {
+      writer.uint32(26).string(message.timeZone);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MaintenanceWindow {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMaintenanceWindow();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cron = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.durationMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.timeZone = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<MaintenanceWindow>, I>>(base?: I): MaintenanceWindow {
+    return MaintenanceWindow.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MaintenanceWindow>, I>>(object: I): MaintenanceWindow {
+    const message = createBaseMaintenanceWindow();
+    message.cron = object.cron ?? "";
+    message.durationMs = object.durationMs ?? 0;
+    message.timeZone = object.timeZone ?? "";
+    return message;
+  },
+};
+
+function createBasePhaseState(): PhaseState {
+  return { number: 0, spec: undefined, status: "", startedMs: 0, total: 0, counts: {} };
+}
+
+export const PhaseState: MessageFns<PhaseState> = {
+  encode(message: PhaseState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.number !== 0) {
+      writer.uint32(8).int32(message.number);
+    }
+    if (message.spec !== undefined) {
+      PhaseSpec.encode(message.spec, writer.uint32(18).fork()).join();
+    }
+    if (message.status !== "") {
+      writer.uint32(26).string(message.status);
+    }
+    if (message.startedMs !== 0) {
+      writer.uint32(32).int64(message.startedMs);
+    }
+    if (message.total !== 0) {
+      writer.uint32(40).int32(message.total);
+    }
+    globalThis.Object.entries(message.counts).forEach(([key, value]: [string, number]) => {
+      PhaseState_CountsEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PhaseState {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePhaseState();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.number = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.spec = PhaseSpec.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.startedMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.total = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            const entry6 = PhaseState_CountsEntry.decode(reader, reader.uint32());
+            if (entry6.value !== undefined) {
+              message.counts[entry6.key] = entry6.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<PhaseState>, I>>(base?: I): PhaseState {
+    return PhaseState.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PhaseState>, I>>(object: I): PhaseState {
+    const message = createBasePhaseState();
+    message.number = object.number ?? 0;
+    message.spec = (object.spec !== undefined && object.spec !== null) ? PhaseSpec.fromPartial(object.spec) : undefined;
+    message.status = object.status ?? "";
+    message.startedMs = object.startedMs ?? 0;
+    message.total = object.total ?? 0;
+    message.counts = (globalThis.Object.entries(object.counts ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBasePhaseState_CountsEntry(): PhaseState_CountsEntry {
+  return { key: "", value: 0 };
+}
+
+export const PhaseState_CountsEntry: MessageFns<PhaseState_CountsEntry> = {
+  encode(message: PhaseState_CountsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).int32(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PhaseState_CountsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePhaseState_CountsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<PhaseState_CountsEntry>, I>>(base?: I): PhaseState_CountsEntry {
+    return PhaseState_CountsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PhaseState_CountsEntry>, I>>(object: I): PhaseState_CountsEntry {
+    const message = createBasePhaseState_CountsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseRolloutState(): RolloutState {
+  return { options: undefined, phases: [], windowOpen: false, windowEndsMs: 0, nextWindowMs: 0 };
+}
+
+export const RolloutState: MessageFns<RolloutState> = {
+  encode(message: RolloutState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.options !== undefined) {
+      RolloutOptions.encode(message.options, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.phases) {
+      PhaseState.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.windowOpen !== false) {
+      writer.uint32(24).bool(message.windowOpen);
+    }
+    if (message.windowEndsMs !== 0) {
+      writer.uint32(32).int64(message.windowEndsMs);
+    }
+    if (message.nextWindowMs !== 0) {
+      writer.uint32(40).int64(message.nextWindowMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RolloutState {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRolloutState();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.options = RolloutOptions.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.phases.push(PhaseState.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.windowOpen = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.windowEndsMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.nextWindowMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<RolloutState>, I>>(base?: I): RolloutState {
+    return RolloutState.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RolloutState>, I>>(object: I): RolloutState {
+    const message = createBaseRolloutState();
+    message.options = (object.options !== undefined && object.options !== null)
+      ? RolloutOptions.fromPartial(object.options)
+      : undefined;
+    message.phases = object.phases?.map((e) => PhaseState.fromPartial(e)) || [];
+    message.windowOpen = object.windowOpen ?? false;
+    message.windowEndsMs = object.windowEndsMs ?? 0;
+    message.nextWindowMs = object.nextWindowMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseDeploymentHistoryEntry(): DeploymentHistoryEntry {
+  return { atMs: 0, actor: "", action: "", details: {} };
+}
+
+export const DeploymentHistoryEntry: MessageFns<DeploymentHistoryEntry> = {
+  encode(message: DeploymentHistoryEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.atMs !== 0) {
+      writer.uint32(8).int64(message.atMs);
+    }
+    if (message.actor !== "") {
+      writer.uint32(18).string(message.actor);
+    }
+    if (message.action !== "") {
+      writer.uint32(26).string(message.action);
+    }
+    globalThis.Object.entries(message.details).forEach(([key, value]: [string, string]) => {
+      DeploymentHistoryEntry_DetailsEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeploymentHistoryEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeploymentHistoryEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.atMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = DeploymentHistoryEntry_DetailsEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.details[entry4.key] = entry4.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<DeploymentHistoryEntry>, I>>(base?: I): DeploymentHistoryEntry {
+    return DeploymentHistoryEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeploymentHistoryEntry>, I>>(object: I): DeploymentHistoryEntry {
+    const message = createBaseDeploymentHistoryEntry();
+    message.atMs = object.atMs ?? 0;
+    message.actor = object.actor ?? "";
+    message.action = object.action ?? "";
+    message.details = (globalThis.Object.entries(object.details ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseDeploymentHistoryEntry_DetailsEntry(): DeploymentHistoryEntry_DetailsEntry {
+  return { key: "", value: "" };
+}
+
+export const DeploymentHistoryEntry_DetailsEntry: MessageFns<DeploymentHistoryEntry_DetailsEntry> = {
+  encode(message: DeploymentHistoryEntry_DetailsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeploymentHistoryEntry_DetailsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeploymentHistoryEntry_DetailsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<DeploymentHistoryEntry_DetailsEntry>, I>>(
+    base?: I,
+  ): DeploymentHistoryEntry_DetailsEntry {
+    return DeploymentHistoryEntry_DetailsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeploymentHistoryEntry_DetailsEntry>, I>>(
+    object: I,
+  ): DeploymentHistoryEntry_DetailsEntry {
+    const message = createBaseDeploymentHistoryEntry_DetailsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseDeploymentHistory(): DeploymentHistory {
+  return { entries: [] };
+}
+
+export const DeploymentHistory: MessageFns<DeploymentHistory> = {
+  encode(message: DeploymentHistory, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entries) {
+      DeploymentHistoryEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeploymentHistory {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeploymentHistory();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entries.push(DeploymentHistoryEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<DeploymentHistory>, I>>(base?: I): DeploymentHistory {
+    return DeploymentHistory.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeploymentHistory>, I>>(object: I): DeploymentHistory {
+    const message = createBaseDeploymentHistory();
+    message.entries = object.entries?.map((e) => DeploymentHistoryEntry.fromPartial(e)) || [];
     return message;
   },
 };
@@ -2144,6 +3358,8 @@ function createBaseDeployment(): Deployment {
     allowDowngrade: false,
     force: false,
     abortedBy: "",
+    haltReason: undefined,
+    rollout: undefined,
   };
 }
 
@@ -2190,6 +3406,12 @@ export const Deployment: MessageFns<Deployment> = {
     }
     if (message.abortedBy !== "") {
       writer.uint32(114).string(message.abortedBy);
+    }
+    if (message.haltReason !== undefined) {
+      writer.uint32(122).string(message.haltReason);
+    }
+    if (message.rollout !== undefined) {
+      RolloutState.encode(message.rollout, writer.uint32(130).fork()).join();
     }
     return writer;
   },
@@ -2322,6 +3544,22 @@ export const Deployment: MessageFns<Deployment> = {
             message.abortedBy = reader.string();
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.haltReason = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.rollout = RolloutState.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2361,6 +3599,10 @@ export const Deployment: MessageFns<Deployment> = {
     message.allowDowngrade = object.allowDowngrade ?? false;
     message.force = object.force ?? false;
     message.abortedBy = object.abortedBy ?? "";
+    message.haltReason = object.haltReason ?? undefined;
+    message.rollout = (object.rollout !== undefined && object.rollout !== null)
+      ? RolloutState.fromPartial(object.rollout)
+      : undefined;
     return message;
   },
 };
@@ -2446,6 +3688,8 @@ function createBaseDeploymentDevice(): DeploymentDevice {
     artifactName: "",
     artifactVersion: "",
     deploymentName: "",
+    phase: undefined,
+    attempt: undefined,
   };
 }
 
@@ -2486,6 +3730,12 @@ export const DeploymentDevice: MessageFns<DeploymentDevice> = {
     }
     if (message.deploymentName !== "") {
       writer.uint32(98).string(message.deploymentName);
+    }
+    if (message.phase !== undefined) {
+      writer.uint32(104).int32(message.phase);
+    }
+    if (message.attempt !== undefined) {
+      writer.uint32(112).int32(message.attempt);
     }
     return writer;
   },
@@ -2599,6 +3849,22 @@ export const DeploymentDevice: MessageFns<DeploymentDevice> = {
             message.deploymentName = reader.string();
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.phase = reader.int32();
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.attempt = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2628,12 +3894,14 @@ export const DeploymentDevice: MessageFns<DeploymentDevice> = {
     message.artifactName = object.artifactName ?? "";
     message.artifactVersion = object.artifactVersion ?? "";
     message.deploymentName = object.deploymentName ?? "";
+    message.phase = object.phase ?? undefined;
+    message.attempt = object.attempt ?? undefined;
     return message;
   },
 };
 
 function createBaseDeploymentDetail(): DeploymentDetail {
-  return { deployment: undefined, devices: [] };
+  return { deployment: undefined, devices: [], history: undefined };
 }
 
 export const DeploymentDetail: MessageFns<DeploymentDetail> = {
@@ -2643,6 +3911,9 @@ export const DeploymentDetail: MessageFns<DeploymentDetail> = {
     }
     for (const v of message.devices) {
       DeploymentDevice.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.history !== undefined) {
+      DeploymentHistory.encode(message.history, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -2676,6 +3947,14 @@ export const DeploymentDetail: MessageFns<DeploymentDetail> = {
             message.devices.push(DeploymentDevice.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.history = DeploymentHistory.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2697,6 +3976,9 @@ export const DeploymentDetail: MessageFns<DeploymentDetail> = {
       ? Deployment.fromPartial(object.deployment)
       : undefined;
     message.devices = object.devices?.map((e) => DeploymentDevice.fromPartial(e)) || [];
+    message.history = (object.history !== undefined && object.history !== null)
+      ? DeploymentHistory.fromPartial(object.history)
+      : undefined;
     return message;
   },
 };
@@ -3411,6 +4693,952 @@ export const ListGroupsResponse: MessageFns<ListGroupsResponse> = {
   },
 };
 
+function createBaseContinueDeploymentRequest(): ContinueDeploymentRequest {
+  return { id: "", stage: "", phase: 0, deviceIds: [] };
+}
+
+export const ContinueDeploymentRequest: MessageFns<ContinueDeploymentRequest> = {
+  encode(message: ContinueDeploymentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.stage !== "") {
+      writer.uint32(18).string(message.stage);
+    }
+    if (message.phase !== 0) {
+      writer.uint32(24).int32(message.phase);
+    }
+    for (const v of message.deviceIds) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContinueDeploymentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContinueDeploymentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.stage = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.phase = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.deviceIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ContinueDeploymentRequest>, I>>(base?: I): ContinueDeploymentRequest {
+    return ContinueDeploymentRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContinueDeploymentRequest>, I>>(object: I): ContinueDeploymentRequest {
+    const message = createBaseContinueDeploymentRequest();
+    message.id = object.id ?? "";
+    message.stage = object.stage ?? "";
+    message.phase = object.phase ?? 0;
+    message.deviceIds = object.deviceIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBasePauseDeploymentRequest(): PauseDeploymentRequest {
+  return { id: "", reason: "" };
+}
+
+export const PauseDeploymentRequest: MessageFns<PauseDeploymentRequest> = {
+  encode(message: PauseDeploymentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PauseDeploymentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePauseDeploymentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<PauseDeploymentRequest>, I>>(base?: I): PauseDeploymentRequest {
+    return PauseDeploymentRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PauseDeploymentRequest>, I>>(object: I): PauseDeploymentRequest {
+    const message = createBasePauseDeploymentRequest();
+    message.id = object.id ?? "";
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseResumeDeploymentRequest(): ResumeDeploymentRequest {
+  return { id: "" };
+}
+
+export const ResumeDeploymentRequest: MessageFns<ResumeDeploymentRequest> = {
+  encode(message: ResumeDeploymentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResumeDeploymentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResumeDeploymentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ResumeDeploymentRequest>, I>>(base?: I): ResumeDeploymentRequest {
+    return ResumeDeploymentRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResumeDeploymentRequest>, I>>(object: I): ResumeDeploymentRequest {
+    const message = createBaseResumeDeploymentRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseAttributeCondition(): AttributeCondition {
+  return { attribute: "", op: "", value: "", values: [] };
+}
+
+export const AttributeCondition: MessageFns<AttributeCondition> = {
+  encode(message: AttributeCondition, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.attribute !== "") {
+      writer.uint32(10).string(message.attribute);
+    }
+    if (message.op !== "") {
+      writer.uint32(18).string(message.op);
+    }
+    if (message.value !== "") {
+      writer.uint32(26).string(message.value);
+    }
+    for (const v of message.values) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AttributeCondition {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttributeCondition();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.attribute = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.op = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.values.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<AttributeCondition>, I>>(base?: I): AttributeCondition {
+    return AttributeCondition.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AttributeCondition>, I>>(object: I): AttributeCondition {
+    const message = createBaseAttributeCondition();
+    message.attribute = object.attribute ?? "";
+    message.op = object.op ?? "";
+    message.value = object.value ?? "";
+    message.values = object.values?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseDeviceQuery(): DeviceQuery {
+  return { conditions: [] };
+}
+
+export const DeviceQuery: MessageFns<DeviceQuery> = {
+  encode(message: DeviceQuery, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.conditions) {
+      AttributeCondition.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeviceQuery {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeviceQuery();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.conditions.push(AttributeCondition.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<DeviceQuery>, I>>(base?: I): DeviceQuery {
+    return DeviceQuery.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeviceQuery>, I>>(object: I): DeviceQuery {
+    const message = createBaseDeviceQuery();
+    message.conditions = object.conditions?.map((e) => AttributeCondition.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDynamicGroup(): DynamicGroup {
+  return { name: "", query: undefined, createdBy: "", createdMs: 0, matching: 0 };
+}
+
+export const DynamicGroup: MessageFns<DynamicGroup> = {
+  encode(message: DynamicGroup, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.query !== undefined) {
+      DeviceQuery.encode(message.query, writer.uint32(18).fork()).join();
+    }
+    if (message.createdBy !== "") {
+      writer.uint32(26).string(message.createdBy);
+    }
+    if (message.createdMs !== 0) {
+      writer.uint32(32).int64(message.createdMs);
+    }
+    if (message.matching !== 0) {
+      writer.uint32(40).int32(message.matching);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DynamicGroup {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDynamicGroup();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.query = DeviceQuery.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.createdBy = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.createdMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.matching = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<DynamicGroup>, I>>(base?: I): DynamicGroup {
+    return DynamicGroup.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DynamicGroup>, I>>(object: I): DynamicGroup {
+    const message = createBaseDynamicGroup();
+    message.name = object.name ?? "";
+    message.query = (object.query !== undefined && object.query !== null)
+      ? DeviceQuery.fromPartial(object.query)
+      : undefined;
+    message.createdBy = object.createdBy ?? "";
+    message.createdMs = object.createdMs ?? 0;
+    message.matching = object.matching ?? 0;
+    return message;
+  },
+};
+
+function createBaseCreateDynamicGroupRequest(): CreateDynamicGroupRequest {
+  return { name: "", query: undefined, replace: false };
+}
+
+export const CreateDynamicGroupRequest: MessageFns<CreateDynamicGroupRequest> = {
+  encode(message: CreateDynamicGroupRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.query !== undefined) {
+      DeviceQuery.encode(message.query, writer.uint32(18).fork()).join();
+    }
+    if (message.replace !== false) {
+      writer.uint32(24).bool(message.replace);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateDynamicGroupRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateDynamicGroupRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.query = DeviceQuery.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.replace = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<CreateDynamicGroupRequest>, I>>(base?: I): CreateDynamicGroupRequest {
+    return CreateDynamicGroupRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateDynamicGroupRequest>, I>>(object: I): CreateDynamicGroupRequest {
+    const message = createBaseCreateDynamicGroupRequest();
+    message.name = object.name ?? "";
+    message.query = (object.query !== undefined && object.query !== null)
+      ? DeviceQuery.fromPartial(object.query)
+      : undefined;
+    message.replace = object.replace ?? false;
+    return message;
+  },
+};
+
+function createBaseListDynamicGroupsRequest(): ListDynamicGroupsRequest {
+  return {};
+}
+
+export const ListDynamicGroupsRequest: MessageFns<ListDynamicGroupsRequest> = {
+  encode(_: ListDynamicGroupsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDynamicGroupsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDynamicGroupsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ListDynamicGroupsRequest>, I>>(base?: I): ListDynamicGroupsRequest {
+    return ListDynamicGroupsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListDynamicGroupsRequest>, I>>(_: I): ListDynamicGroupsRequest {
+    const message = createBaseListDynamicGroupsRequest();
+    return message;
+  },
+};
+
+function createBaseListDynamicGroupsResponse(): ListDynamicGroupsResponse {
+  return { groups: [] };
+}
+
+export const ListDynamicGroupsResponse: MessageFns<ListDynamicGroupsResponse> = {
+  encode(message: ListDynamicGroupsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.groups) {
+      DynamicGroup.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDynamicGroupsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDynamicGroupsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groups.push(DynamicGroup.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ListDynamicGroupsResponse>, I>>(base?: I): ListDynamicGroupsResponse {
+    return ListDynamicGroupsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListDynamicGroupsResponse>, I>>(object: I): ListDynamicGroupsResponse {
+    const message = createBaseListDynamicGroupsResponse();
+    message.groups = object.groups?.map((e) => DynamicGroup.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGetDynamicGroupRequest(): GetDynamicGroupRequest {
+  return { name: "" };
+}
+
+export const GetDynamicGroupRequest: MessageFns<GetDynamicGroupRequest> = {
+  encode(message: GetDynamicGroupRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetDynamicGroupRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetDynamicGroupRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<GetDynamicGroupRequest>, I>>(base?: I): GetDynamicGroupRequest {
+    return GetDynamicGroupRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetDynamicGroupRequest>, I>>(object: I): GetDynamicGroupRequest {
+    const message = createBaseGetDynamicGroupRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseDynamicGroupDetail(): DynamicGroupDetail {
+  return { group: undefined, deviceIds: [] };
+}
+
+export const DynamicGroupDetail: MessageFns<DynamicGroupDetail> = {
+  encode(message: DynamicGroupDetail, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.group !== undefined) {
+      DynamicGroup.encode(message.group, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.deviceIds) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DynamicGroupDetail {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDynamicGroupDetail();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.group = DynamicGroup.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.deviceIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<DynamicGroupDetail>, I>>(base?: I): DynamicGroupDetail {
+    return DynamicGroupDetail.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DynamicGroupDetail>, I>>(object: I): DynamicGroupDetail {
+    const message = createBaseDynamicGroupDetail();
+    message.group = (object.group !== undefined && object.group !== null)
+      ? DynamicGroup.fromPartial(object.group)
+      : undefined;
+    message.deviceIds = object.deviceIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseDeleteDynamicGroupRequest(): DeleteDynamicGroupRequest {
+  return { name: "" };
+}
+
+export const DeleteDynamicGroupRequest: MessageFns<DeleteDynamicGroupRequest> = {
+  encode(message: DeleteDynamicGroupRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteDynamicGroupRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteDynamicGroupRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<DeleteDynamicGroupRequest>, I>>(base?: I): DeleteDynamicGroupRequest {
+    return DeleteDynamicGroupRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteDynamicGroupRequest>, I>>(object: I): DeleteDynamicGroupRequest {
+    const message = createBaseDeleteDynamicGroupRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBasePreviewDeviceQueryRequest(): PreviewDeviceQueryRequest {
+  return { query: undefined };
+}
+
+export const PreviewDeviceQueryRequest: MessageFns<PreviewDeviceQueryRequest> = {
+  encode(message: PreviewDeviceQueryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.query !== undefined) {
+      DeviceQuery.encode(message.query, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PreviewDeviceQueryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePreviewDeviceQueryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.query = DeviceQuery.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<PreviewDeviceQueryRequest>, I>>(base?: I): PreviewDeviceQueryRequest {
+    return PreviewDeviceQueryRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PreviewDeviceQueryRequest>, I>>(object: I): PreviewDeviceQueryRequest {
+    const message = createBasePreviewDeviceQueryRequest();
+    message.query = (object.query !== undefined && object.query !== null)
+      ? DeviceQuery.fromPartial(object.query)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePreviewDeviceQueryResponse(): PreviewDeviceQueryResponse {
+  return { matching: 0, sample: [] };
+}
+
+export const PreviewDeviceQueryResponse: MessageFns<PreviewDeviceQueryResponse> = {
+  encode(message: PreviewDeviceQueryResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.matching !== 0) {
+      writer.uint32(8).int32(message.matching);
+    }
+    for (const v of message.sample) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PreviewDeviceQueryResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePreviewDeviceQueryResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.matching = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sample.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<PreviewDeviceQueryResponse>, I>>(base?: I): PreviewDeviceQueryResponse {
+    return PreviewDeviceQueryResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PreviewDeviceQueryResponse>, I>>(object: I): PreviewDeviceQueryResponse {
+    const message = createBasePreviewDeviceQueryResponse();
+    message.matching = object.matching ?? 0;
+    message.sample = object.sample?.map((e) => e) || [];
+    return message;
+  },
+};
+
 /**
  * What operators (console, fleetctl) call. Every call carries
  * `authorization: Bearer <operator token>` metadata; roles are checked per call.
@@ -3589,6 +5817,97 @@ export const ConsoleServiceService = {
     responseSerialize: (value: ListGroupsResponse): Buffer => Buffer.from(ListGroupsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListGroupsResponse => ListGroupsResponse.decode(value),
   },
+  /**
+   * Rollout control (issue #4; docs/rollouts.md). Operator or admin.
+   * Continue: start a phase by hand, or release pause points (of the whole
+   * deployment, one phase, or some devices).
+   */
+  continueDeployment: {
+    path: "/fleet.v1.ConsoleService/ContinueDeployment" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ContinueDeploymentRequest): Buffer =>
+      Buffer.from(ContinueDeploymentRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ContinueDeploymentRequest => ContinueDeploymentRequest.decode(value),
+    responseSerialize: (value: Deployment): Buffer => Buffer.from(Deployment.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Deployment => Deployment.decode(value),
+  },
+  /** Halt by hand: no new device starts and no pause is released until resumed. */
+  pauseDeployment: {
+    path: "/fleet.v1.ConsoleService/PauseDeployment" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PauseDeploymentRequest): Buffer =>
+      Buffer.from(PauseDeploymentRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PauseDeploymentRequest => PauseDeploymentRequest.decode(value),
+    responseSerialize: (value: Deployment): Buffer => Buffer.from(Deployment.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Deployment => Deployment.decode(value),
+  },
+  /** A halted deployment (by hand or by its failure threshold) goes on. */
+  resumeDeployment: {
+    path: "/fleet.v1.ConsoleService/ResumeDeployment" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ResumeDeploymentRequest): Buffer =>
+      Buffer.from(ResumeDeploymentRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ResumeDeploymentRequest => ResumeDeploymentRequest.decode(value),
+    responseSerialize: (value: Deployment): Buffer => Buffer.from(Deployment.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Deployment => Deployment.decode(value),
+  },
+  /** Dynamic groups: saved device queries (create: operator or admin). */
+  createDynamicGroup: {
+    path: "/fleet.v1.ConsoleService/CreateDynamicGroup" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateDynamicGroupRequest): Buffer =>
+      Buffer.from(CreateDynamicGroupRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateDynamicGroupRequest => CreateDynamicGroupRequest.decode(value),
+    responseSerialize: (value: DynamicGroup): Buffer => Buffer.from(DynamicGroup.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DynamicGroup => DynamicGroup.decode(value),
+  },
+  listDynamicGroups: {
+    path: "/fleet.v1.ConsoleService/ListDynamicGroups" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListDynamicGroupsRequest): Buffer =>
+      Buffer.from(ListDynamicGroupsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListDynamicGroupsRequest => ListDynamicGroupsRequest.decode(value),
+    responseSerialize: (value: ListDynamicGroupsResponse): Buffer =>
+      Buffer.from(ListDynamicGroupsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListDynamicGroupsResponse => ListDynamicGroupsResponse.decode(value),
+  },
+  getDynamicGroup: {
+    path: "/fleet.v1.ConsoleService/GetDynamicGroup" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetDynamicGroupRequest): Buffer =>
+      Buffer.from(GetDynamicGroupRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetDynamicGroupRequest => GetDynamicGroupRequest.decode(value),
+    responseSerialize: (value: DynamicGroupDetail): Buffer => Buffer.from(DynamicGroupDetail.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DynamicGroupDetail => DynamicGroupDetail.decode(value),
+  },
+  deleteDynamicGroup: {
+    path: "/fleet.v1.ConsoleService/DeleteDynamicGroup" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteDynamicGroupRequest): Buffer =>
+      Buffer.from(DeleteDynamicGroupRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteDynamicGroupRequest => DeleteDynamicGroupRequest.decode(value),
+    responseSerialize: (value: DynamicGroup): Buffer => Buffer.from(DynamicGroup.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DynamicGroup => DynamicGroup.decode(value),
+  },
+  /** How many accepted devices a query matches now (the wizard's live count). */
+  previewDeviceQuery: {
+    path: "/fleet.v1.ConsoleService/PreviewDeviceQuery" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PreviewDeviceQueryRequest): Buffer =>
+      Buffer.from(PreviewDeviceQueryRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PreviewDeviceQueryRequest => PreviewDeviceQueryRequest.decode(value),
+    responseSerialize: (value: PreviewDeviceQueryResponse): Buffer =>
+      Buffer.from(PreviewDeviceQueryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PreviewDeviceQueryResponse => PreviewDeviceQueryResponse.decode(value),
+  },
 } as const;
 
 export interface ConsoleServiceServer extends UntypedServiceImplementation {
@@ -3623,6 +5942,23 @@ export interface ConsoleServiceServer extends UntypedServiceImplementation {
   /** Static groups: named sets of devices (operator or admin to change). */
   setGroupMembers: handleUnaryCall<SetGroupMembersRequest, Group>;
   listGroups: handleUnaryCall<ListGroupsRequest, ListGroupsResponse>;
+  /**
+   * Rollout control (issue #4; docs/rollouts.md). Operator or admin.
+   * Continue: start a phase by hand, or release pause points (of the whole
+   * deployment, one phase, or some devices).
+   */
+  continueDeployment: handleUnaryCall<ContinueDeploymentRequest, Deployment>;
+  /** Halt by hand: no new device starts and no pause is released until resumed. */
+  pauseDeployment: handleUnaryCall<PauseDeploymentRequest, Deployment>;
+  /** A halted deployment (by hand or by its failure threshold) goes on. */
+  resumeDeployment: handleUnaryCall<ResumeDeploymentRequest, Deployment>;
+  /** Dynamic groups: saved device queries (create: operator or admin). */
+  createDynamicGroup: handleUnaryCall<CreateDynamicGroupRequest, DynamicGroup>;
+  listDynamicGroups: handleUnaryCall<ListDynamicGroupsRequest, ListDynamicGroupsResponse>;
+  getDynamicGroup: handleUnaryCall<GetDynamicGroupRequest, DynamicGroupDetail>;
+  deleteDynamicGroup: handleUnaryCall<DeleteDynamicGroupRequest, DynamicGroup>;
+  /** How many accepted devices a query matches now (the wizard's live count). */
+  previewDeviceQuery: handleUnaryCall<PreviewDeviceQueryRequest, PreviewDeviceQueryResponse>;
 }
 
 export interface ConsoleServiceClient extends Client {
@@ -3868,6 +6204,135 @@ export interface ConsoleServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListGroupsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Rollout control (issue #4; docs/rollouts.md). Operator or admin.
+   * Continue: start a phase by hand, or release pause points (of the whole
+   * deployment, one phase, or some devices).
+   */
+  continueDeployment(
+    request: ContinueDeploymentRequest,
+    callback: (error: ServiceError | null, response: Deployment) => void,
+  ): ClientUnaryCall;
+  continueDeployment(
+    request: ContinueDeploymentRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Deployment) => void,
+  ): ClientUnaryCall;
+  continueDeployment(
+    request: ContinueDeploymentRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Deployment) => void,
+  ): ClientUnaryCall;
+  /** Halt by hand: no new device starts and no pause is released until resumed. */
+  pauseDeployment(
+    request: PauseDeploymentRequest,
+    callback: (error: ServiceError | null, response: Deployment) => void,
+  ): ClientUnaryCall;
+  pauseDeployment(
+    request: PauseDeploymentRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Deployment) => void,
+  ): ClientUnaryCall;
+  pauseDeployment(
+    request: PauseDeploymentRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Deployment) => void,
+  ): ClientUnaryCall;
+  /** A halted deployment (by hand or by its failure threshold) goes on. */
+  resumeDeployment(
+    request: ResumeDeploymentRequest,
+    callback: (error: ServiceError | null, response: Deployment) => void,
+  ): ClientUnaryCall;
+  resumeDeployment(
+    request: ResumeDeploymentRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Deployment) => void,
+  ): ClientUnaryCall;
+  resumeDeployment(
+    request: ResumeDeploymentRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Deployment) => void,
+  ): ClientUnaryCall;
+  /** Dynamic groups: saved device queries (create: operator or admin). */
+  createDynamicGroup(
+    request: CreateDynamicGroupRequest,
+    callback: (error: ServiceError | null, response: DynamicGroup) => void,
+  ): ClientUnaryCall;
+  createDynamicGroup(
+    request: CreateDynamicGroupRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DynamicGroup) => void,
+  ): ClientUnaryCall;
+  createDynamicGroup(
+    request: CreateDynamicGroupRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DynamicGroup) => void,
+  ): ClientUnaryCall;
+  listDynamicGroups(
+    request: ListDynamicGroupsRequest,
+    callback: (error: ServiceError | null, response: ListDynamicGroupsResponse) => void,
+  ): ClientUnaryCall;
+  listDynamicGroups(
+    request: ListDynamicGroupsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListDynamicGroupsResponse) => void,
+  ): ClientUnaryCall;
+  listDynamicGroups(
+    request: ListDynamicGroupsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListDynamicGroupsResponse) => void,
+  ): ClientUnaryCall;
+  getDynamicGroup(
+    request: GetDynamicGroupRequest,
+    callback: (error: ServiceError | null, response: DynamicGroupDetail) => void,
+  ): ClientUnaryCall;
+  getDynamicGroup(
+    request: GetDynamicGroupRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DynamicGroupDetail) => void,
+  ): ClientUnaryCall;
+  getDynamicGroup(
+    request: GetDynamicGroupRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DynamicGroupDetail) => void,
+  ): ClientUnaryCall;
+  deleteDynamicGroup(
+    request: DeleteDynamicGroupRequest,
+    callback: (error: ServiceError | null, response: DynamicGroup) => void,
+  ): ClientUnaryCall;
+  deleteDynamicGroup(
+    request: DeleteDynamicGroupRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DynamicGroup) => void,
+  ): ClientUnaryCall;
+  deleteDynamicGroup(
+    request: DeleteDynamicGroupRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DynamicGroup) => void,
+  ): ClientUnaryCall;
+  /** How many accepted devices a query matches now (the wizard's live count). */
+  previewDeviceQuery(
+    request: PreviewDeviceQueryRequest,
+    callback: (error: ServiceError | null, response: PreviewDeviceQueryResponse) => void,
+  ): ClientUnaryCall;
+  previewDeviceQuery(
+    request: PreviewDeviceQueryRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PreviewDeviceQueryResponse) => void,
+  ): ClientUnaryCall;
+  previewDeviceQuery(
+    request: PreviewDeviceQueryRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PreviewDeviceQueryResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -90,6 +90,9 @@ export interface HubMessage {
     | { $case: "heartbeatAck"; heartbeatAck: Heartbeat }
     | { $case: "deployment"; deployment: DeploymentCommand }
     | { $case: "abort"; abort: DeploymentAbort }
+    | //
+    /** Rollout control (issue #4): release one pause point. */
+    { $case: "deploymentContinue"; deploymentContinue: DeploymentContinue }
     | undefined;
 }
 
@@ -125,8 +128,10 @@ export interface UpdateReport {
   deploymentId: string;
   artifactId: string;
   /**
-   * One of: downloading, installing, rebooting, verifying, committing,
-   * success, failure, rolled-back, already-installed, incompatible, aborted.
+   * One of: downloading, paused-before-install, installing,
+   * paused-before-reboot, rebooting, verifying, paused-before-commit,
+   * committing, success, failure, rolled-back, already-installed,
+   * incompatible, aborted.
    */
   status: string;
   bytesDone: number;
@@ -140,6 +145,11 @@ export interface UpdateReport {
    * agent restarts (persisted with the update state).
    */
   seq: number;
+  /**
+   * DeploymentCommand.attempt this report belongs to (absent = 0). The hub
+   * ignores reports of an older attempt than the one it offered last.
+   */
+  attempt?: number | undefined;
 }
 
 /**
@@ -157,6 +167,23 @@ export interface DeploymentCommand {
   allowDowngrade: boolean;
   /** Install even if the device already provides this name and version. */
   force: boolean;
+  /**
+   * Pause points (issue #4): stop before that stage, report
+   * paused-before-<stage> and wait (across agent restarts and reboots) for a
+   * DeploymentContinue with that stage. Set for operator pauses and, for
+   * install and reboot, when the deployment has a maintenance window.
+   */
+  pauseBeforeInstall?: boolean | undefined;
+  pauseBeforeReboot?: boolean | undefined;
+  pauseBeforeCommit?:
+    | boolean
+    | undefined;
+  /**
+   * 0 for the first offer; a retry of a failed device comes with a higher
+   * attempt: a device that finished this deployment with failure or
+   * rolled-back under a lower attempt starts it again from the beginning.
+   */
+  attempt?: number | undefined;
 }
 
 /**
@@ -165,6 +192,20 @@ export interface DeploymentCommand {
  */
 export interface DeploymentAbort {
   deploymentId: string;
+}
+
+/**
+ * Hub -> device: go on past the pause before `stage` (install | reboot |
+ * commit). Sent to a device that reports paused-before-<stage> once the
+ * operator released that stage for it (whole deployment, its phase or the
+ * device) and, for install and reboot, inside the maintenance window; sent
+ * again for every later report of that pause (e.g. after a reconnect). A
+ * device acts on it only while paused before that very stage and ignores it
+ * otherwise (it never releases another stage).
+ */
+export interface DeploymentContinue {
+  deploymentId: string;
+  stage: string;
 }
 
 function createBaseChallengeRequest(): ChallengeRequest {
@@ -868,6 +909,9 @@ export const HubMessage: MessageFns<HubMessage> = {
       case "abort":
         DeploymentAbort.encode(message.msg.abort, writer.uint32(34).fork()).join();
         break;
+      case "deploymentContinue":
+        DeploymentContinue.encode(message.msg.deploymentContinue, writer.uint32(42).fork()).join();
+        break;
     }
     return writer;
   },
@@ -917,6 +961,17 @@ export const HubMessage: MessageFns<HubMessage> = {
             message.msg = { $case: "abort", abort: DeploymentAbort.decode(reader, reader.uint32()) };
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.msg = {
+              $case: "deploymentContinue",
+              deploymentContinue: DeploymentContinue.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -956,6 +1011,15 @@ export const HubMessage: MessageFns<HubMessage> = {
       case "abort": {
         if (object.msg?.abort !== undefined && object.msg?.abort !== null) {
           message.msg = { $case: "abort", abort: DeploymentAbort.fromPartial(object.msg.abort) };
+        }
+        break;
+      }
+      case "deploymentContinue": {
+        if (object.msg?.deploymentContinue !== undefined && object.msg?.deploymentContinue !== null) {
+          message.msg = {
+            $case: "deploymentContinue",
+            deploymentContinue: DeploymentContinue.fromPartial(object.msg.deploymentContinue),
+          };
         }
         break;
       }
@@ -1199,6 +1263,7 @@ function createBaseUpdateReport(): UpdateReport {
     reason: "",
     logLines: [],
     seq: 0,
+    attempt: undefined,
   };
 }
 
@@ -1227,6 +1292,9 @@ export const UpdateReport: MessageFns<UpdateReport> = {
     }
     if (message.seq !== 0) {
       writer.uint32(64).int64(message.seq);
+    }
+    if (message.attempt !== undefined) {
+      writer.uint32(72).int32(message.attempt);
     }
     return writer;
   },
@@ -1308,6 +1376,14 @@ export const UpdateReport: MessageFns<UpdateReport> = {
             message.seq = longToNumber(reader.int64());
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.attempt = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1333,6 +1409,7 @@ export const UpdateReport: MessageFns<UpdateReport> = {
     message.reason = object.reason ?? "";
     message.logLines = object.logLines?.map((e) => e) || [];
     message.seq = object.seq ?? 0;
+    message.attempt = object.attempt ?? undefined;
     return message;
   },
 };
@@ -1346,6 +1423,10 @@ function createBaseDeploymentCommand(): DeploymentCommand {
     artifactSize: 0,
     allowDowngrade: false,
     force: false,
+    pauseBeforeInstall: undefined,
+    pauseBeforeReboot: undefined,
+    pauseBeforeCommit: undefined,
+    attempt: undefined,
   };
 }
 
@@ -1371,6 +1452,18 @@ export const DeploymentCommand: MessageFns<DeploymentCommand> = {
     }
     if (message.force !== false) {
       writer.uint32(56).bool(message.force);
+    }
+    if (message.pauseBeforeInstall !== undefined) {
+      writer.uint32(64).bool(message.pauseBeforeInstall);
+    }
+    if (message.pauseBeforeReboot !== undefined) {
+      writer.uint32(72).bool(message.pauseBeforeReboot);
+    }
+    if (message.pauseBeforeCommit !== undefined) {
+      writer.uint32(80).bool(message.pauseBeforeCommit);
+    }
+    if (message.attempt !== undefined) {
+      writer.uint32(88).int32(message.attempt);
     }
     return writer;
   },
@@ -1444,6 +1537,38 @@ export const DeploymentCommand: MessageFns<DeploymentCommand> = {
             message.force = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.pauseBeforeInstall = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.pauseBeforeReboot = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.pauseBeforeCommit = reader.bool();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.attempt = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1468,6 +1593,10 @@ export const DeploymentCommand: MessageFns<DeploymentCommand> = {
     message.artifactSize = object.artifactSize ?? 0;
     message.allowDowngrade = object.allowDowngrade ?? false;
     message.force = object.force ?? false;
+    message.pauseBeforeInstall = object.pauseBeforeInstall ?? undefined;
+    message.pauseBeforeReboot = object.pauseBeforeReboot ?? undefined;
+    message.pauseBeforeCommit = object.pauseBeforeCommit ?? undefined;
+    message.attempt = object.attempt ?? undefined;
     return message;
   },
 };
@@ -1523,6 +1652,73 @@ export const DeploymentAbort: MessageFns<DeploymentAbort> = {
   fromPartial<I extends Exact<DeepPartial<DeploymentAbort>, I>>(object: I): DeploymentAbort {
     const message = createBaseDeploymentAbort();
     message.deploymentId = object.deploymentId ?? "";
+    return message;
+  },
+};
+
+function createBaseDeploymentContinue(): DeploymentContinue {
+  return { deploymentId: "", stage: "" };
+}
+
+export const DeploymentContinue: MessageFns<DeploymentContinue> = {
+  encode(message: DeploymentContinue, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deploymentId !== "") {
+      writer.uint32(10).string(message.deploymentId);
+    }
+    if (message.stage !== "") {
+      writer.uint32(18).string(message.stage);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeploymentContinue {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeploymentContinue();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deploymentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.stage = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<DeploymentContinue>, I>>(base?: I): DeploymentContinue {
+    return DeploymentContinue.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeploymentContinue>, I>>(object: I): DeploymentContinue {
+    const message = createBaseDeploymentContinue();
+    message.deploymentId = object.deploymentId ?? "";
+    message.stage = object.stage ?? "";
     return message;
   },
 };
