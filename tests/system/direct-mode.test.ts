@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DirectError } from '../../src-main/services/direct/direct-error';
+import type { DirectTarget } from '../../src-main/services/direct/direct-target';
+import { HostKeyStore } from '../../src-main/services/direct/host-key-store';
+import { HostKeyChangedError, SshConnection, SshConnectionPool } from '../../src-main/services/direct/ssh-connection';
+import { exec, SshShell } from '../../src-main/services/direct/ssh-shell';
+import { startTestSshd, type TestSshd } from '../support/sshd';
+import { freePort, tempDir, waitFor } from '../support/processes';
+import { join } from 'node:path';
+
+// Direct mode against a real Debian OpenSSH sshd on 127.0.0.1 (temporary
+// config and keys, killed by PID at the end): login, trust on first use,
+// shell, commands, SFTP and tunnels exactly as the console uses them.
+
+let sshd: TestSshd;
+let dir: ReturnType<typeof tempDir>;
+let store: HostKeyStore;
+
+beforeAll(async () => {
+  sshd = await startTestSshd();
+  dir = tempDir('direct-mode');
+  store = HostKeyStore.open(join(dir.path, 'cache.db'));
+});
+
+afterAll(async () => {
+  store?.close();
+  await sshd?.stop();
+  dir?.remove();
+});
+
+function target(over: Partial<DirectTarget> = {}): DirectTarget {
+  return { deviceId: 'dev-1', host: sshd.host, port: sshd.port, username: sshd.username, auth: { kind: 'key', privateKey: sshd.clientKeyPem }, ...over };
+}
+
+async function connect(over: Partial<DirectTarget> = {}): Promise<SshConnection> {
+  return SshConnection.connect(target(over), { hostKeys: store, readyTimeoutMs: 10_000 });
+}
+
+describe('direct mode: login and host keys', () => {
+  it('logs in with a key, trusts the host key on first use and stores its fingerprint', async () => {
+    store.forget(sshd.host, sshd.port);
+    const first = await connect();
+    expect(first.hostKey).toMatchObject({ algorithm: 'ssh-ed25519', fingerprint: sshd.hostKeyFingerprint(), firstUse: true });
+    expect(store.get(sshd.host, sshd.port)?.fingerprint).toBe(sshd.hostKeyFingerprint());
+    first.close();
+    const second = await connect({ auth: { kind: 'key', keyFile: sshd.clientKeyFile } });
+    expect(second.hostKey.firstUse).toBe(false);
+    second.close();
+  });
+
+  it('refuses a wrong key with an auth error', async () => {
+    const err = await connect({ auth: { kind: 'key', privateKey: sshd.strangerKeyPem } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DirectError);
+    expect((err as DirectError).code).toBe('auth-failed');
+    expect((err as Error).message).toMatch(/was refused: the server did not accept the key/);
+  });
+
+  it('refuses a password when the server takes keys only', async () => {
+    const err = (await connect({ auth: { kind: 'password', password: 'not-it' } }).catch((e: unknown) => e)) as DirectError;
+    expect(err.code).toBe('auth-failed');
+    expect(err.message).toMatch(/did not accept the password/);
+  });
+
+  it('says a closed port is unreachable', async () => {
+    const err = (await connect({ port: await freePort() }).catch((e: unknown) => e)) as DirectError;
+    expect(err.code).toBe('unreachable');
+    expect(err.message).toMatch(/connection refused; is sshd running/);
+  });
+});
+
+describe('direct mode: shell and commands', () => {
+  let conn: SshConnection;
+  beforeAll(async () => {
+    conn = await connect();
+  });
+  afterAll(() => conn?.close());
+
+  it('echoes in a pty shell, resizes and reports the exit code', async () => {
+    const shell = await SshShell.open(conn, { cols: 80, rows: 24 });
+    let out = '';
+    shell.onData((d) => (out += d.toString()));
+    const word = `hello-${Math.floor(Math.random() * 1e9)}`;
+    shell.write(`echo $TERM ${word}\n`);
+    await waitFor('the echo', () => out.includes(`xterm-256color ${word}`));
+    shell.write('stty size\n');
+    await waitFor('stty size 24 80', () => out.includes('24 80'));
+    shell.resize(132, 40);
+    shell.write('stty size\n');
+    await waitFor('stty size 40 132', () => out.includes('40 132'));
+    shell.write('exit 7\n');
+    expect(await shell.exited).toEqual({ code: 7, signal: null });
+  });
+
+  it('runs commands with exit status, stdout, stderr and stdin', async () => {
+    const r = await exec(conn, 'echo out; echo err >&2; exit 3');
+    expect(r).toMatchObject({ code: 3, signal: null, truncated: false });
+    expect(r.stdout.toString()).toBe('out\n');
+    expect(r.stderr.toString()).toBe('err\n');
+    const cat = await exec(conn, 'wc -c', { stdin: Buffer.alloc(100_000, 1) });
+    expect(cat.stdout.toString().trim()).toBe('100000');
+  });
+
+  it('reuses one connection per device for several sessions', async () => {
+    const pool = new SshConnectionPool({ hostKeys: store });
+    const [a, b] = await Promise.all([pool.connection(target()), pool.connection(target())]);
+    expect(a).toBe(b);
+    const shells = await Promise.all([SshShell.open(a, { cols: 80, rows: 24 }), SshShell.open(a, { cols: 80, rows: 24 })]);
+    const r = await exec(a, 'echo ok');
+    expect(r.stdout.toString()).toBe('ok\n');
+    shells.forEach((s) => s.close());
+    a.close();
+    await waitFor('the connection to close', () => a.closed);
+    const c = await pool.connection(target());
+    expect(c).not.toBe(a);
+    pool.closeAll();
+  });
+});
+
+describe('direct mode: a changed host key', () => {
+  it('is refused naming both fingerprints, and accepted only after an explicit trust', async () => {
+    (await connect()).close();
+    const old = sshd.hostKeyFingerprint();
+    await sshd.replaceHostKey();
+    const fresh = sshd.hostKeyFingerprint();
+    const err = (await connect().catch((e: unknown) => e)) as HostKeyChangedError;
+    expect(err).toBeInstanceOf(HostKeyChangedError);
+    expect(err.code).toBe('host-key-changed');
+    expect(err.message).toContain(old);
+    expect(err.message).toContain(fresh);
+    expect(err.presented.fingerprint).toBe(fresh);
+    // Still refused on retry: nothing was replaced silently.
+    await expect(connect()).rejects.toThrow(/host key changed/);
+    expect(store.get(sshd.host, sshd.port)?.fingerprint).toBe(old);
+    store.trust(sshd.host, sshd.port, err.presented);
+    const conn = await connect();
+    expect(conn.hostKey).toMatchObject({ fingerprint: fresh, firstUse: false });
+    conn.close();
+  });
+});
