@@ -1,0 +1,90 @@
+import type { ChannelFrame, ChannelPeer } from './channel-frame';
+
+// Two connected in-memory peers: the transport for tests and for in-process
+// use. Frames are delivered asynchronously and in order, like a real stream;
+// a close is delivered after the frames sent before it. The queue holds only
+// what the sender sent, which credit-based flow control already bounds.
+
+class MemoryPeer implements ChannelPeer {
+  other!: MemoryPeer;
+  private frameListeners = new Set<(frame: ChannelFrame) => void>();
+  private closeListeners = new Set<(reason: string) => void>();
+  private queue: Array<{ frame?: ChannelFrame; close?: string }> = [];
+  private scheduled = false;
+  private ended = false;
+  closed = false;
+
+  send(frame: ChannelFrame): void {
+    if (this.closed) return;
+    this.other.deliver({ frame });
+  }
+
+  onFrame(listener: (frame: ChannelFrame) => void): () => void {
+    this.frameListeners.add(listener);
+    return () => this.frameListeners.delete(listener);
+  }
+
+  onClose(listener: (reason: string) => void): () => void {
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.other.deliver({ close: reason });
+    this.end(reason);
+  }
+
+  /** Frames queued for this side and not yet delivered. */
+  get queuedFrames(): number {
+    return this.queue.length;
+  }
+
+  private deliver(item: { frame?: ChannelFrame; close?: string }): void {
+    if (this.ended) return;
+    this.queue.push(item);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.drain());
+    }
+  }
+
+  private drain(): void {
+    this.scheduled = false;
+    const items = this.queue;
+    this.queue = [];
+    for (const item of items) {
+      if (this.ended) return;
+      if (item.frame) for (const l of [...this.frameListeners]) l(item.frame);
+      else {
+        this.closed = true;
+        this.end(item.close ?? 'closed');
+      }
+    }
+  }
+
+  private end(reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.queue = [];
+    for (const l of [...this.closeListeners]) l(reason);
+    this.frameListeners.clear();
+    this.closeListeners.clear();
+  }
+}
+
+export interface ChannelPair {
+  /** The device's end (what a session gets). */
+  device: ChannelPeer;
+  /** The operator's end (what the hub relay or a console would hold). */
+  operator: ChannelPeer;
+}
+
+export function createChannelPair(): ChannelPair {
+  const a = new MemoryPeer();
+  const b = new MemoryPeer();
+  a.other = b;
+  b.other = a;
+  return { device: a, operator: b };
+}

@@ -1,0 +1,137 @@
+import { RemoteError } from './remote-error';
+
+// Credit-based flow control for one direction of a channel.
+// The receiver grants a window; the sender spends it on data bytes and stops
+// when it runs out. As the receiver consumes (writes to the pty, the socket,
+// the disk), it grants again. Memory per direction is therefore bounded by
+// the window plus the one chunk the producer handed over before it paused.
+
+/** Default window: large enough for loopback throughput, small enough to bound memory per channel. */
+export const DEFAULT_WINDOW_BYTES = 256 * 1024;
+/** Data frames are cut to this size (matches the Download chunk limit). */
+export const MAX_FRAME_BYTES = 64 * 1024;
+
+/**
+ * The sending side. `write` sends as much as the credit allows and holds the
+ * rest; it returns false when it holds bytes, and the caller must stop
+ * producing (pause the pty/socket/file read) until `onDrain` fires.
+ */
+export class CreditSender {
+  private credit = 0;
+  private held: Uint8Array[] = [];
+  private heldBytes = 0;
+  private drainListeners = new Set<() => void>();
+
+  constructor(
+    private readonly sendData: (chunk: Uint8Array) => void,
+    private readonly maxFrameBytes = MAX_FRAME_BYTES,
+  ) {}
+
+  /** Credit not yet spent. */
+  get available(): number {
+    return this.credit;
+  }
+
+  /** Bytes accepted by `write` but not yet sent for lack of credit. */
+  get pendingBytes(): number {
+    return this.heldBytes;
+  }
+
+  /** A `window` frame arrived from the receiver. */
+  grant(bytes: number): void {
+    if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new RemoteError('protocol', `window grant must be a positive integer, got ${bytes}`);
+    this.credit += bytes;
+    this.flush();
+    if (this.heldBytes === 0) for (const l of [...this.drainListeners]) l();
+  }
+
+  /** Sends what credit allows; false = some bytes are held, stop producing until drain. */
+  write(chunk: Uint8Array): boolean {
+    if (chunk.byteLength === 0) return this.heldBytes === 0;
+    this.held.push(chunk);
+    this.heldBytes += chunk.byteLength;
+    this.flush();
+    return this.heldBytes === 0;
+  }
+
+  /** Called every time the held bytes have all been sent. Returns an unsubscribe function. */
+  onDrain(listener: () => void): () => void {
+    this.drainListeners.add(listener);
+    return () => this.drainListeners.delete(listener);
+  }
+
+  /** Resolves once nothing is held (at once if nothing is). */
+  drained(): Promise<void> {
+    if (this.heldBytes === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const off = this.onDrain(() => {
+        off();
+        resolve();
+      });
+    });
+  }
+
+  /** Drops held bytes and listeners (the channel ended). */
+  dispose(): void {
+    this.held = [];
+    this.heldBytes = 0;
+    this.drainListeners.clear();
+  }
+
+  private flush(): void {
+    while (this.held.length > 0 && this.credit > 0) {
+      const head = this.held[0];
+      const n = Math.min(head.byteLength, this.credit, this.maxFrameBytes);
+      const part = n === head.byteLength ? head : head.subarray(0, n);
+      if (n === head.byteLength) this.held.shift();
+      else this.held[0] = head.subarray(n);
+      this.heldBytes -= n;
+      this.credit -= n;
+      this.sendData(part);
+    }
+  }
+}
+
+/**
+ * The receiving side: grants the initial window, checks the sender keeps to
+ * it, and grants again once half the window has been consumed (fewer
+ * window frames than one per chunk, and the pipe never runs dry).
+ */
+export class CreditGranter {
+  private outstanding = 0;
+  private consumedSinceGrant = 0;
+
+  constructor(
+    private readonly sendGrant: (bytes: number) => void,
+    readonly windowBytes = DEFAULT_WINDOW_BYTES,
+  ) {}
+
+  /** Grants the first window. */
+  start(): void {
+    this.outstanding = this.windowBytes;
+    this.sendGrant(this.windowBytes);
+  }
+
+  /** Data arrived; throws a `protocol` RemoteError if the sender overran its credit. */
+  received(bytes: number): void {
+    this.outstanding -= bytes;
+    if (this.outstanding < 0) throw new RemoteError('protocol', `the other side sent ${-this.outstanding} bytes past its window of ${this.windowBytes}`);
+  }
+
+  /** Grants extra credit at once (a reader that had stopped reading and resumes). */
+  extend(bytes: number): void {
+    this.outstanding += bytes;
+    this.sendGrant(bytes);
+  }
+
+  /** Bytes were handed on (written to the pty, socket or disk): grant them back in batches. */
+  consumed(bytes: number): void {
+    this.consumedSinceGrant += bytes;
+    if (this.consumedSinceGrant >= this.windowBytes / 2) {
+      const n = this.consumedSinceGrant;
+      this.consumedSinceGrant = 0;
+      this.outstanding += n;
+      this.sendGrant(n);
+    }
+  }
+}

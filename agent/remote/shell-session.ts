@@ -1,0 +1,280 @@
+import { spawn, type IPty } from 'node-pty';
+import { randomUUID } from 'node:crypto';
+import { constants } from 'node:os';
+import type { ChannelFrame, ChannelPeer } from './channel-frame';
+import { refuse } from './channel-frame';
+import { CreditGranter, CreditSender, DEFAULT_WINDOW_BYTES } from './flow-control';
+import { sessionPids, signalSession } from './process-session';
+import type { ShellConfig } from './remote-config';
+import { RemoteError } from './remote-error';
+import { SessionLimits } from './session-limits';
+import { shellSpawnPlan } from './shell-user';
+
+// Remote shells: a real pty per session, paced by the operator's credit.
+// Output: pty → CreditSender; when credit runs out the pty is paused, so the
+// shell blocks on its own writes (a slow console slows the device; nothing
+// piles up here). Input: operator data → pty, granted back once node-pty's
+// write queue has handed it to the kernel.
+
+export const DEFAULT_COLS = 80;
+export const DEFAULT_ROWS = 24;
+/** After SIGHUP, how long the session's processes get before SIGKILL. */
+const KILL_GRACE_MS = 2000;
+
+export interface ShellRequest {
+  /** Who opens it (the hub's operator name): per-operator limits and the session bar. */
+  operator: string;
+  cols?: number;
+  rows?: number;
+}
+
+export interface ShellExit {
+  code: number;
+  signal?: string;
+  /** Why the session ended: 'exit', the operator's close reason, or 'idle timeout'. */
+  reason: string;
+}
+
+export interface ShellSessionInfo {
+  id: string;
+  operator: string;
+  user: string;
+  pid: number;
+  startedAt: Date;
+}
+
+export interface ShellOptions {
+  windowBytes?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The shells of one device: config, limits and the open sessions. */
+export class ShellSessions {
+  private readonly limits: SessionLimits;
+  private readonly sessions = new Set<ShellSession>();
+
+  constructor(
+    private readonly config: ShellConfig,
+    private readonly options: ShellOptions = {},
+  ) {
+    this.limits = new SessionLimits(config.maxSessions, config.maxSessionsPerOperator, 'shell sessions');
+  }
+
+  /** Throws the refusal a new session would get now (disabled, limits, bad config), without starting one. */
+  check(operator: string): void {
+    if (!this.config.enabled) throw new RemoteError('disabled', 'remote shell is disabled on this device (set remote.shell.enabled in the agent config)');
+    this.limits.acquire(operator)();
+    shellSpawnPlan(this.config, this.options.env);
+  }
+
+  /** Starts a shell on `peer`; on refusal sends an error frame, closes the peer and throws the RemoteError. */
+  open(request: ShellRequest, peer: ChannelPeer): ShellSession {
+    let release: (() => void) | undefined;
+    try {
+      if (!this.config.enabled) throw new RemoteError('disabled', 'remote shell is disabled on this device (set remote.shell.enabled in the agent config)');
+      release = this.limits.acquire(request.operator);
+      const session = new ShellSession(this.config, request, peer, this.options);
+      this.sessions.add(session);
+      void session.exited.then(() => {
+        this.sessions.delete(session);
+        release?.();
+      });
+      return session;
+    } catch (err) {
+      release?.();
+      const e = err instanceof RemoteError ? err : new RemoteError('internal', `cannot start the shell: ${(err as Error).message}`);
+      refuse(peer, e.code, e.message);
+      throw e;
+    }
+  }
+
+  list(): ShellSessionInfo[] {
+    return [...this.sessions].map((s) => s.info);
+  }
+
+  /** Ends every session (agent shutdown, config change) and waits for them. */
+  async closeAll(reason: string): Promise<void> {
+    const all = [...this.sessions];
+    for (const s of all) s.close(reason);
+    await Promise.all(all.map((s) => s.exited));
+  }
+}
+
+export class ShellSession {
+  readonly info: ShellSessionInfo;
+  /** Resolves once the shell has exited and the channel is closed. */
+  readonly exited: Promise<ShellExit>;
+  private readonly pty: IPty;
+  private readonly output: CreditSender;
+  private readonly input: CreditGranter;
+  private endReason: string | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private killTimer: NodeJS.Timeout | undefined;
+  private inputPoll: NodeJS.Timeout | undefined;
+  private unconsumedInput = 0;
+
+  constructor(
+    private readonly config: ShellConfig,
+    request: ShellRequest,
+    private readonly peer: ChannelPeer,
+    options: ShellOptions = {},
+  ) {
+    const plan = shellSpawnPlan(config, options.env);
+    const cols = clampSize(request.cols, DEFAULT_COLS);
+    const rows = clampSize(request.rows, DEFAULT_ROWS);
+    this.pty = spawn(plan.file, plan.args, {
+      name: 'xterm-256color',
+      cols,
+      rows,
+      cwd: plan.cwd,
+      env: plan.env,
+      uid: plan.uid,
+      gid: plan.gid,
+      encoding: null,
+    });
+    this.info = { id: randomUUID(), operator: request.operator, user: plan.user, pid: this.pty.pid, startedAt: new Date() };
+
+    const windowBytes = options.windowBytes ?? DEFAULT_WINDOW_BYTES;
+    this.output = new CreditSender((chunk) => peer.send({ $case: 'data', data: chunk }));
+    this.output.onDrain(() => this.pty.resume());
+    this.input = new CreditGranter((bytes) => peer.send({ $case: 'window', window: { bytes } }), windowBytes);
+
+    this.exited = new Promise((resolve) => {
+      this.pty.onExit(({ exitCode, signal }) => {
+        clearTimeout(this.killTimer);
+        clearTimeout(this.idleTimer);
+        this.endLeftovers();
+        clearTimeout(this.inputPoll);
+        const signalName = signal ? signalNameOf(signal) : undefined;
+        const finish = (): void => {
+          this.output.dispose();
+          if (!peer.closed) {
+            peer.send({ $case: 'exit', exit: { code: exitCode, ...(signalName ? { signal: signalName } : {}) } });
+            peer.close(this.endReason ?? 'exit');
+          }
+          resolve({ code: exitCode, ...(signalName ? { signal: signalName } : {}), reason: this.endReason ?? 'exit' });
+        };
+        // Output still held for lack of credit goes out first, unless the
+        // operator is gone or the session was ended from this side.
+        if (this.endReason === undefined && !peer.closed && this.output.pendingBytes > 0) {
+          const offClose = peer.onClose(() => finish());
+          void this.output.drained().then(() => {
+            offClose();
+            finish();
+          });
+        } else finish();
+      });
+    });
+
+    this.pty.onData((data) => {
+      const chunk = typeof data === 'string' ? Buffer.from(data) : (data as Buffer);
+      if (!this.output.write(chunk)) this.pty.pause();
+    });
+    peer.onFrame((frame) => this.onFrame(frame));
+    peer.onClose((reason) => this.close(reason || 'operator closed the channel'));
+    this.input.start();
+    this.touch();
+  }
+
+  get pid(): number {
+    return this.info.pid;
+  }
+
+  /** Bytes of output held for lack of credit (bounded by one pty read). */
+  get heldOutputBytes(): number {
+    return this.output.pendingBytes;
+  }
+
+  /** Ends the session: SIGHUP to every process of the shell's session, SIGKILL after a grace period. */
+  close(reason: string): void {
+    if (this.endReason !== undefined) return;
+    this.endReason = reason;
+    clearTimeout(this.idleTimer);
+    this.pty.resume();
+    signalSession(this.pty.pid, 'SIGHUP');
+    this.killTimer = setTimeout(() => signalSession(this.pty.pid, 'SIGKILL'), KILL_GRACE_MS);
+    this.killTimer.unref();
+  }
+
+  // Jobs the shell left behind in its session end with it (ssh does the
+  // same through SIGHUP); a process meant to outlive the session uses setsid.
+  private endLeftovers(): void {
+    const sid = this.pty.pid;
+    if (sessionPids(sid).length === 0) return;
+    signalSession(sid, 'SIGHUP');
+    setTimeout(() => {
+      if (sessionPids(sid).length > 0) signalSession(sid, 'SIGKILL');
+    }, KILL_GRACE_MS).unref();
+  }
+
+  private onFrame(frame: ChannelFrame): void {
+    if (this.endReason !== undefined) return;
+    this.touch();
+    try {
+      switch (frame.$case) {
+        case 'data':
+          this.input.received(frame.data.byteLength);
+          this.pty.write(Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength));
+          this.unconsumedInput += frame.data.byteLength;
+          this.grantInputWhenWritten();
+          break;
+        case 'window':
+          this.output.grant(frame.window.bytes);
+          break;
+        case 'resize':
+          this.pty.resize(clampSize(frame.resize.cols, DEFAULT_COLS), clampSize(frame.resize.rows, DEFAULT_ROWS));
+          break;
+        case 'eof':
+          // stdin closed (`fleetctl shell DEV -- CMD < file`): send the terminal's EOF character.
+          this.pty.write('\x04');
+          break;
+        default:
+          throw new RemoteError('protocol', `a shell channel does not take ${frame.$case} frames`);
+      }
+    } catch (err) {
+      const e = err instanceof RemoteError ? err : new RemoteError('internal', (err as Error).message);
+      this.peer.send({ $case: 'error', error: { code: e.code, message: e.message } });
+      this.close(`${e.code}: ${e.message}`);
+    }
+  }
+
+  // node-pty queues writes the kernel did not take yet; granting only once
+  // that queue is empty keeps a paste (or piped stdin) from growing it.
+  private grantInputWhenWritten(): void {
+    if (this.inputPoll) return;
+    const check = (): void => {
+      this.inputPoll = undefined;
+      if (this.endReason !== undefined) return;
+      if (ptyWriteQueueLength(this.pty) > 0) {
+        this.inputPoll = setTimeout(check, 5);
+        return;
+      }
+      const n = this.unconsumedInput;
+      this.unconsumedInput = 0;
+      if (n > 0) this.input.consumed(n);
+    };
+    this.inputPoll = setTimeout(check, 0);
+  }
+
+  private touch(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.close('idle timeout'), this.config.idleTimeoutSeconds * 1000);
+    this.idleTimer.unref();
+  }
+}
+
+function clampSize(v: number | undefined, dflt: number): number {
+  if (v === undefined || !Number.isFinite(v)) return dflt;
+  return Math.max(1, Math.min(1000, Math.floor(v)));
+}
+
+function signalNameOf(signal: number): string {
+  const entry = Object.entries(constants.signals).find(([, n]) => n === signal);
+  return entry ? entry[0] : String(signal);
+}
+
+/** node-pty 1.1's internal write queue (0 when the internals differ: then input is granted at once). */
+function ptyWriteQueueLength(pty: IPty): number {
+  const queue = (pty as unknown as { _writeStream?: { _writeQueue?: unknown[] } })._writeStream?._writeQueue;
+  return Array.isArray(queue) ? queue.length : 0;
+}
