@@ -4,8 +4,13 @@ import type { DirectTarget } from '../../src-main/services/direct/direct-target'
 import { HostKeyStore } from '../../src-main/services/direct/host-key-store';
 import { HostKeyChangedError, SshConnection, SshConnectionPool } from '../../src-main/services/direct/ssh-connection';
 import { exec, SshShell } from '../../src-main/services/direct/ssh-shell';
+import { listDirectory } from '../../src-main/services/direct/remote-files';
+import { downloadFile, sha256File, uploadFile } from '../../src-main/services/direct/sftp-transfer';
+import type { TransferProgress } from '../../src-main/services/direct/transfer-progress';
 import { startTestSshd, type TestSshd } from '../support/sshd';
 import { freePort, tempDir, waitFor } from '../support/processes';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 // Direct mode against a real Debian OpenSSH sshd on 127.0.0.1 (temporary
@@ -135,5 +140,63 @@ describe('direct mode: a changed host key', () => {
     const conn = await connect();
     expect(conn.hostKey).toMatchObject({ fingerprint: fresh, firstUse: false });
     conn.close();
+  });
+});
+
+describe('direct mode: SFTP', () => {
+  let conn: SshConnection;
+  let local: string;
+  let remote: string;
+  beforeAll(async () => {
+    conn = await connect();
+    local = join(dir.path, 'local');
+    remote = join(dir.path, 'remote');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(local);
+    mkdirSync(remote);
+  });
+  afterAll(() => conn?.close());
+
+  it('uploads and downloads a few MiB with equal sha256, progress, modes kept and no temporary files left', async () => {
+    const src = join(local, 'data.bin');
+    writeFileSync(src, randomBytes(6 * 1024 * 1024 + 123), { mode: 0o640 });
+    const want = await sha256File(src);
+    const seen: TransferProgress[] = [];
+    const up = await uploadFile(conn, src, join(remote, 'data.bin'), { onProgress: (p) => seen.push(p) });
+    expect(up).toMatchObject({ bytes: 6 * 1024 * 1024 + 123, sha256: want, verified: true });
+    expect(await sha256File(join(remote, 'data.bin'))).toBe(want);
+    expect(statSync(join(remote, 'data.bin')).mode & 0o777).toBe(0o640);
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    expect(seen.at(-1)).toMatchObject({ bytes: up.bytes, total: up.bytes, etaSeconds: 0 });
+    expect(seen.every((p, i) => i === 0 || p.bytes >= seen[i - 1].bytes)).toBe(true);
+
+    const back = join(local, 'back.bin');
+    const down = await downloadFile(conn, join(remote, 'data.bin'), back, { onProgress: (p) => seen.push(p) });
+    expect(down).toMatchObject({ bytes: up.bytes, sha256: want, verified: true });
+    expect(await sha256File(back)).toBe(want);
+    expect(statSync(back).mode & 0o777).toBe(0o640);
+    expect(readdirSync(remote)).toEqual(['data.bin']);
+    expect(readdirSync(local).sort()).toEqual(['back.bin', 'data.bin']);
+
+    const listing = await listDirectory(conn, remote);
+    expect(listing).toEqual([expect.objectContaining({ name: 'data.bin', type: 'file', size: up.bytes, mode: 0o640 })]);
+  });
+
+  it('says clearly when the file to download does not exist, and writes nothing', async () => {
+    const err = (await downloadFile(conn, join(remote, 'missing.bin'), join(local, 'missing.bin')).catch((e: unknown) => e)) as DirectError;
+    expect(err.code).toBe('not-found');
+    expect(err.message).toMatch(/cannot download .*missing\.bin from device dev-1: no such file/);
+    expect(existsSync(join(local, 'missing.bin'))).toBe(false);
+  });
+
+  it('cancels an upload and leaves neither the file nor its temporary name', async () => {
+    const src = join(local, 'big.bin');
+    writeFileSync(src, randomBytes(48 * 1024 * 1024));
+    const abort = new AbortController();
+    const err = (await uploadFile(conn, src, join(remote, 'big.bin'), { signal: abort.signal, onProgress: () => abort.abort() }).catch((e: unknown) => e)) as DirectError;
+    expect(err.code).toBe('cancelled');
+    expect(readdirSync(remote)).toEqual(['data.bin']);
+    // The connection survives a cancelled transfer.
+    expect((await exec(conn, 'echo alive')).stdout.toString()).toBe('alive\n');
   });
 });

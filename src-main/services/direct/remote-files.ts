@@ -1,0 +1,79 @@
+import { posix } from 'node:path';
+import type { SFTPWrapper } from 'ssh2';
+import { DirectError } from './direct-error';
+import { exec, shellQuote } from './ssh-shell';
+import type { SshConnection } from './ssh-connection';
+
+/** One entry of a device folder, as the file view lists it. */
+export interface RemoteEntry {
+  name: string;
+  path: string;
+  type: 'file' | 'directory' | 'symlink' | 'other';
+  size: number;
+  /** permission bits (e.g. 0o644) */
+  mode: number;
+  mtimeMs: number;
+}
+
+const S_IFMT = 0o170000;
+const TYPES: Record<number, RemoteEntry['type']> = { 0o100000: 'file', 0o040000: 'directory', 0o120000: 'symlink' };
+
+// SFTP status codes (draft-ietf-secsh-filexfer-02) ssh2 puts on its errors.
+const NO_SUCH_FILE = 2;
+const PERMISSION_DENIED = 3;
+
+/** Words an SFTP failure for the operator: `what` says the operation ("download /x from device d"). */
+export function sftpError(what: string, err: Error & { code?: number | string }): DirectError {
+  if (err instanceof DirectError) return err;
+  if (err.code === NO_SUCH_FILE) return new DirectError('not-found', `cannot ${what}: no such file or folder on the device`, { cause: err });
+  if (err.code === PERMISSION_DENIED) return new DirectError('transfer-failed', `cannot ${what}: permission denied for the SSH user on the device`, { cause: err });
+  return new DirectError('transfer-failed', `cannot ${what}: ${err.message}`, { cause: err });
+}
+
+/** Lists a device folder (symlinks are reported as links, not followed), folders first, then by name. */
+export async function listDirectory(conn: SshConnection, remoteDir: string): Promise<RemoteEntry[]> {
+  const sftp = await conn.sftp();
+  const list = await new Promise<{ filename: string; attrs: { mode: number; size: number; mtime: number } }[]>((resolve, reject) =>
+    sftp.readdir(remoteDir, (err, entries) => (err ? reject(sftpError(`list ${remoteDir} on device ${conn.target.deviceId}`, err)) : resolve(entries))),
+  );
+  return list
+    .filter((e) => e.filename !== '.' && e.filename !== '..')
+    .map((e) => ({
+      name: e.filename,
+      path: posix.join(remoteDir, e.filename),
+      type: TYPES[e.attrs.mode & S_IFMT] ?? 'other',
+      size: e.attrs.size,
+      mode: e.attrs.mode & 0o7777,
+      mtimeMs: e.attrs.mtime * 1000,
+    }))
+    .sort((a, b) => Number(b.type === 'directory') - Number(a.type === 'directory') || a.name.localeCompare(b.name));
+}
+
+/** Promisified SFTP calls the transfers need. */
+export const sftpCall = {
+  stat: (sftp: SFTPWrapper, path: string) =>
+    new Promise<{ mode: number; size: number }>((resolve, reject) => sftp.stat(path, (err, st) => (err ? reject(err) : resolve(st)))),
+  unlink: (sftp: SFTPWrapper, path: string) => new Promise<void>((resolve, reject) => sftp.unlink(path, (err) => (err ? reject(err) : resolve()))),
+  /** Atomic replace (OpenSSH's posix-rename), falling back to plain rename where the extension is missing. */
+  rename: (sftp: SFTPWrapper, from: string, to: string) =>
+    new Promise<void>((resolve, reject) =>
+      sftp.ext_openssh_rename(from, to, (err) => {
+        if (!err) return resolve();
+        if (!/not support/i.test(err.message)) return reject(err);
+        // Plain SFTP rename refuses an existing target: remove it first (not atomic, but only on servers without posix-rename).
+        sftp.rename(from, to, (err2) => {
+          if (!err2) return resolve();
+          sftp.unlink(to, () => sftp.rename(from, to, (err3) => (err3 ? reject(err3) : resolve())));
+        });
+      }),
+    ),
+};
+
+/** sha256 of a device file via `sha256sum`, or undefined when the device has no sha256sum. */
+export async function remoteSha256(conn: SshConnection, path: string): Promise<string | undefined> {
+  const r = await exec(conn, `sha256sum -- ${shellQuote(path)}`, { timeoutMs: 600_000, maxOutputBytes: 64 * 1024 });
+  if (r.code === 127) return undefined;
+  const hex = /^([0-9a-f]{64})\s/.exec(r.stdout.toString())?.[1];
+  if (r.code !== 0 || !hex) throw new DirectError('integrity', `cannot check ${path} on device ${conn.target.deviceId}: sha256sum failed (${r.code ?? r.signal}): ${r.stderr.toString().trim()}`);
+  return hex;
+}
