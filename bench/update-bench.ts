@@ -50,15 +50,18 @@ export async function startUpdateBench(): Promise<UpdateBench> {
     keyFile,
     work: dirs.work.path,
     async startSims(n) {
+      // Devices the hub knew before (other simulators, a real agent) count too.
+      const known = await operator.allDevices();
+      const total = known.length + n;
+      const online = known.filter((d) => d.online).length + n;
       const tally = new FleetTally(operator.client, operator.token);
-      const before = simCount;
-      const sim = startProgram('fleet-agent', ['sim', '--hub', hub.address, '--ca', join(dirs.hub.path, 'hub.crt'), '--devices', String(n), '--start-index', String(before + 1), '--state', dirs.sims.path, '--artifact-key', keyFile]);
+      const sim = startProgram('fleet-agent', ['sim', '--hub', hub.address, '--ca', join(dirs.hub.path, 'hub.crt'), '--devices', String(n), '--start-index', String(simCount + 1), '--state', dirs.sims.path, '--artifact-key', keyFile]);
       sims.push(sim);
       simCount += n;
       try {
-        await waitFor(`${simCount} devices enrolled`, () => tally.total === simCount, 300_000, 100);
+        await waitFor(`${total} devices enrolled`, () => tally.total === total, 300_000, 100);
         await operator.acceptAllPending();
-        await waitFor(`${simCount} devices online`, () => tally.count('online') === simCount, 300_000, 100);
+        await waitFor(`${online} devices online`, () => tally.count('online') === online, 300_000, 100);
       } catch (err) {
         throw new Error(`${(err as Error).message}\n--- sim output (tail):\n${sim.output().slice(-3000)}`);
       } finally {
