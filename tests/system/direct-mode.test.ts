@@ -9,7 +9,10 @@ import { downloadFile, sha256File, uploadFile } from '../../src-main/services/di
 import type { TransferProgress } from '../../src-main/services/direct/transfer-progress';
 import { startTestSshd, type TestSshd } from '../support/sshd';
 import { freePort, tempDir, waitFor } from '../support/processes';
+import { SshTunnel } from '../../src-main/services/direct/ssh-tunnel';
 import { randomBytes } from 'node:crypto';
+import { createServer as createHttpServer, get as httpGet } from 'node:http';
+import { createServer as createTcpServer } from 'node:net';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -198,5 +201,82 @@ describe('direct mode: SFTP', () => {
     expect(readdirSync(remote)).toEqual(['data.bin']);
     // The connection survives a cancelled transfer.
     expect((await exec(conn, 'echo alive')).stdout.toString()).toBe('alive\n');
+  });
+});
+
+/** GET over a fresh TCP connection (no keep-alive), so each request is its own tunnel connection. */
+function fetchText(port: number, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    httpGet({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve(body));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createTcpServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+describe('direct mode: tunnels', () => {
+  let conn: SshConnection;
+  let web: ReturnType<typeof createHttpServer>;
+  let webPort: number;
+  beforeAll(async () => {
+    conn = await connect();
+    // The "device's web UI": an HTTP server the device's sshd reaches on 127.0.0.1.
+    web = createHttpServer((req, res) => {
+      const size = Number(new URL(req.url!, 'http://x').searchParams.get('size') ?? 0);
+      res.end(`page ${req.url} ${'x'.repeat(size)}`);
+    });
+    await new Promise<void>((r) => web.listen(0, '127.0.0.1', () => r()));
+    webPort = (web.address() as { port: number }).port;
+  });
+  afterAll(async () => {
+    conn?.close();
+    await new Promise((r) => web?.close(r));
+  });
+
+  it('forwards many concurrent connections, survives a failing one and frees its port on close', async () => {
+    const tunnel = await SshTunnel.open(conn, { remoteHost: '127.0.0.1', remotePort: webPort });
+    expect(tunnel.localPort).toBeGreaterThan(0);
+    const bodies = await Promise.all(Array.from({ length: 12 }, (_, i) => fetchText(tunnel.localPort, `/p${i}?size=${i * 50_000}`)));
+    bodies.forEach((b, i) => expect(b).toBe(`page /p${i}?size=${i * 50_000} ${'x'.repeat(i * 50_000)}`));
+    expect(tunnel.stats()).toMatchObject({ accepted: 12, failed: 0 });
+
+    const errors: string[] = [];
+    tunnel.onConnectionError((e) => errors.push(e.message));
+    const closedPort = await freePort();
+    const broken = await SshTunnel.open(conn, { localPort: 0, remoteHost: '127.0.0.1', remotePort: closedPort });
+    broken.onConnectionError((e) => errors.push(e.message));
+    await expect(fetchText(broken.localPort, '/')).rejects.toThrow();
+    await waitFor('the failure to be reported', () => errors.length === 1);
+    expect(errors[0]).toMatch(/failed: .*\(the tunnel stays open\)/);
+    expect(broken.stats()).toMatchObject({ failed: 1 });
+    // Other tunnels and the broken one's listener keep working.
+    expect(await fetchText(tunnel.localPort, '/again')).toBe('page /again ');
+    expect(await portIsFree(broken.localPort)).toBe(false);
+
+    await Promise.all([tunnel.close(), broken.close()]);
+    expect(await portIsFree(tunnel.localPort)).toBe(true);
+    expect(await portIsFree(broken.localPort)).toBe(true);
+  });
+
+  it('binds the local port asked for, refuses one in use, and closes when the device connection ends', async () => {
+    const port = await freePort();
+    const tunnel = await SshTunnel.open(conn, { localPort: port, remoteHost: '127.0.0.1', remotePort: webPort });
+    expect(tunnel.localPort).toBe(port);
+    await expect(SshTunnel.open(conn, { localPort: port, remoteHost: '127.0.0.1', remotePort: webPort })).rejects.toThrow(/already in use/);
+    expect(await fetchText(port, '/x')).toBe('page /x ');
+    conn.close();
+    await tunnel.closed;
+    expect(await portIsFree(port)).toBe(true);
   });
 });
