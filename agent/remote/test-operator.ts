@@ -17,6 +17,7 @@ export class TestOperator {
   received = 0;
   closedWith: string | undefined;
   private text = '';
+  private chunks: Buffer[] = [];
   private readonly granter: CreditGranter;
   private readonly sender: CreditSender;
   private waiters: Array<() => void> = [];
@@ -39,6 +40,7 @@ export class TestOperator {
         this.granter.received(frame.data.byteLength);
         this.received += frame.data.byteLength;
         if (this.text.length < 1_000_000) this.text += Buffer.from(frame.data).toString('utf8');
+        if (this.received <= 64 * 1024 * 1024) this.chunks.push(Buffer.from(frame.data));
         if (this.options.keepGranting !== false) this.granter.consumed(frame.data.byteLength);
       } else if (frame.$case === 'window') this.sender.grant(frame.window.bytes);
       this.notify();
@@ -49,6 +51,11 @@ export class TestOperator {
   /** Output so far (decoded as UTF-8; first MB only). */
   get output(): string {
     return this.text;
+  }
+
+  /** Data bytes received so far (first 64 MiB). */
+  data(): Buffer {
+    return Buffer.concat(this.chunks);
   }
 
   /** Sends data within the device's credit. */

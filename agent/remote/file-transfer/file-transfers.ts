@@ -1,0 +1,147 @@
+import type { ChannelFrame, ChannelPeer } from '../channel-frame';
+import { refuse } from '../channel-frame';
+import { CreditGranter, CreditSender, DEFAULT_WINDOW_BYTES } from '../flow-control';
+import type { FilesConfig } from '../remote-config';
+import { RemoteError } from '../remote-error';
+import { FileDownload } from './download';
+import { listDirectory } from './list-dir';
+import { RootPolicy } from './root-policy';
+import { TokenBucket } from './token-bucket';
+import { FileUpload, type UploadRequest } from './upload';
+
+// File transfer over one channel per operation.
+//   list:     device → listing, close('done')
+//   download: device → file{size, mode, mtimeMs, offset}, data…, eof{sha256}, close('done')
+//   upload:   device → file{offset = resume point} + window; operator → data…, eof{sha256};
+//             device → eof{sha256}, close('done')  (or error{checksum-mismatch, …})
+// Every refusal is an error frame with a code, then close. Download data is
+// paced by the operator's credit and the device's bytes-per-minute bucket;
+// upload credit is granted only after the bytes are on disk and the bucket
+// allows them, so neither direction buffers more than a window.
+
+export type FileRequest =
+  | { op: 'list'; path: string; cursor?: string; limit?: number }
+  | { op: 'download'; path: string; offset?: number }
+  | ({ op: 'upload' } & UploadRequest);
+
+export interface FileTransferOptions {
+  windowBytes?: number;
+}
+
+export class FileTransfers {
+  readonly policy: RootPolicy;
+  private readonly sendBucket: TokenBucket;
+  private readonly receiveBucket: TokenBucket;
+
+  constructor(
+    private readonly config: FilesConfig,
+    private readonly options: FileTransferOptions = {},
+  ) {
+    this.policy = new RootPolicy(config);
+    this.sendBucket = new TokenBucket(config.bytesPerMinute);
+    this.receiveBucket = new TokenBucket(config.bytesPerMinute);
+  }
+
+  /** Serves one request on `peer` until the channel ends. Never throws: failures become error frames. */
+  async serve(request: FileRequest, peer: ChannelPeer): Promise<void> {
+    try {
+      if (request.op === 'list') {
+        const listing = await listDirectory(this.policy, request.path, { cursor: request.cursor, limit: request.limit });
+        peer.send({ $case: 'listing', listing });
+        peer.close('done');
+      } else if (request.op === 'download') await this.download(request.path, request.offset ?? 0, peer);
+      else if (request.op === 'upload') await this.upload(request, peer);
+      else throw new RemoteError('protocol', `unknown file operation ${JSON.stringify((request as { op: unknown }).op)}`);
+    } catch (err) {
+      const e = err instanceof RemoteError ? err : new RemoteError('internal', (err as Error).message);
+      refuse(peer, e.code, e.message);
+    }
+  }
+
+  private async download(path: string, offset: number, peer: ChannelPeer): Promise<void> {
+    const file = await FileDownload.open(this.policy, this.config.maxFileBytes, path, offset);
+    const sender = new CreditSender((chunk) => peer.send({ $case: 'data', data: chunk }));
+    let gone = false;
+    const wake = new Set<() => void>();
+    peer.onFrame((frame) => {
+      if (frame.$case === 'window') sender.grant(frame.window.bytes);
+    });
+    peer.onClose(() => {
+      gone = true;
+      for (const w of wake) w();
+    });
+    // Waits for credit, or returns early when the operator went away.
+    const drainedOrGone = (): Promise<void> =>
+      new Promise((resolve) => {
+        const done = (): void => {
+          wake.delete(done);
+          resolve();
+        };
+        wake.add(done);
+        void sender.drained().then(done);
+      });
+    try {
+      peer.send({ $case: 'file', file: file.info });
+      for await (const chunk of file.chunks()) {
+        if (gone) return;
+        await this.sendBucket.take(chunk.byteLength);
+        if (!sender.write(chunk)) await drainedOrGone();
+      }
+      await drainedOrGone();
+      if (gone) return;
+      peer.send({ $case: 'eof', eof: { sha256: file.sha256 } });
+      peer.close('done');
+    } finally {
+      sender.dispose();
+      await file.close();
+    }
+  }
+
+  private async upload(request: UploadRequest, peer: ChannelPeer): Promise<void> {
+    const upload = await FileUpload.begin(this.policy, this.config, request);
+    const granter = new CreditGranter((bytes) => peer.send({ $case: 'window', window: { bytes } }), this.options.windowBytes ?? DEFAULT_WINDOW_BYTES);
+    // Frames are handled one at a time, in order: each write finishes before the next starts.
+    let chain = Promise.resolve();
+    let settled = false;
+    await new Promise<void>((resolve) => {
+      const settle = async (how: 'suspend' | 'discard' | 'done', error?: RemoteError): Promise<void> => {
+        if (settled) return;
+        settled = true;
+        if (how === 'suspend') await upload.suspend();
+        if (how === 'discard') await upload.discard();
+        if (error) refuse(peer, error.code, error.message);
+        resolve();
+      };
+      const handle = async (frame: ChannelFrame): Promise<void> => {
+        if (settled) return;
+        try {
+          if (frame.$case === 'data') {
+            granter.received(frame.data.byteLength);
+            await upload.write(frame.data);
+            await this.receiveBucket.take(frame.data.byteLength);
+            granter.consumed(frame.data.byteLength);
+          } else if (frame.$case === 'eof') {
+            const done = await upload.finish(frame.eof.sha256 ?? '');
+            settled = true;
+            peer.send({ $case: 'eof', eof: { sha256: done.sha256 } });
+            peer.close('done');
+            resolve();
+          } else if (frame.$case !== 'window') throw new RemoteError('protocol', `an upload channel does not take ${frame.$case} frames`);
+        } catch (err) {
+          const e = err instanceof RemoteError ? err : new RemoteError('internal', (err as Error).message);
+          // finish() already removed the temp file on a checksum mismatch; other
+          // refusals (too many bytes, protocol) make the partial file useless too.
+          await settle(e.code === 'internal' || e.code === 'no-space' || e.code === 'permission' ? 'suspend' : 'discard', e);
+        }
+      };
+      peer.onFrame((frame) => {
+        chain = chain.then(() => handle(frame));
+      });
+      peer.onClose(() => {
+        chain = chain.then(() => settle('suspend'));
+      });
+      peer.send({ $case: 'file', file: upload.info });
+      granter.start();
+    });
+  }
+}
