@@ -50,7 +50,7 @@ describe('RootPolicy.resolveInRoots', () => {
     expect((await policy.resolveInRoots(join(root, 'new.bin'), 'new-file')).stat).toBeUndefined();
   });
 
-  it.each([
+  const escapes: Array<[string, () => string, PathUse]> = [
     ['../ escape', () => `${root}/../outside/secret.txt`, 'file'],
     ['../ escape that would land inside', () => `${root}/sub/../ok.txt`, 'file'],
     ['relative path', () => 'ok.txt', 'file'],
@@ -64,7 +64,8 @@ describe('RootPolicy.resolveInRoots', () => {
     ['upload through a symlinked folder outside', () => join(root, 'dir-out', 'new.txt'), 'new-file'],
     ['upload replacing a symlink that points outside', () => join(root, 'link-out'), 'new-file'],
     ['upload outside', () => join(tmp, 'outside', 'new.txt'), 'new-file'],
-  ] as const)('refuses %s as outside-roots', async (_name, path, use) => {
+  ];
+  it.each(escapes)('refuses %s as outside-roots', async (_name, path, use) => {
     expect(await codeOf(path(), use)).toBe('outside-roots');
   });
 
