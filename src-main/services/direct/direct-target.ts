@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { utils, type ParsedKey } from 'ssh2';
+import ssh2, { type ParsedKey } from 'ssh2';
 import { DirectError } from './direct-error';
 
 /** How the console logs in to a device over SSH. A key is given inline (PEM/OpenSSH text) or as a file path. */
@@ -86,7 +86,7 @@ function validateAuth(raw: unknown, problems: string[]): DirectAuth | undefined 
 
 /** Why a key text cannot be used, or undefined when it parses. */
 function keyProblem(text: string, passphrase: string | undefined): string | undefined {
-  const parsed = utils.parseKey(text, passphrase) as ParsedKey | ParsedKey[] | Error;
+  const parsed = ssh2.utils.parseKey(text, passphrase) as ParsedKey | ParsedKey[] | Error;
   if (parsed instanceof Error) {
     if (/encrypted/i.test(parsed.message) && !passphrase) return 'the key is encrypted: give its passphrase';
     if (/bad passphrase|decrypt/i.test(parsed.message)) return 'the passphrase does not decrypt the key';
