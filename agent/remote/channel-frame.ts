@@ -57,7 +57,7 @@ export type ChannelFrame =
 export interface ChannelPeer {
   /** Queues a frame for the other side. Never blocks: data is bounded by the credit window. */
   send(frame: ChannelFrame): void;
-  /** Frames from the other side, in order. Returns an unsubscribe function. */
+  /** Frames from the other side, in order; frames that arrive before the first listener are kept for it. Returns an unsubscribe function. */
   onFrame(listener: (frame: ChannelFrame) => void): () => void;
   /** Called once when the channel ends, whichever side ended it (frames sent before are delivered first). */
   onClose(listener: (reason: string) => void): () => void;

@@ -21,6 +21,7 @@ class MemoryPeer implements ChannelPeer {
 
   onFrame(listener: (frame: ChannelFrame) => void): () => void {
     this.frameListeners.add(listener);
+    if (this.queue.length > 0) this.schedule();
     return () => this.frameListeners.delete(listener);
   }
 
@@ -44,18 +45,23 @@ class MemoryPeer implements ChannelPeer {
   private deliver(item: { frame?: ChannelFrame; close?: string }): void {
     if (this.ended) return;
     this.queue.push(item);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.drain());
-    }
+    this.schedule();
   }
 
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.drain());
+  }
+
+  // Frames wait for the first listener (a session subscribes after its async
+  // setup); the close waits behind them.
   private drain(): void {
     this.scheduled = false;
-    const items = this.queue;
-    this.queue = [];
-    for (const item of items) {
-      if (this.ended) return;
+    while (this.queue.length > 0 && !this.ended) {
+      const item = this.queue[0];
+      if (item.frame && this.frameListeners.size === 0) return;
+      this.queue.shift();
       if (item.frame) for (const l of [...this.frameListeners]) l(item.frame);
       else {
         this.closed = true;

@@ -1,0 +1,198 @@
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createChannelPair } from '../channel-pair';
+import { parseRemoteConfig, type FilesConfig } from '../remote-config';
+import { TestOperator } from '../test-operator';
+import { FileTransfers, type FileRequest } from './file-transfers';
+
+let tmp: string;
+let root: string;
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'file-transfers-'));
+  root = join(tmp, 'root');
+  mkdirSync(root);
+  mkdirSync(join(tmp, 'outside'));
+  writeFileSync(join(tmp, 'outside', 'secret'), 'secret');
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+const config = (over: Partial<FilesConfig> = {}): FilesConfig => ({ ...parseRemoteConfig({ files: { enabled: true, roots: [root] } }).files, ...over });
+
+function start(ft: FileTransfers, request: FileRequest, opts: { keepGranting?: boolean; windowBytes?: number } = {}) {
+  const pair = createChannelPair();
+  const op = new TestOperator(pair.operator, opts);
+  const served = ft.serve(request, pair.device);
+  return { op, served };
+}
+
+async function upload(ft: FileTransfers, path: string, data: Buffer, opts: { cutAfter?: number; claimSha?: string; mode?: number; transferId?: string } = {}) {
+  const { op, served } = start(ft, { op: 'upload', path, size: data.byteLength, mode: opts.mode, transferId: opts.transferId });
+  await op.until(() => !!op.frameOf('file') || !!op.closedWith, 5000, 'upload accepted');
+  const offset = op.frameOf('file')?.file.offset;
+  if (offset !== undefined) {
+    const end = opts.cutAfter ?? data.byteLength;
+    op.write(data.subarray(offset, end));
+    await op.drained();
+    if (opts.cutAfter !== undefined) {
+      // let the device write what it was sent, then cut the channel
+      await new Promise((r) => setTimeout(r, 50));
+      op.peer.close('network cut');
+    } else op.send({ $case: 'eof', eof: { sha256: opts.claimSha ?? sha(data) } });
+  }
+  await served;
+  await op.closed;
+  return { op, offset };
+}
+
+describe('FileTransfers', () => {
+  it('lists a folder in pages', async () => {
+    const dir = join(root, 'many');
+    mkdirSync(dir);
+    for (const n of ['e', 'a', 'c', 'b', 'd']) writeFileSync(join(dir, n), n.repeat(3));
+    const ft = new FileTransfers(config());
+    const names: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 5; page++) {
+      const { op } = start(ft, { op: 'list', path: dir, cursor, limit: 2 });
+      await op.closed;
+      const listing = op.frameOf('listing')!.listing;
+      names.push(...listing.entries.map((e) => e.name));
+      expect(listing.entries.every((e) => e.type === 'file' && e.size === 3)).toBe(true);
+      cursor = listing.nextCursor;
+      if (!cursor) break;
+    }
+    expect(names).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+
+  it('downloads a file with its sha256, and resumes from an offset', async () => {
+    const data = randomBytes(300_000);
+    writeFileSync(join(root, 'dl.bin'), data, { mode: 0o640 });
+    const ft = new FileTransfers(config());
+    const whole = start(ft, { op: 'download', path: join(root, 'dl.bin') });
+    await whole.served;
+    expect(await whole.op.closed).toBe('done');
+    expect(whole.op.frameOf('file')!.file).toMatchObject({ size: 300_000, mode: 0o640, offset: 0 });
+    expect(whole.op.data().equals(data)).toBe(true);
+    expect(whole.op.frameOf('eof')!.eof.sha256).toBe(sha(data));
+
+    const rest = start(ft, { op: 'download', path: join(root, 'dl.bin'), offset: 123_456 });
+    await rest.op.closed;
+    expect(rest.op.data().equals(data.subarray(123_456))).toBe(true);
+    expect(rest.op.frameOf('eof')!.eof.sha256).toBe(sha(data)); // of the whole file
+  });
+
+  it('refuses downloads outside the roots, of FIFOs and over the size limit, with codes', async () => {
+    writeFileSync(join(root, 'big.bin'), randomBytes(2000));
+    const ft = new FileTransfers(config({ maxFileBytes: 1000 }));
+    for (const [path, code] of [
+      [join(tmp, 'outside', 'secret'), 'outside-roots'],
+      [`${root}/../outside/secret`, 'outside-roots'],
+      [join(root, 'big.bin'), 'too-large'],
+      [join(root, 'nope'), 'not-found'],
+    ]) {
+      const { op } = start(ft, { op: 'download', path });
+      await op.closed;
+      expect(op.frameOf('error')?.error.code, path).toBe(code);
+      expect(op.received).toBe(0);
+    }
+  });
+
+  it('uploads to a temp name and renames into place with the sender\'s mode', async () => {
+    const data = randomBytes(200_000);
+    const ft = new FileTransfers(config());
+    const { op } = await upload(ft, join(root, 'up.bin'), data, { mode: 0o751 });
+    expect(op.closedWith).toBe('done');
+    expect(op.frameOf('eof')!.eof.sha256).toBe(sha(data));
+    expect(readFileSync(join(root, 'up.bin')).equals(data)).toBe(true);
+    expect(statSync(join(root, 'up.bin')).mode & 0o777).toBe(0o751);
+    expect(readdirSync(root).filter((n) => n.includes('fleet-upload'))).toEqual([]);
+  });
+
+  it.runIf(process.getuid?.() === 0)('applies the configured owner, group and mode', async () => {
+    const ft = new FileTransfers(config({ uploadOwner: 'nobody', uploadGroup: '65534', uploadMode: 0o600 }));
+    await upload(ft, join(root, 'owned.txt'), Buffer.from('hi'), { mode: 0o777 });
+    const st = statSync(join(root, 'owned.txt'));
+    expect([st.uid, st.gid, st.mode & 0o777]).toEqual([65534, 65534, 0o600]);
+  });
+
+  it('refuses an over-size upload before writing a byte', async () => {
+    const ft = new FileTransfers(config({ maxFileBytes: 1000 }));
+    const before = readdirSync(root).sort();
+    const { op, offset } = await upload(ft, join(root, 'huge.bin'), randomBytes(1001));
+    expect(offset).toBeUndefined();
+    expect(op.frameOf('error')?.error).toMatchObject({ code: 'too-large', message: expect.stringContaining('1001 bytes is over') });
+    expect(op.frameOf('window')).toBeUndefined(); // no credit was ever granted
+    expect(readdirSync(root).sort()).toEqual(before);
+  });
+
+  it('keeps an interrupted upload out of the real name and resumes it', async () => {
+    const data = randomBytes(700_000);
+    const path = join(root, 'resumed.bin');
+    const ft = new FileTransfers(config());
+    const cut = await upload(ft, path, data, { cutAfter: 400_000, transferId: 't1' });
+    expect(cut.op.closedWith).toBe('network cut');
+    expect(existsSync(path)).toBe(false);
+    const temp = readdirSync(root).find((n) => n.startsWith('.resumed.bin.fleet-upload'));
+    expect(temp).toBeDefined();
+    expect(statSync(join(root, temp!)).size).toBe(400_000);
+
+    const again = await upload(ft, path, data, { transferId: 't1' });
+    expect(again.offset).toBe(400_000);
+    expect(again.op.closedWith).toBe('done');
+    expect(again.op.frameOf('eof')!.eof.sha256).toBe(sha(data));
+    expect(readFileSync(path).equals(data)).toBe(true);
+    expect(readdirSync(root).filter((n) => n.includes('fleet-upload'))).toEqual([]);
+  });
+
+  it('refuses a sha256 mismatch and leaves nothing behind', async () => {
+    const data = randomBytes(50_000);
+    const path = join(root, 'bad.bin');
+    writeFileSync(path, 'old content');
+    const ft = new FileTransfers(config());
+    const { op } = await upload(ft, path, data, { claimSha: sha(Buffer.from('something else')) });
+    expect(op.frameOf('error')?.error.code).toBe('checksum-mismatch');
+    expect(readFileSync(path, 'utf8')).toBe('old content');
+    expect(readdirSync(root).filter((n) => n.includes('fleet-upload'))).toEqual([]);
+  });
+
+  it('refuses uploads outside the roots and onto FIFOs', async () => {
+    const ft = new FileTransfers(config());
+    const a = await upload(ft, join(tmp, 'outside', 'x'), Buffer.from('x'));
+    expect(a.op.frameOf('error')?.error.code).toBe('outside-roots');
+    expect(existsSync(join(tmp, 'outside', 'x'))).toBe(false);
+    execFileSync('mkfifo', [join(root, 'pipe')]);
+    const b = await upload(ft, join(root, 'pipe'), Buffer.from('x'));
+    expect(b.op.frameOf('error')?.error.code).toBe('not-regular');
+    expect(statSync(join(root, 'pipe')).isFIFO()).toBe(true);
+  });
+
+  it('limits bytes per minute (measured)', async () => {
+    const perSecond = 128 * 1024;
+    writeFileSync(join(root, 'slow.bin'), randomBytes(3 * perSecond));
+    const ft = new FileTransfers(config({ bytesPerMinute: 60 * perSecond }));
+    const t0 = Date.now();
+    const { op } = start(ft, { op: 'download', path: join(root, 'slow.bin') });
+    await op.closed;
+    const seconds = (Date.now() - t0) / 1000;
+    // One second's worth passes at once (the bucket), the other two at the rate.
+    expect(op.received).toBe(3 * perSecond);
+    expect(seconds).toBeGreaterThan(1.8);
+    expect(seconds).toBeLessThan(3.5);
+    console.log(`rate limit: ${3 * perSecond} B at ${perSecond} B/s took ${seconds.toFixed(2)} s`);
+  });
+
+  it('sends no more than the granted window to a reader that stopped', async () => {
+    writeFileSync(join(root, 'window.bin'), randomBytes(1_000_000));
+    const ft = new FileTransfers(config());
+    const { op } = start(ft, { op: 'download', path: join(root, 'window.bin') }, { keepGranting: false, windowBytes: 100_000 });
+    await op.until(() => op.received >= 100_000, 5000, 'first window');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(op.received).toBe(100_000);
+    op.peer.close('cancel');
+  });
+});
