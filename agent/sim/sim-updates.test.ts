@@ -8,6 +8,7 @@ import type { DeploymentCommand } from '../../proto/gen/fleet/v1/device';
 import { makeTestCertificate, ScriptedHub, type TestCertificate } from '../testing/scripted-hub';
 import { factoryImage, makeSimRootfsArtifact } from '../testing/sim-image';
 import { waitFor } from '../testing/wait-for';
+import { syncInterval } from '../update/download';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from './simulator';
 
 // Simulated devices taking real updates from a scripted hub: the image lands
@@ -191,8 +192,13 @@ describe('simulated device updates', () => {
     cleanups.push(() => sim.close());
     f.sim = sim;
     expect((await finalReport(f)).status).toBe('success');
-    // 4 MiB were fsynced and recorded before the stall; the restart asked from there.
-    expect(f.hub.downloads.at(-1)!.offset).toBe(4 * 1024 * 1024);
+    // Every eighth of the artifact was fsynced and recorded (at 64 KiB chunk
+    // ends); the restart asked from the last such offset before the stall.
+    const every = syncInterval(artifact.length);
+    let durable = 0;
+    for (let pos = 64 * 1024; pos <= 5 * 1024 * 1024; pos += 64 * 1024) if (pos - durable >= every) durable = pos;
+    expect(durable).toBeGreaterThan(4 * 1024 * 1024);
+    expect(f.hub.downloads.at(-1)!.offset).toBe(durable);
   });
 
   it('aborts during the download at once', async () => {
