@@ -10,13 +10,16 @@ import { ensureAdminToken } from './auth/admin-token';
 import { createConsoleService } from './console/console-service';
 import { DEFAULT_WATCH_LIMITS, type WatchCall } from './console/watch-stream';
 import { prepareDataDir } from './data-dir';
-import { DeploymentDispatcher } from './deployments/deployment-dispatcher';
+import { DeploymentDispatcher, REPORT_FLUSH_MS } from './deployments/deployment-dispatcher';
 import { AdmissionWaiters } from './device/admission-waiters';
 import { createDeviceService } from './device/device-service';
 import { DeviceSessions } from './device/device-sessions';
 import { DEFAULT_PENDING_POLLS_PER_SECOND, EnrollPacing } from './device/enroll-pacing';
 import { PresenceWriter } from './device/presence-writer';
 import { formatHostPort, parseListen } from './listen-address';
+import { systemClock, type Clock } from './rollouts/clock';
+import { DynamicTargets } from './rollouts/dynamic-targets';
+import { ROLLOUT_TICK_MS, RolloutScheduler } from './rollouts/rollout-scheduler';
 import { openSqliteStore } from './store/sqlite-store';
 import type { HubStore } from './store/store';
 import { loadOrCreateHubCertificate } from './tls/hub-certificate';
@@ -36,6 +39,10 @@ export interface HubOptions {
   log?: (line: string) => void;
   /** Live events a Watch caller may fall behind before it is cut off (RESOURCE_EXHAUSTED), default 20000. */
   watchMaxLag?: number;
+  /** The time rollouts go by (maintenance windows, phase start times); tests inject one they move. */
+  clock?: Clock;
+  /** How often phase start times and maintenance windows are looked at, default 1000 ms. */
+  rolloutTickMs?: number;
 }
 
 export interface RunningHub {
@@ -101,10 +108,14 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     const presence = new PresenceWriter(store, PRESENCE_FLUSH_MS, log);
     const sessions = new DeviceSessions(presence, heartbeatIntervalMs);
     const waiters = new AdmissionWaiters();
-    const deployments = new DeploymentDispatcher(store, sessions, log);
+    const clock = opts.clock ?? systemClock;
+    const deployments = new DeploymentDispatcher(store, sessions, log, REPORT_FLUSH_MS, clock);
+    const scheduler = new RolloutScheduler(store, deployments, clock, log, opts.rolloutTickMs ?? ROLLOUT_TICK_MS);
+    const dynamicTargets = new DynamicTargets(store, deployments, log);
     const unsubscribe = store.subscribe((events) => {
       sessions.onEvents(events);
       waiters.onEvents(events);
+      dynamicTargets.onEvents(events);
     });
     const watchers = new Set<WatchCall>();
 
@@ -130,6 +141,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
         watchers,
         artifactPaths: artifacts,
         deployments,
+        clock,
         watchLimits: { ...DEFAULT_WATCH_LIMITS, maxLag: opts.watchMaxLag ?? DEFAULT_WATCH_LIMITS.maxLag },
         log,
       }));
@@ -137,6 +149,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     const boundPort = await bind(server, host, port, credentials);
     presence.start();
     deployments.start();
+    scheduler.start();
     sessions.startSweeper();
     const address = formatHostPort(host, boundPort);
     log(`hub ${store.hubId} listening on ${address}`);
@@ -159,6 +172,8 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
           for (const call of watchers) call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'hub is shutting down: reconnect later' });
           await shutdown(server, 2000);
           await presence.stop();
+          await scheduler.stop();
+          await dynamicTargets.idle();
           await deployments.stop();
           unsubscribe();
           await store.close();

@@ -24,7 +24,9 @@ import type { DeploymentDispatcher } from '../deployments/deployment-dispatcher'
 import { checkIdentity } from '../limits';
 import { RpcError, toServiceError } from '../rpc-error';
 import type { DeviceFilter, HubStore, Operator } from '../store/store';
+import { systemClock, type Clock } from '../rollouts/clock';
 import { deploymentRpcs } from './deployment-rpcs';
+import { rolloutRpcs } from './rollout-rpcs';
 import { roleToProto, statusFromProto, toProtoDevice } from './device-proto';
 import { decodePageToken, encodePageToken } from './page-token';
 import { serveWatch, type WatchCall, type WatchLimits } from './watch-stream';
@@ -40,6 +42,8 @@ export interface ConsoleServiceContext {
   /** Sends deployment commands and aborts to connected devices. */
   deployments: DeploymentDispatcher;
   log: (line: string) => void;
+  /** The time rollouts go by (maintenance windows); tests move it. */
+  clock?: Clock;
 }
 
 const DEFAULT_PAGE_SIZE = 100;
@@ -62,7 +66,9 @@ export function createConsoleService(ctx: ConsoleServiceContext): ConsoleService
     };
   }
 
-  const d = deploymentRpcs(store, ctx.deployments, ctx.log);
+  const clock = ctx.clock ?? systemClock;
+  const d = deploymentRpcs(store, ctx.deployments, ctx.log, clock);
+  const r = rolloutRpcs(store, ctx.deployments, ctx.log, clock);
 
   return {
     whoAmI: unary<WhoAmIRequest, WhoAmIResponse>('WhoAmI', async (op) => ({
@@ -128,14 +134,14 @@ export function createConsoleService(ctx: ConsoleServiceContext): ConsoleService
     getDeploymentLog: unary('GetDeploymentLog', d.getDeploymentLog),
     setGroupMembers: unary('SetGroupMembers', d.setGroupMembers),
     listGroups: unary('ListGroups', d.listGroups),
-    continueDeployment: unary('ContinueDeployment', notYet),
-    pauseDeployment: unary('PauseDeployment', notYet),
-    resumeDeployment: unary('ResumeDeployment', notYet),
-    createDynamicGroup: unary('CreateDynamicGroup', notYet),
-    listDynamicGroups: unary('ListDynamicGroups', notYet),
-    getDynamicGroup: unary('GetDynamicGroup', notYet),
-    deleteDynamicGroup: unary('DeleteDynamicGroup', notYet),
-    previewDeviceQuery: unary('PreviewDeviceQuery', notYet),
+    continueDeployment: unary('ContinueDeployment', r.continueDeployment),
+    pauseDeployment: unary('PauseDeployment', r.pauseDeployment),
+    resumeDeployment: unary('ResumeDeployment', r.resumeDeployment),
+    createDynamicGroup: unary('CreateDynamicGroup', r.createDynamicGroup),
+    listDynamicGroups: unary('ListDynamicGroups', r.listDynamicGroups),
+    getDynamicGroup: unary('GetDynamicGroup', r.getDynamicGroup),
+    deleteDynamicGroup: unary('DeleteDynamicGroup', r.deleteDynamicGroup),
+    previewDeviceQuery: unary('PreviewDeviceQuery', r.previewDeviceQuery),
 
     watch(call: WatchCall) {
       ctx.watchers.add(call);
@@ -149,10 +155,6 @@ export function createConsoleService(ctx: ConsoleServiceContext): ConsoleService
         });
     },
   };
-}
-
-async function notYet(): Promise<never> {
-  throw new RpcError(status.UNIMPLEMENTED, 'rollout control is being built on this hub');
 }
 
 function toFilter(filter: ProtoDeviceFilter | undefined): DeviceFilter {

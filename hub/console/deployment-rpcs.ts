@@ -20,16 +20,24 @@ import type { DeploymentDispatcher } from '../deployments/deployment-dispatcher'
 import { toProtoDeployment, toProtoDeploymentDevice } from '../deployments/deployment-proto';
 import { planDeployment } from '../deployments/plan-deployment';
 import { RpcError } from '../rpc-error';
-import { DeploymentFinishedError, type DeploymentStatus, type HubStore, type Operator } from '../store/store';
+import { systemClock, type Clock } from '../rollouts/clock';
+import { toProtoHistoryEntry } from '../rollouts/rollout-proto';
+import { DeploymentFinishedError, type DeploymentRecord, type DeploymentStatus, type HubStore, type Operator } from '../store/store';
 
 const DEFAULT_LIST_LIMIT = 100;
 const MAX_LIST_LIMIT = 1000;
 const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const DEPLOYMENT_STATUSES: DeploymentStatus[] = ['active', 'finished', 'aborted'];
+const DEPLOYMENT_STATUSES: DeploymentStatus[] = ['active', 'halted', 'finished', 'aborted'];
+
+/** A deployment with its phases and window filled in. */
+export async function fullDeployment(store: HubStore, d: DeploymentRecord, clock: Clock): Promise<Deployment> {
+  return toProtoDeployment(d, { phases: await store.deploymentPhases(d.id), nowMs: clock.now() });
+}
 
 // ConsoleService handlers for deployments and static groups. Each takes the
 // authenticated operator and the request; console-service.ts wraps them.
-export function deploymentRpcs(store: HubStore, dispatcher: DeploymentDispatcher, log: (line: string) => void) {
+export function deploymentRpcs(store: HubStore, dispatcher: DeploymentDispatcher, log: (line: string) => void, clock: Clock = systemClock) {
+  const full = (d: DeploymentRecord) => fullDeployment(store, d, clock);
   return {
     async createDeployment(op: Operator, req: CreateDeploymentRequest): Promise<Deployment> {
       requireRole(op, 'operator', 'creating a deployment');
@@ -39,23 +47,24 @@ export function deploymentRpcs(store: HubStore, dispatcher: DeploymentDispatcher
       log(`deployment ${deployment.id} "${deployment.name}" created by ${op.name}: ${deployment.total} devices, ${pending.length} pending`);
       // Pushed in the background: the operator gets the answer at once.
       dispatcher.onCreated(deployment, pending).catch((err) => log(`could not send deployment ${deployment.id} to its devices: ${(err as Error).message}`));
-      return toProtoDeployment(deployment);
+      return full(deployment);
     },
 
     async listDeployments(_op: Operator, req: ListDeploymentsRequest): Promise<ListDeploymentsResponse> {
       if (req.status && !DEPLOYMENT_STATUSES.includes(req.status as DeploymentStatus)) {
-        throw new RpcError(status.INVALID_ARGUMENT, `status "${req.status}" is not a deployment status: use active, finished or aborted (or nothing for all)`);
+        throw new RpcError(status.INVALID_ARGUMENT, `status "${req.status}" is not a deployment status: use active, halted, finished or aborted (or nothing for all)`);
       }
       const limit = req.limit <= 0 ? DEFAULT_LIST_LIMIT : Math.min(req.limit, MAX_LIST_LIMIT);
       const deployments = await store.listDeployments({ status: (req.status || undefined) as DeploymentStatus | undefined, limit });
-      return { deployments: deployments.map(toProtoDeployment) };
+      return { deployments: await Promise.all(deployments.map(full)) };
     },
 
     async getDeployment(_op: Operator, req: GetDeploymentRequest): Promise<DeploymentDetail> {
       const deployment = await store.getDeployment(req.id);
       if (!deployment) throw notFound(req.id);
       const devices = await store.deploymentDevices(req.id);
-      return { deployment: toProtoDeployment(deployment), devices: devices.map(toProtoDeploymentDevice) };
+      const history = await store.deploymentHistory(req.id);
+      return { deployment: await full(deployment), devices: devices.map(toProtoDeploymentDevice), history: { entries: history.map(toProtoHistoryEntry) } };
     },
 
     async abortDeployment(op: Operator, req: AbortDeploymentRequest): Promise<Deployment> {
@@ -72,7 +81,7 @@ export function deploymentRpcs(store: HubStore, dispatcher: DeploymentDispatcher
         log(`deployment ${req.id} aborted by ${op.name}: ${result.abortedPending.length} pending devices aborted, ${result.inProgress.length} told to roll back`);
       }
       dispatcher.onAborted(result).catch((err) => log(`could not send the abort of deployment ${req.id} to its devices: ${(err as Error).message}`));
-      return toProtoDeployment(result.deployment);
+      return full(result.deployment);
     },
 
     async listDeviceDeployments(_op: Operator, req: ListDeviceDeploymentsRequest): Promise<ListDeviceDeploymentsResponse> {

@@ -1,13 +1,17 @@
 import type { UpdateReport } from '../../proto/gen/fleet/v1/device';
 import type { DeviceSessions } from '../device/device-sessions';
+import { systemClock, type Clock } from '../rollouts/clock';
+import { mayPass } from '../rollouts/release';
+import { pausedStage, PAUSED_STATUSES, type Stage } from '../rollouts/stages';
 import { isFinalStatus } from '../store/deployment-rows';
-import type { AbortResult, AppliedReports, DeploymentDeviceStatus, DeploymentRecord, HubStore, UpdateReportRecord } from '../store/store';
+import type { AbortResult, AppliedReports, DeploymentDeviceStatus, DeploymentRecord, HubStore, PhaseStart, UpdateReportRecord } from '../store/store';
 import { toDeploymentCommand } from './deployment-proto';
 import { ReportWriter } from './report-writer';
 
 /** Statuses a device may report (pending is the hub's own). */
 const REPORTABLE: ReadonlySet<string> = new Set<DeploymentDeviceStatus>([
   'downloading',
+  ...PAUSED_STATUSES,
   'installing',
   'rebooting',
   'verifying',
@@ -31,7 +35,9 @@ export const REPORT_FLUSH_MS = 250;
 // command or abort goes to which connected device and when, and what the hub
 // makes of the devices' UpdateReports. A device only ever gets a command for
 // its oldest deployment that is not final; when that one is aborted it gets
-// DeploymentAbort instead.
+// DeploymentAbort instead. Rollouts (docs/rollouts.md): a pending device of
+// a phase that has not started, or of a halted deployment, gets nothing; a
+// device that reports a pause gets DeploymentContinue once it may go on.
 export class DeploymentDispatcher {
   private readonly writer: ReportWriter;
 
@@ -40,6 +46,7 @@ export class DeploymentDispatcher {
     private readonly sessions: DeviceSessions,
     private readonly log: (line: string) => void,
     flushMs = REPORT_FLUSH_MS,
+    private readonly clock: Clock = systemClock,
   ) {
     this.writer = new ReportWriter(store, flushMs, log, (applied) => this.onApplied(applied));
   }
@@ -88,7 +95,15 @@ export class DeploymentDispatcher {
       this.log(`update report from device ${deviceId} ignored: it is not a target of deployment "${deploymentId}"`);
       return;
     }
-    if (report.seq <= current.seq) return; // stale or re-sent after a reconnect
+    // A report of an earlier attempt (a device retried after a failure re-sending its old final report).
+    if ((report.attempt ?? 0) !== (current.attempt ?? 0)) return;
+    const stage = pausedStage(report.status);
+    if (report.seq <= current.seq) {
+      // Re-sent after a reconnect (maybe to a restarted hub): a device still
+      // waiting at a pause gets its continue again if it may go on.
+      if (stage && current.status === report.status) await this.continueIfReleased(deviceId, deploymentId, stage);
+      return;
+    }
     const final = isFinalStatus(report.status);
     if (isFinalStatus(current.status) && !final) {
       // Aborted on the hub while the device (unknown to the hub) had started:
@@ -100,8 +115,52 @@ export class DeploymentDispatcher {
       }
       return;
     }
-    this.writer.add(toRecord(deviceId, report));
+    this.writer.add({ ...toRecord(deviceId, report), attempt: current.attempt ?? 0 });
     if (final) await this.writer.flush();
+    else if (stage) await this.continueIfReleased(deviceId, deploymentId, stage);
+  }
+
+  /** A phase started (by hand, at its time or automatically): its pending online devices get the command. */
+  async onPhaseStarted(start: PhaseStart): Promise<void> {
+    for (const d of await this.store.deploymentDevices(start.deploymentId)) {
+      if (d.phase === start.phase && d.status === 'pending' && this.sessions.get(d.deviceId)) await this.sendNext(d.deviceId, start.deploymentId);
+    }
+  }
+
+  /** After a continue, a resume or a window opening: every online device waiting at a pause it may now pass is told. */
+  async releasePaused(deploymentId: string): Promise<number> {
+    await this.writer.flush(); // pauses reported but not yet written count too
+    const state = await this.store.rolloutState(deploymentId);
+    if (!state) return 0;
+    const now = this.clock.now();
+    let sent = 0;
+    for (const p of await this.store.pausedDevices(deploymentId)) {
+      const stage = pausedStage(p.status);
+      if (stage && this.sessions.get(p.deviceId) && mayPass(stage, state.rollout, state.status, p.level, now)) {
+        this.sendContinue(p.deviceId, deploymentId, stage);
+        sent++;
+      }
+    }
+    return sent;
+  }
+
+  /** A halted deployment goes on: its waiting devices in started phases get the command, paused ones their continue. */
+  async onResumed(deploymentId: string): Promise<void> {
+    for (const d of await this.store.deploymentDevices(deploymentId)) {
+      if (d.status === 'pending' && this.sessions.get(d.deviceId)) await this.sendNext(d.deviceId, deploymentId);
+    }
+    await this.releasePaused(deploymentId);
+  }
+
+  /** A device was added to a deployment (dynamic group): it gets the command if that is its next work. */
+  async onJoined(deviceId: string, deploymentId: string): Promise<void> {
+    if (this.sessions.get(deviceId)) await this.sendNext(deviceId, deploymentId);
+  }
+
+  /** A pending device left a deployment before starting: tell it, in case it had the command already. */
+  onLeft(deviceId: string, deploymentId: string): void {
+    this.sendAbort(deviceId, deploymentId);
+    if (this.sessions.get(deviceId)) this.sendNext(deviceId).catch((err) => this.log(`could not send device ${deviceId} its next deployment: ${(err as Error).message}`));
   }
 
   /** Flushes queued reports (tests, shutdown). */
@@ -111,19 +170,47 @@ export class DeploymentDispatcher {
 
   private onApplied(applied: AppliedReports): void {
     for (const id of applied.finished) this.log(`deployment ${id} finished: every device is final`);
+    for (const h of applied.halted ?? []) this.log(`deployment ${h.deploymentId} halted: ${h.reason}`);
+    for (const r of applied.retried ?? []) this.log(`deployment ${r.deploymentId}: device ${r.deviceId} failed and is offered it again (retry ${r.attempt})`);
     for (const final of applied.finals) {
       this.sendNext(final.deviceId).catch((err) => this.log(`could not send the next deployment to device ${final.deviceId}: ${(err as Error).message}`));
     }
+    for (const start of applied.phasesStarted ?? []) {
+      this.log(`deployment ${start.deploymentId}: phase ${start.phase} started`);
+      this.onPhaseStarted(start).catch((err) => this.log(`could not start phase ${start.phase} of deployment ${start.deploymentId}: ${(err as Error).message}`));
+    }
   }
 
-  /** Sends the command (or abort) of the device's oldest non-final deployment; with `only`, just when it is that one. */
+  /**
+   * Sends the command (or abort) of the device's oldest non-final deployment;
+   * with `only`, just when it is that one. Nothing while that deployment
+   * holds the device back (its phase has not started, or it is halted and
+   * the device has not started).
+   */
   private async sendNext(deviceId: string, only?: string): Promise<void> {
-    const [oldest] = await this.store.openDeployments(deviceId);
-    if (!oldest || (only && oldest.id !== only)) return;
+    const work = await this.store.deviceWork(deviceId);
+    if (!work || (only && work.deployment.id !== only)) return;
     const session = this.sessions.get(deviceId);
     if (!session || session.ended) return;
-    if (oldest.status === 'aborted') session.call.write({ msg: { $case: 'abort', abort: { deploymentId: oldest.id } } });
-    else session.call.write({ msg: { $case: 'deployment', deployment: toDeploymentCommand(oldest) } });
+    const { deployment, device } = work;
+    if (deployment.status === 'aborted') {
+      session.call.write({ msg: { $case: 'abort', abort: { deploymentId: deployment.id } } });
+      return;
+    }
+    if (device.status === 'pending' && (!work.phaseStartedMs || deployment.status === 'halted')) return;
+    session.call.write({ msg: { $case: 'deployment', deployment: toDeploymentCommand(deployment, device.attempt) } });
+  }
+
+  private async continueIfReleased(deviceId: string, deploymentId: string, stage: Stage): Promise<void> {
+    const state = await this.store.rolloutState(deploymentId);
+    const level = await this.store.releaseLevel(deploymentId, deviceId);
+    if (!state || level === undefined) return;
+    if (mayPass(stage, state.rollout, state.status, level, this.clock.now())) this.sendContinue(deviceId, deploymentId, stage);
+  }
+
+  private sendContinue(deviceId: string, deploymentId: string, stage: Stage): void {
+    const session = this.sessions.get(deviceId);
+    if (session && !session.ended) session.call.write({ msg: { $case: 'deploymentContinue', deploymentContinue: { deploymentId, stage } } });
   }
 
   private sendAbort(deviceId: string, deploymentId: string): void {

@@ -1,8 +1,11 @@
 import type { Deployment, DeploymentDevice } from '../../proto/gen/fleet/v1/console';
 import type { DeploymentCommand } from '../../proto/gen/fleet/v1/device';
-import type { DeploymentDeviceRecord, DeploymentRecord } from '../store/store';
+import { pauseStages } from '../rollouts/rollout-config';
+import { toProtoRolloutState } from '../rollouts/rollout-proto';
+import type { DeploymentDeviceRecord, DeploymentRecord, PhaseRecord } from '../store/store';
 
-export function toProtoDeployment(d: DeploymentRecord): Deployment {
+/** With `rollout` the phases and window are filled in (GetDeployment, lists); without, only the plain fields. */
+export function toProtoDeployment(d: DeploymentRecord, rollout?: { phases: PhaseRecord[]; nowMs: number }): Deployment {
   const counts: Record<string, number> = {};
   for (const [status, n] of Object.entries(d.counts)) counts[status] = n;
   return {
@@ -20,6 +23,8 @@ export function toProtoDeployment(d: DeploymentRecord): Deployment {
     allowDowngrade: d.allowDowngrade,
     force: d.force,
     abortedBy: d.abortedBy,
+    haltReason: d.haltReason,
+    ...(rollout ? { rollout: toProtoRolloutState(d.rollout, rollout.phases, rollout.nowMs) } : {}),
   };
 }
 
@@ -37,10 +42,13 @@ export function toProtoDeploymentDevice(d: DeploymentDeviceRecord): DeploymentDe
     artifactName: d.artifactName,
     artifactVersion: d.artifactVersion,
     deploymentName: d.deploymentName,
+    phase: d.phase,
+    attempt: d.attempt,
   };
 }
 
-export function toDeploymentCommand(d: DeploymentRecord): DeploymentCommand {
+export function toDeploymentCommand(d: DeploymentRecord, attempt = 0): DeploymentCommand {
+  const pauses = pauseStages(d.rollout);
   return {
     deploymentId: d.id,
     artifactId: d.artifactId,
@@ -49,5 +57,9 @@ export function toDeploymentCommand(d: DeploymentRecord): DeploymentCommand {
     artifactSize: d.artifactSize,
     allowDowngrade: d.allowDowngrade,
     force: d.force,
+    ...(pauses.has('install') ? { pauseBeforeInstall: true } : {}),
+    ...(pauses.has('reboot') ? { pauseBeforeReboot: true } : {}),
+    ...(pauses.has('commit') ? { pauseBeforeCommit: true } : {}),
+    ...(attempt ? { attempt } : {}),
   };
 }

@@ -2,6 +2,9 @@ import { status } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import type { CreateDeploymentRequest } from '../../proto/gen/fleet/v1/console';
 import { RpcError } from '../rpc-error';
+import { compileQuery } from '../rollouts/device-query';
+import { assignPhases } from '../rollouts/phase-plan';
+import { rolloutFromOptions, type RolloutConfig } from '../rollouts/rollout-config';
 import type { ArtifactRecord, HubStore, NewDeployment } from '../store/store';
 import { initialStatus } from './initial-status';
 
@@ -11,7 +14,8 @@ const MAX_TARGETS = 100_000;
 /** Turns a CreateDeploymentRequest into a deployment to store, or an error the operator can act on. */
 export async function planDeployment(store: HubStore, req: CreateDeploymentRequest, actor: string): Promise<NewDeployment> {
   const artifact = await resolveArtifact(store, req);
-  const ids = await resolveTargets(store, req);
+  const rollout = rolloutFromOptions(req.rollout);
+  const ids = rollout.dynamicGroup ? await resolveDynamicTargets(store, req, rollout) : await resolveTargets(store, req);
   const devices = await store.getDevices(ids);
   const known = new Set(devices.map((d) => d.id));
   const unknown = ids.filter((id) => !known.has(id));
@@ -25,8 +29,11 @@ export async function planDeployment(store: HubStore, req: CreateDeploymentReque
   }
   const name = req.name.trim() || `${artifact.name} ${artifact.version}`;
   if (name.length > MAX_NAME) throw new RpcError(status.INVALID_ARGUMENT, `deployment name is ${name.length} characters; at most ${MAX_NAME}`);
+  const id = randomUUID();
+  const phases = assignPhases(id, ids, rollout.phases);
   return {
-    id: randomUUID(),
+    id,
+    rollout,
     name,
     artifact,
     allowDowngrade: req.allowDowngrade,
@@ -35,7 +42,7 @@ export async function planDeployment(store: HubStore, req: CreateDeploymentReque
     createdMs: Date.now(),
     targets: devices
       .sort((a, b) => (a.id < b.id ? -1 : 1))
-      .map((device) => ({ deviceId: device.id, ...initialStatus(device, artifact, req.force) })),
+      .map((device) => ({ deviceId: device.id, ...initialStatus(device, artifact, req.force), phase: phases.get(device.id) })),
   };
 }
 
@@ -66,6 +73,17 @@ async function resolveTargets(store: HubStore, req: CreateDeploymentRequest): Pr
   }
   if (ids.length > MAX_TARGETS) throw new RpcError(status.INVALID_ARGUMENT, `${ids.length} target devices; at most ${MAX_TARGETS} per deployment`);
   return ids;
+}
+
+/** The accepted devices matching the dynamic group now (the first max_devices by id); may be none. */
+async function resolveDynamicTargets(store: HubStore, req: CreateDeploymentRequest, rollout: RolloutConfig): Promise<string[]> {
+  if (req.deviceIds.length || req.group) throw new RpcError(status.INVALID_ARGUMENT, 'give the targets as device ids, a group or a dynamic group: only one of them');
+  const group = await store.getDynamicGroup(rollout.dynamicGroup);
+  if (!group) throw new RpcError(status.NOT_FOUND, `no dynamic group "${rollout.dynamicGroup}" on this hub: create it first (CreateDynamicGroup)`);
+  rollout.dynamicQuery = group.query;
+  const matches = compileQuery(group.query);
+  const ids = (await store.acceptedDevices()).filter(matches).map((d) => d.id);
+  return rollout.maxDevices ? ids.slice(0, rollout.maxDevices) : ids.slice(0, MAX_TARGETS);
 }
 
 function sample(items: string[]): string {

@@ -1,4 +1,5 @@
 import type { Database as Db } from 'better-sqlite3';
+import { defaultRollout, type RolloutConfig } from '../rollouts/rollout-config';
 import type { DeploymentDeviceRecord, DeploymentDeviceStatus, DeploymentRecord, DeploymentStatus } from './store';
 
 // Rows and prepared statements of the deployment tables (migration 0003),
@@ -30,6 +31,10 @@ export interface DeploymentRow {
   aborted: number;
   aborted_by: string;
   total: number;
+  halt_reason: string;
+  /** RolloutConfig as JSON ('{}' for deployments made before rollouts). */
+  rollout: string;
+  dynamic_group: string;
 }
 
 export interface DeploymentDeviceRow {
@@ -44,6 +49,9 @@ export interface DeploymentDeviceRow {
   updated: number;
   finished: number;
   log_next: number;
+  phase: number;
+  released: number;
+  attempt: number;
   /** Joined from deployments. */
   artifact_name: string;
   artifact_version: string;
@@ -56,11 +64,11 @@ const DEVICE_COLUMNS = `dd.*, d.artifact_name, d.artifact_version, d.name AS dep
 export function prepareDeploymentStatements(db: Db) {
   return {
     insertDeployment: db.prepare(
-      `INSERT INTO deployments (id, name, artifact_id, artifact_name, artifact_version, artifact_size, status, allow_downgrade, force, created, created_by, total)
-       VALUES (@id, @name, @artifact_id, @artifact_name, @artifact_version, @artifact_size, 'active', @allow_downgrade, @force, @created, @created_by, @total)`,
+      `INSERT INTO deployments (id, name, artifact_id, artifact_name, artifact_version, artifact_size, status, allow_downgrade, force, created, created_by, total, rollout, dynamic_group)
+       VALUES (@id, @name, @artifact_id, @artifact_name, @artifact_version, @artifact_size, 'active', @allow_downgrade, @force, @created, @created_by, @total, @rollout, @dynamic_group)`,
     ),
     insertTarget: db.prepare(
-      `INSERT INTO deployment_devices (deployment_id, device_id, status, reason, updated, finished) VALUES (?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO deployment_devices (deployment_id, device_id, status, reason, updated, finished, phase) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
     getDeployment: db.prepare<[string], DeploymentRow>('SELECT * FROM deployments WHERE id = ?'),
     listDeployments: db.prepare<[number], DeploymentRow>('SELECT * FROM deployments ORDER BY seq DESC LIMIT ?'),
@@ -88,15 +96,15 @@ export function prepareDeploymentStatements(db: Db) {
       "UPDATE deployment_devices SET status = 'aborted', reason = ?, updated = ?, finished = ? WHERE deployment_id = ? AND status = 'pending'",
     ),
     markAborted: db.prepare("UPDATE deployments SET status = 'aborted', aborted = ?, aborted_by = ? WHERE id = ?"),
-    markFinished: db.prepare("UPDATE deployments SET status = CASE status WHEN 'active' THEN 'finished' ELSE status END, finished = ? WHERE id = ?"),
+    markFinished: db.prepare("UPDATE deployments SET status = CASE WHEN status IN ('active', 'halted') THEN 'finished' ELSE status END, finished = ? WHERE id = ?"),
     // The seq and final-status rules of UpdateReport, in SQL so that a
     // report never wins over a newer one whatever the order of batches.
     applyReport: db.prepare(
       `UPDATE deployment_devices SET status = @status, bytes_done = @bytes_done, bytes_total = @bytes_total, reason = @reason,
          seq = @seq, updated = @at, started = CASE started WHEN 0 THEN @at ELSE started END,
          finished = CASE WHEN @final = 1 THEN @at ELSE 0 END
-       WHERE deployment_id = @deployment_id AND device_id = @device_id AND seq < @seq AND (finished = 0 OR @final = 1)
-       RETURNING log_next`,
+       WHERE deployment_id = @deployment_id AND device_id = @device_id AND seq < @seq AND (finished = 0 OR @final = 1) AND attempt = @attempt
+       RETURNING log_next, attempt`,
     ),
     deviceStatus: db.prepare<[string, string], { status: DeploymentDeviceStatus }>(
       'SELECT status FROM deployment_devices WHERE deployment_id = ? AND device_id = ?',
@@ -133,7 +141,23 @@ export function fromDeploymentRow(row: DeploymentRow, counts: { status: Deployme
     abortedBy: row.aborted_by,
     total: row.total,
     counts: byStatus,
+    haltReason: row.halt_reason,
+    rollout: parseRollout(row.rollout),
   };
+}
+
+const parsed = new Map<string, RolloutConfig>();
+
+/** Parsed once per distinct JSON text: the same deployment is read many times. */
+function parseRollout(json: string): RolloutConfig {
+  let config = parsed.get(json);
+  if (!config) {
+    const stored = JSON.parse(json) as Partial<RolloutConfig>;
+    config = stored.phases ? (stored as RolloutConfig) : defaultRollout();
+    if (parsed.size > 1000) parsed.clear();
+    parsed.set(json, config);
+  }
+  return config;
 }
 
 export function fromDeploymentDeviceRow(row: DeploymentDeviceRow): DeploymentDeviceRecord {
@@ -151,5 +175,8 @@ export function fromDeploymentDeviceRow(row: DeploymentDeviceRow): DeploymentDev
     artifactName: row.artifact_name,
     artifactVersion: row.artifact_version,
     deploymentName: row.deployment_name,
+    phase: row.phase,
+    attempt: row.attempt,
+    released: row.released,
   };
 }

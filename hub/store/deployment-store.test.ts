@@ -80,7 +80,7 @@ describe('deployment storage', () => {
     await store.applyUpdateReports([report(dep.id, a, 'installing', 4, ['four'])]);
     expect(await status()).toMatchObject({ status: 'downloading', seq: 5, bytesDone: 5 });
     const applied = await store.applyUpdateReports([report(dep.id, a, 'failure', 6, ['six'])]);
-    expect(applied).toEqual({ finals: [{ deploymentId: dep.id, deviceId: a, status: 'failure' }], finished: [dep.id] });
+    expect(applied).toEqual({ finals: [{ deploymentId: dep.id, deviceId: a, status: 'failure' }], finished: [dep.id], retried: [], halted: [], phasesStarted: [] });
     await store.applyUpdateReports([report(dep.id, a, 'downloading', 7, ['seven'])]);
     expect(await status()).toMatchObject({ status: 'failure', seq: 6 });
     // A newer final status is the device's newer truth.

@@ -1,3 +1,7 @@
+import type { QueryCondition } from '../rollouts/device-query';
+import type { RolloutConfig } from '../rollouts/rollout-config';
+import type { Stage } from '../rollouts/stages';
+
 // The hub's storage contract. SQLite (sqlite-store.ts) is the embedded
 // default; a PostgreSQL store for larger fleets implements the same interface,
 // which is why every method returns a Promise even though SQLite answers
@@ -36,6 +40,15 @@ export type EventKind =
   | 'deployment.created'
   | 'deployment.aborted'
   | 'deployment.finished'
+  /** Rollout control (docs/rollouts.md). */
+  | 'deployment.phase-started'
+  | 'deployment.continued'
+  | 'deployment.paused'
+  | 'deployment.halted'
+  | 'deployment.resumed'
+  | 'deployment.device-joined'
+  | 'deployment.device-left'
+  | 'dynamic-group.changed'
   /** A device reached a final status in a deployment (progress makes no events). */
   | 'deployment.device'
   | 'group.changed';
@@ -120,9 +133,12 @@ export interface ArtifactRecord {
 export type DeploymentDeviceStatus =
   | 'pending'
   | 'downloading'
+  | 'paused-before-install'
   | 'installing'
+  | 'paused-before-reboot'
   | 'rebooting'
   | 'verifying'
+  | 'paused-before-commit'
   | 'committing'
   | 'success'
   | 'failure'
@@ -131,7 +147,7 @@ export type DeploymentDeviceStatus =
   | 'incompatible'
   | 'aborted';
 
-export type DeploymentStatus = 'active' | 'finished' | 'aborted';
+export type DeploymentStatus = 'active' | 'halted' | 'finished' | 'aborted';
 
 export interface DeploymentRecord {
   id: string;
@@ -153,6 +169,9 @@ export interface DeploymentRecord {
   total: number;
   /** Devices per status (only statuses with at least one device). */
   counts: Partial<Record<DeploymentDeviceStatus, number>>;
+  /** Why it is halted; '' otherwise. */
+  haltReason: string;
+  rollout: RolloutConfig;
 }
 
 export interface DeploymentDeviceRecord {
@@ -172,6 +191,12 @@ export interface DeploymentDeviceRecord {
   artifactName: string;
   artifactVersion: string;
   deploymentName: string;
+  /** 1-based. */
+  phase: number;
+  /** Retries used so far. */
+  attempt: number;
+  /** How far the operator released this device by itself (0 none, 1 install, 2 reboot, 3 commit). */
+  released: number;
 }
 
 export interface NewDeployment {
@@ -182,8 +207,10 @@ export interface NewDeployment {
   force: boolean;
   createdBy: string;
   createdMs: number;
-  /** Each target with the status the hub gives it at creation (pending, incompatible or already-installed). */
-  targets: { deviceId: string; status: DeploymentDeviceStatus; reason: string }[];
+  /** Each target with the status the hub gives it at creation (pending, incompatible or already-installed) and its 1-based phase. */
+  targets: { deviceId: string; status: DeploymentDeviceStatus; reason: string; phase?: number }[];
+  /** Absent: one phase started at once, nothing else. */
+  rollout?: RolloutConfig;
 }
 
 /** A device's report about one deployment, after the hub judged it newer than what it holds. */
@@ -195,6 +222,8 @@ export interface UpdateReportRecord {
   bytesTotal: number;
   reason: string;
   seq: number;
+  /** The attempt the report belongs to; reports of another attempt than the stored one are not applied. */
+  attempt?: number;
   /** Lines to append to the device's log for this deployment. */
   logLines: string[];
   atMs: number;
@@ -205,7 +234,75 @@ export interface AppliedReports {
   finals: { deploymentId: string; deviceId: string; status: DeploymentDeviceStatus }[];
   /** Deployments whose last device became final in this batch. */
   finished: string[];
+  /** Failed devices offered the deployment again (they are pending again, also listed in finals). */
+  retried?: { deploymentId: string; deviceId: string; attempt: number }[];
+  /** Deployments halted by a failure threshold in this batch. */
+  halted?: { deploymentId: string; reason: string }[];
+  /** Phases started automatically in this batch. */
+  phasesStarted?: PhaseStart[];
 }
+
+export interface PhaseStart {
+  deploymentId: string;
+  /** 1-based. */
+  phase: number;
+}
+
+export interface PhaseRecord {
+  /** 1-based. */
+  number: number;
+  /** 0 while waiting. */
+  startedMs: number;
+  /** Release level given to the whole phase. */
+  released: number;
+  total: number;
+  counts: Partial<Record<DeploymentDeviceStatus, number>>;
+}
+
+/** What a device should do next: its oldest deployment that is not final, with its own row there. */
+export interface DeviceWork {
+  deployment: DeploymentRecord;
+  device: DeploymentDeviceRecord;
+  phaseStartedMs: number;
+}
+
+/** A device waiting at a pause, with how far it is released (its own level or its phase's, the higher). */
+export interface PausedDevice {
+  deviceId: string;
+  status: DeploymentDeviceStatus;
+  phase: number;
+  level: number;
+}
+
+export interface ContinueRequest {
+  /** The pause point to release (with those before it); undefined: each device's next one. */
+  stage?: Stage;
+  /** 1-based; 0 = whole deployment. */
+  phase: number;
+  deviceIds: string[];
+}
+
+export interface ContinueResult {
+  deployment: DeploymentRecord;
+  /** A phase started by this continue (0 none). */
+  startedPhase: number;
+  /** Phases and devices whose release level went up. */
+  releasedPhases: number[];
+  releasedDevices: string[];
+}
+
+export interface DynamicGroupRecord {
+  name: string;
+  query: QueryCondition[];
+  createdMs: number;
+  createdBy: string;
+}
+
+/** Thrown for a rollout action the deployment's state does not allow (FAILED_PRECONDITION). */
+export class RolloutStateError extends Error {}
+
+/** Thrown for something missing (NOT_FOUND). */
+export class RolloutNotFoundError extends Error {}
 
 export interface AbortResult {
   deployment: DeploymentRecord;
@@ -317,6 +414,51 @@ export interface HubStore {
   applyUpdateReports(reports: UpdateReportRecord[]): Promise<AppliedReports>;
   /** The device's log lines for a deployment, oldest first. */
   deploymentLog(deploymentId: string, deviceId: string): Promise<string[]>;
+
+  // Rollout control (docs/rollouts.md).
+  /** The phases of a deployment with their device counts, in order. */
+  deploymentPhases(id: string): Promise<PhaseRecord[]>;
+  /** The device's oldest deployment that is not final (for its next command). */
+  deviceWork(deviceId: string): Promise<DeviceWork | undefined>;
+  /** Devices of the deployment waiting at a pause. */
+  pausedDevices(deploymentId: string): Promise<PausedDevice[]>;
+  /** The release level of one device (its own or its phase's, the higher); undefined when not a target. */
+  releaseLevel(deploymentId: string, deviceId: string): Promise<number | undefined>;
+  /** A deployment's status and rollout without its counts (cheap; for every paused report). */
+  rolloutState(id: string): Promise<{ status: DeploymentStatus; rollout: RolloutConfig } | undefined>;
+  /** Deployments that are active or halted, oldest first (counts left empty). */
+  openRollouts(): Promise<DeploymentRecord[]>;
+  /**
+   * Starts a waiting phase (`deployment.phase-started`); false when it had
+   * started already or the deployment is not active. Throws
+   * RolloutNotFoundError / RolloutStateError.
+   */
+  startPhase(id: string, phase: number, actor: string, why: string): Promise<boolean>;
+  /** Operator continue (`deployment.continued` / `deployment.phase-started`). */
+  continueDeployment(id: string, req: ContinueRequest, actor: string): Promise<ContinueResult>;
+  /** Halts an active deployment by hand (`deployment.paused`); halted ones come back unchanged. */
+  pauseDeployment(id: string, reason: string, actor: string): Promise<DeploymentRecord>;
+  /** A halted deployment becomes active (`deployment.resumed`); phases due start at once. */
+  resumeDeployment(id: string, actor: string): Promise<{ deployment: DeploymentRecord; phasesStarted: PhaseStart[] }>;
+  /** Deployment-level events (not the per-device ones), oldest first. */
+  deploymentHistory(id: string): Promise<HubEvent[]>;
+  /**
+   * Adds a device that came to match the deployment's dynamic group, in the
+   * last phase (`deployment.device-joined`). Undefined when it is already a
+   * target, the deployment is not open, or max_devices is reached.
+   */
+  joinDeployment(id: string, target: { deviceId: string; status: DeploymentDeviceStatus; reason: string }, actor: string): Promise<DeploymentDeviceRecord | undefined>;
+  /** Removes a target that has not started (hub status pending, no report) (`deployment.device-left`); false otherwise. */
+  leaveDeployment(id: string, deviceId: string, actor: string): Promise<boolean>;
+
+  /** Creates (or with replace, replaces) a dynamic group (`dynamic-group.changed`). Throws RolloutStateError when it exists and replace is false. */
+  saveDynamicGroup(group: DynamicGroupRecord, replace: boolean): Promise<DynamicGroupRecord>;
+  listDynamicGroups(): Promise<DynamicGroupRecord[]>;
+  getDynamicGroup(name: string): Promise<DynamicGroupRecord | undefined>;
+  /** Undefined when unknown. */
+  deleteDynamicGroup(name: string, actor: string): Promise<DynamicGroupRecord | undefined>;
+  /** Every accepted device (for matching dynamic groups). */
+  acceptedDevices(): Promise<DeviceRecord[]>;
 
   /** Adds and removes members (the caller checks that added ids exist); appends `group.changed` when something changed. */
   setGroupMembers(name: string, add: string[], remove: string[], actor: string): Promise<GroupRecord>;

@@ -1,7 +1,8 @@
 import { migration0001 } from './0001-initial';
 import { migration0002 } from './0002-artifacts';
 import { migration0003 } from './0003-deployments';
+import { migration0004 } from './0004-rollouts';
 import type { Migration } from './migration';
 
 /** Every migration, in version order. Append new ones; never edit applied ones. */
-export const migrations: Migration[] = [migration0001, migration0002, migration0003];
+export const migrations: Migration[] = [migration0001, migration0002, migration0003, migration0004];

@@ -502,7 +502,7 @@ export interface AttributeCondition {
   attribute: string;
   /**
    * eq, ne, in, not-in, lt, le, gt, ge, exists, not-exists, regex.
-   * lt..ge compare as numbers when both sides are numbers, else as
+   * lt..ge compare as numbers when both sides are integers, else as
    * dotted versions (1.10 > 1.9); ne and not-in also match a missing
    * attribute; regex is a JavaScript regular expression.
    */
