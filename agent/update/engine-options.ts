@@ -1,3 +1,4 @@
+import type { Manifest } from '../../artifact';
 import type { Bootloader } from '../bootloader/bootloader';
 import type { BackoffOptions } from '../backoff';
 import type { ChunkStream } from './download';
@@ -14,7 +15,7 @@ export interface HookRunnerRequest {
   /** Where the artifact's hook payloads were stored (file name = payload index). */
   artifactHooksDir: string;
   /** The verified manifest (its `hooks` map names the payload of each hook); absent before verification. */
-  manifest?: import('../../artifact').Manifest;
+  manifest?: Manifest;
   log(line: string): void;
 }
 

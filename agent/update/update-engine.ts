@@ -79,11 +79,6 @@ export class UpdateEngine implements ControlChannel {
     await this.store.flush();
   }
 
-  /** The current (or last) deployment's state; a copy. */
-  get current(): UpdateState | null {
-    return this.state && structuredClone(this.state);
-  }
-
   /** What the device provides now (by artifact group), for inventory. */
   async provides(): Promise<Record<string, string>> {
     return (await this.store.loadProvides()) ?? { ...(this.opts.factoryProvides ?? {}) };
@@ -155,7 +150,6 @@ export class UpdateEngine implements ControlChannel {
     const group = installedGroup(provides, order.artifactName, order.artifactVersion);
     if (group && !order.force) {
       Object.assign(state, finish('already-installed', `the device already runs ${order.artifactName} ${order.artifactVersion} (group ${group}); deploy with force to install it again`));
-      state.status = 'already-installed';
       this.log(state.reason);
     }
     await this.persistAndReport();

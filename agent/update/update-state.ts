@@ -20,12 +20,6 @@ export type UpdateStatus =
 
 export type FinalStatus = 'success' | 'failure' | 'rolled-back' | 'already-installed' | 'incompatible' | 'aborted';
 
-export const FINAL_STATUSES: readonly FinalStatus[] = ['success', 'failure', 'rolled-back', 'already-installed', 'incompatible', 'aborted'];
-
-export function isFinal(status: string): status is FinalStatus {
-  return (FINAL_STATUSES as readonly string[]).includes(status);
-}
-
 /**
  * download  fetch the artifact into artifact.part (resumable)
  * store     verify it (signature, compatibility, hashes) while each payload goes to its installer's store()
