@@ -10,6 +10,7 @@ import type { TransferProgress } from '../../src-main/services/direct/transfer-p
 import { startTestSshd, type TestSshd } from '../support/sshd';
 import { freePort, tempDir, waitFor } from '../support/processes';
 import { SshTunnel } from '../../src-main/services/direct/ssh-tunnel';
+import { DirectSessions, type DirectEvent } from '../../src-main/services/direct/direct-sessions';
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, get as httpGet } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
@@ -278,5 +279,58 @@ describe('direct mode: tunnels', () => {
     conn.close();
     await tunnel.closed;
     expect(await portIsFree(port)).toBe(true);
+  });
+});
+
+describe('direct mode: the sessions layer the console API wires to', () => {
+  it('reports connections, streams shell output with acknowledged flow control, runs transfers and tunnels by id', async () => {
+    const events: DirectEvent[] = [];
+    const sessions = new DirectSessions({ hostKeys: store, emit: (e) => events.push(e), shellWindowBytes: 64 * 1024 });
+    const settings = { deviceId: 'dev-s', host: sshd.host, port: String(sshd.port), username: sshd.username, auth: { kind: 'key', keyFile: sshd.clientKeyFile } };
+    try {
+      const info = await sessions.connect(settings);
+      expect(info).toMatchObject({ deviceId: 'dev-s', address: `${sshd.username}@127.0.0.1:${sshd.port}`, hostKey: { fingerprint: sshd.hostKeyFingerprint() } });
+      expect(events).toContainEqual({ type: 'direct-connection', deviceId: 'dev-s', state: 'connected' });
+
+      // A program printing without end: without acknowledgements the output stops near the window.
+      const { shellId } = await sessions.openShell(settings, { cols: 80, rows: 24 });
+      let received = 0;
+      const outputOf = () => events.filter((e): e is Extract<DirectEvent, { type: 'direct-shell-output' }> => e.type === 'direct-shell-output' && e.shellId === shellId);
+      sessions.shellInput(shellId, 'yes 0123456789abcdefghijklmnopqrstuvwxyz\n');
+      await waitFor('output', () => outputOf().length > 0);
+      await new Promise((r) => setTimeout(r, 1500));
+      received = outputOf().reduce((n, e) => n + Buffer.from(e.data, 'base64').length, 0);
+      // ssh2's own 2 MiB channel window plus stream buffers may hold more than our 64 KiB, but not unbounded.
+      expect(received).toBeLessThan(4 * 1024 * 1024);
+      await new Promise((r) => setTimeout(r, 500));
+      const stalled = outputOf().reduce((n, e) => n + Buffer.from(e.data, 'base64').length, 0);
+      expect(stalled).toBe(received);
+      sessions.shellAck(shellId, stalled);
+      await waitFor('more output after the ack', () => outputOf().reduce((n, e) => n + Buffer.from(e.data, 'base64').length, 0) > stalled);
+      sessions.closeShell(shellId);
+      await waitFor('the shell exit event', () => events.some((e) => e.type === 'direct-shell-exit' && e.shellId === shellId));
+
+      const src = join(dir.path, 'sessions-up.bin');
+      writeFileSync(src, randomBytes(512 * 1024));
+      const { transferId } = await sessions.startUpload(settings, src, join(dir.path, 'sessions-remote.bin'));
+      const end = await waitFor('the transfer end', () => events.find((e) => e.type === 'direct-transfer-end' && e.transferId === transferId));
+      expect(end).toMatchObject({ result: { bytes: 512 * 1024, verified: true } });
+      expect(events.some((e) => e.type === 'direct-transfer-progress' && e.transferId === transferId)).toBe(true);
+      const missing = await sessions.startDownload(settings, '/nonexistent/file', join(dir.path, 'never.bin'));
+      const failed = await waitFor('the failed download', () => events.find((e) => e.type === 'direct-transfer-end' && e.transferId === missing.transferId));
+      expect(failed).toMatchObject({ error: { code: 'not-found', message: expect.stringMatching(/no such file/) } });
+
+      expect((await sessions.exec(settings, 'echo hi; exit 2'))).toEqual({ code: 2, signal: null, stdout: 'hi\n', stderr: '' });
+      const tunnel = await sessions.openTunnel(settings, { remoteHost: '127.0.0.1', remotePort: sshd.port });
+      expect(sessions.listTunnels()).toEqual([expect.objectContaining({ tunnelId: tunnel.tunnelId, deviceId: 'dev-s', localPort: tunnel.localPort })]);
+      sessions.disconnect('dev-s');
+      await waitFor('the tunnel to close with its connection', () => events.some((e) => e.type === 'direct-tunnel-closed' && e.tunnelId === tunnel.tunnelId));
+      expect(await portIsFree(tunnel.localPort)).toBe(true);
+      expect(events).toContainEqual({ type: 'direct-connection', deviceId: 'dev-s', state: 'closed', error: undefined });
+
+      await expect(sessions.connect({ ...settings, port: 0 })).rejects.toThrow(/port 0 must be a whole number from 1 to 65535/);
+    } finally {
+      await sessions.closeAll();
+    }
   });
 });

@@ -6,6 +6,7 @@ export type DirectErrorCode =
   | 'timeout'
   | 'auth-failed'
   | 'host-key-changed'
+  | 'host-key-unverified'
   | 'connection-closed'
   | 'channel-refused'
   | 'remote-command'

@@ -69,13 +69,15 @@ export class SshConnection {
     const credentials = loginCredentials(target);
     const client = new Client();
     let hostCheck: HostKeyCheck | undefined;
+    let storeError: DirectError | undefined;
     return new Promise<SshConnection>((resolve, reject) => {
       let settled = false;
       const fail = (err: Error & ClientErrorExtensions) => {
         if (settled) return;
         settled = true;
         client.end();
-        if (hostCheck?.status === 'changed') reject(new HostKeyChangedError(target.host, target.port, hostCheck.known, hostCheck.presented));
+        if (storeError) reject(storeError);
+        else if (hostCheck?.status === 'changed') reject(new HostKeyChangedError(target.host, target.port, hostCheck.known, hostCheck.presented));
         else reject(translateError(err, target, { readyTimeout }));
       };
       client.on('error', fail);
@@ -98,7 +100,13 @@ export class SshConnection {
           keepaliveInterval: options.keepaliveIntervalMs ?? 10_000,
           keepaliveCountMax: options.keepaliveCountMax ?? 3,
           hostVerifier: (key: Buffer) => {
-            hostCheck = options.hostKeys.check(target.host, target.port, key);
+            try {
+              hostCheck = options.hostKeys.check(target.host, target.port, key);
+            } catch (err) {
+              // The store could not answer (cache file damaged or locked): refuse rather than trust blindly.
+              storeError = new DirectError('host-key-unverified', `cannot check the host key of ${describeTarget(target)}: the console's host key store failed (${(err as Error).message}); the connection was refused`, { cause: err });
+              return false;
+            }
             return hostCheck.status !== 'changed';
           },
         });

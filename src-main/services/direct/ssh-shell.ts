@@ -57,7 +57,12 @@ export class SshShell {
         (err, ch) => (err ? reject(conn.channelError('a shell', err)) : resolve(ch)),
       ),
     );
-    return new SshShell(channel);
+    const shell = new SshShell(channel);
+    // ssh2 reports a channel closed only after its output was read to the
+    // end: a paused shell would never report its exit when the device goes.
+    const unwatch = conn.onClose(() => shell.resume());
+    void shell.exited.then(unwatch);
+    return shell;
   }
 
   /** Adds an output listener; returns its remover. */
@@ -95,8 +100,9 @@ export class SshShell {
     this.channel.stderr.resume();
   }
 
-  /** Ends the session (the device's shell gets a hangup). */
+  /** Ends the session (the device's shell gets a hangup); output still buffered is delivered, then `exited` resolves. */
   close(): void {
+    this.resume();
     this.channel.close();
   }
 }
