@@ -75,7 +75,8 @@ export class SshConnection {
       const fail = (err: Error & ClientErrorExtensions) => {
         if (settled) return;
         settled = true;
-        client.end();
+        // destroy, not end: a server that never answered will not answer a polite goodbye either.
+        client.destroy();
         if (storeError) reject(storeError);
         else if (hostCheck?.status === 'changed') reject(new HostKeyChangedError(target.host, target.port, hostCheck.known, hostCheck.presented));
         else reject(translateError(err, target, { readyTimeout }));
