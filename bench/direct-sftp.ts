@@ -1,7 +1,8 @@
-// Direct-mode file transfer (issue #5): SFTP fastPut of one file through the
-// console's uploadFile (ssh2, parallel requests) to a throw-away OpenSSH sshd
-// on 127.0.0.1 — against `scp` of the same file to the same sshd, in the same
-// run, on the same disk. Prints JSON.
+// Direct-mode file transfer (issue #5): SFTP fastPut/fastGet of one file
+// through the console's uploadFile/downloadFile (ssh2, parallel requests) to
+// and from a throw-away OpenSSH sshd on 127.0.0.1 — against `scp` of the same
+// file to and from the same sshd, in the same run, on the same disk. Prints
+// JSON.
 //
 //   npx tsx bench/direct-sftp.ts [SIZE_MIB]          (default 256)
 //   BENCH_ROUNDS=N                                   (default 2)
@@ -9,13 +10,14 @@
 //
 // "upload" is what the console does: transfer to a temporary name, sha256sum
 // on the device, rename into place. "uploadNoVerify" is the transfer alone,
-// the fair comparison with scp (which checks nothing end to end).
+// the fair comparison with scp (which checks nothing end to end). Downloads
+// likewise ("download" hashes both sides and renames into place).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { HostKeyStore } from '../src-main/services/direct/host-key-store';
-import { uploadFile } from '../src-main/services/direct/sftp-transfer';
+import { downloadFile, uploadFile } from '../src-main/services/direct/sftp-transfer';
 import { SshConnection } from '../src-main/services/direct/ssh-connection';
 import { tempDir } from '../tests/support/processes';
 import { startTestSshd } from '../tests/support/sshd';
@@ -46,6 +48,9 @@ try {
   const scpMs: number[] = [];
   const upload: number[] = [];
   const uploadNoVerify: number[] = [];
+  const scpDownMs: number[] = [];
+  const download: number[] = [];
+  const downloadNoVerify: number[] = [];
   for (let run = 1; run <= rounds; run++) {
     note(`round ${run}: scp`);
     let t0 = performance.now();
@@ -62,6 +67,21 @@ try {
     if (!r.verified) throw new Error('the upload was not verified: is sha256sum missing?');
     upload.push(r.elapsedMs);
     rmSync(dest('verified.bin'));
+    note(`round ${run}: scp download`);
+    t0 = performance.now();
+    execFileSync('scp', ['-q', ...sshd.sshOptions(), '-P', String(sshd.port), `${sshd.username}@127.0.0.1:${file}`, dest('scp-down.bin')], { stdio: 'ignore', timeout: 600_000 });
+    scpDownMs.push(performance.now() - t0);
+    rmSync(dest('scp-down.bin'));
+    note(`round ${run}: sftp fastGet (no verify)`);
+    t0 = performance.now();
+    await downloadFile(conn, file, dest('raw-down.bin'), { verify: false });
+    downloadNoVerify.push(performance.now() - t0);
+    rmSync(dest('raw-down.bin'));
+    note(`round ${run}: sftp download (sha256 both sides, rename)`);
+    const d = await downloadFile(conn, file, dest('verified-down.bin'));
+    if (!d.verified) throw new Error('the download was not verified');
+    download.push(d.elapsedMs);
+    rmSync(dest('verified-down.bin'));
   }
 
   const tune: { concurrency: number; chunkKiB: number; MBps: number }[] = [];
@@ -79,6 +99,7 @@ try {
   conn.close();
 
   const best = (xs: number[]) => Math.min(...xs);
+  const ratio = (peer: number[], ours: number[]) => Math.round((best(peer) / best(ours)) * 100) / 100;
   console.log(
     JSON.stringify(
       {
@@ -88,7 +109,16 @@ try {
         scp: { ms: scpMs.map(Math.round), bestMBps: mbps(bytes, best(scpMs)) },
         uploadNoVerify: { ms: uploadNoVerify.map(Math.round), bestMBps: mbps(bytes, best(uploadNoVerify)) },
         upload: { ms: upload.map(Math.round), bestMBps: mbps(bytes, best(upload)) },
-        ratioVsScp: { uploadNoVerify: Math.round((best(scpMs) / best(uploadNoVerify)) * 100) / 100, upload: Math.round((best(scpMs) / best(upload)) * 100) / 100 },
+        scpDownload: { ms: scpDownMs.map(Math.round), bestMBps: mbps(bytes, best(scpDownMs)) },
+        downloadNoVerify: { ms: downloadNoVerify.map(Math.round), bestMBps: mbps(bytes, best(downloadNoVerify)) },
+        download: { ms: download.map(Math.round), bestMBps: mbps(bytes, best(download)) },
+        // > 1 means faster than scp in the same direction
+        ratioVsScp: {
+          uploadNoVerify: ratio(scpMs, uploadNoVerify),
+          upload: ratio(scpMs, upload),
+          downloadNoVerify: ratio(scpDownMs, downloadNoVerify),
+          download: ratio(scpDownMs, download),
+        },
         ...(tune.length ? { tune } : {}),
       },
       null,

@@ -69,11 +69,18 @@ export const sftpCall = {
     ),
 };
 
-/** sha256 of a device file via `sha256sum`, or undefined when the device has no sha256sum. */
+/**
+ * sha256 of a device file, or undefined when the device has no tool for it.
+ * OpenSSL's digest (SHA extensions where the CPU has them) is preferred: it
+ * hashes several times faster than coreutils' sha256sum, and on a large
+ * upload the device's hash is the one step that cannot overlap the transfer.
+ */
 export async function remoteSha256(conn: SshConnection, path: string): Promise<string | undefined> {
-  const r = await exec(conn, `sha256sum -- ${shellQuote(path)}`, { timeoutMs: 600_000, maxOutputBytes: 64 * 1024 });
+  const f = shellQuote(path.startsWith('-') ? `./${path}` : path);
+  const command = `if command -v openssl >/dev/null 2>&1; then exec openssl dgst -sha256 -r ${f}; else exec sha256sum ${f}; fi`;
+  const r = await exec(conn, command, { timeoutMs: 600_000, maxOutputBytes: 64 * 1024 });
   if (r.code === 127) return undefined;
   const hex = /^([0-9a-f]{64})\s/.exec(r.stdout.toString())?.[1];
-  if (r.code !== 0 || !hex) throw new DirectError('integrity', `cannot check ${path} on device ${conn.target.deviceId}: sha256sum failed (${r.code ?? r.signal}): ${r.stderr.toString().trim()}`);
+  if (r.code !== 0 || !hex) throw new DirectError('integrity', `cannot check ${path} on device ${conn.target.deviceId}: hashing it failed (${r.code ?? r.signal}): ${r.stderr.toString().trim()}`);
   return hex;
 }
