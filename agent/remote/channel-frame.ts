@@ -38,6 +38,8 @@ export interface DirListing {
 
 export type ChannelFrame =
   | { $case: 'data'; data: Uint8Array }
+  /** A command's standard error (command sessions only; counts against the same window as data). */
+  | { $case: 'stderr'; stderr: Uint8Array }
   | { $case: 'resize'; resize: { cols: number; rows: number } }
   /** The sender of this frame grants the receiver `bytes` more of data credit. */
   | { $case: 'window'; window: { bytes: number } }

@@ -18,12 +18,13 @@ export const MAX_FRAME_BYTES = 64 * 1024;
  */
 export class CreditSender {
   private credit = 0;
-  private held: Uint8Array[] = [];
+  private held: Array<{ bytes: Uint8Array; tag: string }> = [];
   private heldBytes = 0;
   private drainListeners = new Set<() => void>();
 
   constructor(
-    private readonly sendData: (chunk: Uint8Array) => void,
+    /** `tag` is what the producer passed to `write` (e.g. stdout / stderr), so one credit can pace several streams. */
+    private readonly sendData: (chunk: Uint8Array, tag: string) => void,
     private readonly maxFrameBytes = MAX_FRAME_BYTES,
   ) {}
 
@@ -46,9 +47,9 @@ export class CreditSender {
   }
 
   /** Sends what credit allows; false = some bytes are held, stop producing until drain. */
-  write(chunk: Uint8Array): boolean {
+  write(chunk: Uint8Array, tag = ''): boolean {
     if (chunk.byteLength === 0) return this.heldBytes === 0;
-    this.held.push(chunk);
+    this.held.push({ bytes: chunk, tag });
     this.heldBytes += chunk.byteLength;
     this.flush();
     return this.heldBytes === 0;
@@ -80,14 +81,14 @@ export class CreditSender {
 
   private flush(): void {
     while (this.held.length > 0 && this.credit > 0) {
-      const head = this.held[0];
+      const { bytes: head, tag } = this.held[0];
       const n = Math.min(head.byteLength, this.credit, this.maxFrameBytes);
       const part = n === head.byteLength ? head : head.subarray(0, n);
       if (n === head.byteLength) this.held.shift();
-      else this.held[0] = head.subarray(n);
+      else this.held[0] = { bytes: head.subarray(n), tag };
       this.heldBytes -= n;
       this.credit -= n;
-      this.sendData(part);
+      this.sendData(part, tag);
     }
   }
 }

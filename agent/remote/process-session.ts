@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 
 // Ending a shell must end everything it started. An interactive shell puts
 // each job in its own process group, so killing the shell's group is not
@@ -39,4 +40,10 @@ export function signalSession(sid: number, signal: NodeJS.Signals): void {
   };
   send(-sid);
   for (const pid of sessionPids(sid)) send(pid);
+}
+
+/** 15 → 'SIGTERM'. */
+export function signalName(signal: number): string {
+  const entry = Object.entries(constants.signals).find(([, n]) => n === signal);
+  return entry ? entry[0] : String(signal);
 }

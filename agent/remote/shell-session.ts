@@ -1,106 +1,20 @@
 import { spawn, type IPty } from 'node-pty';
 import { randomUUID } from 'node:crypto';
-import { constants } from 'node:os';
 import type { ChannelFrame, ChannelPeer } from './channel-frame';
-import { refuse } from './channel-frame';
 import { CreditGranter, CreditSender, DEFAULT_WINDOW_BYTES } from './flow-control';
-import { sessionPids, signalSession } from './process-session';
+import { sessionPids, signalName, signalSession } from './process-session';
 import type { ShellConfig } from './remote-config';
 import { RemoteError } from './remote-error';
-import { SessionLimits } from './session-limits';
+import { DEFAULT_COLS, DEFAULT_ROWS, KILL_GRACE_MS, type RunningShell, type ShellExit, type ShellOptions, type ShellRequest, type ShellSessionInfo } from './shell-types';
 import { shellSpawnPlan } from './shell-user';
 
-// Remote shells: a real pty per session, paced by the operator's credit.
+// An interactive remote shell: a real pty per session, paced by the operator's credit.
 // Output: pty → CreditSender; when credit runs out the pty is paused, so the
 // shell blocks on its own writes (a slow console slows the device; nothing
 // piles up here). Input: operator data → pty, granted back once node-pty's
 // write queue has handed it to the kernel.
 
-export const DEFAULT_COLS = 80;
-export const DEFAULT_ROWS = 24;
-/** After SIGHUP, how long the session's processes get before SIGKILL. */
-const KILL_GRACE_MS = 2000;
-
-export interface ShellRequest {
-  /** Who opens it (the hub's operator name): per-operator limits and the session bar. */
-  operator: string;
-  cols?: number;
-  rows?: number;
-}
-
-export interface ShellExit {
-  code: number;
-  signal?: string;
-  /** Why the session ended: 'exit', the operator's close reason, or 'idle timeout'. */
-  reason: string;
-}
-
-export interface ShellSessionInfo {
-  id: string;
-  operator: string;
-  user: string;
-  pid: number;
-  startedAt: Date;
-}
-
-export interface ShellOptions {
-  windowBytes?: number;
-  env?: NodeJS.ProcessEnv;
-}
-
-/** The shells of one device: config, limits and the open sessions. */
-export class ShellSessions {
-  private readonly limits: SessionLimits;
-  private readonly sessions = new Set<ShellSession>();
-
-  constructor(
-    private readonly config: ShellConfig,
-    private readonly options: ShellOptions = {},
-  ) {
-    this.limits = new SessionLimits(config.maxSessions, config.maxSessionsPerOperator, 'shell sessions');
-  }
-
-  /** Throws the refusal a new session would get now (disabled, limits, bad config), without starting one. */
-  check(operator: string): void {
-    if (!this.config.enabled) throw new RemoteError('disabled', 'remote shell is disabled on this device (set remote.shell.enabled in the agent config)');
-    this.limits.acquire(operator)();
-    shellSpawnPlan(this.config, this.options.env);
-  }
-
-  /** Starts a shell on `peer`; on refusal sends an error frame, closes the peer and throws the RemoteError. */
-  open(request: ShellRequest, peer: ChannelPeer): ShellSession {
-    let release: (() => void) | undefined;
-    try {
-      if (!this.config.enabled) throw new RemoteError('disabled', 'remote shell is disabled on this device (set remote.shell.enabled in the agent config)');
-      release = this.limits.acquire(request.operator);
-      const session = new ShellSession(this.config, request, peer, this.options);
-      this.sessions.add(session);
-      void session.exited.then(() => {
-        this.sessions.delete(session);
-        release?.();
-      });
-      return session;
-    } catch (err) {
-      release?.();
-      const e = err instanceof RemoteError ? err : new RemoteError('internal', `cannot start the shell: ${(err as Error).message}`);
-      refuse(peer, e.code, e.message);
-      throw e;
-    }
-  }
-
-  list(): ShellSessionInfo[] {
-    return [...this.sessions].map((s) => s.info);
-  }
-
-  /** Ends every session (agent shutdown, config change) and waits for them. */
-  async closeAll(reason: string): Promise<void> {
-    const all = [...this.sessions];
-    for (const s of all) s.close(reason);
-    await Promise.all(all.map((s) => s.exited));
-  }
-}
-
-export class ShellSession {
+export class ShellSession implements RunningShell {
   readonly info: ShellSessionInfo;
   /** Resolves once the shell has exited and the channel is closed. */
   readonly exited: Promise<ShellExit>;
@@ -145,14 +59,14 @@ export class ShellSession {
         clearTimeout(this.idleTimer);
         this.endLeftovers();
         clearTimeout(this.inputPoll);
-        const signalName = signal ? signalNameOf(signal) : undefined;
+        const signalText = signal ? signalName(signal) : undefined;
         const finish = (): void => {
           this.output.dispose();
           if (!peer.closed) {
-            peer.send({ $case: 'exit', exit: { code: exitCode, ...(signalName ? { signal: signalName } : {}) } });
+            peer.send({ $case: 'exit', exit: { code: exitCode, ...(signalText ? { signal: signalText } : {}) } });
             peer.close(this.endReason ?? 'exit');
           }
-          resolve({ code: exitCode, ...(signalName ? { signal: signalName } : {}), reason: this.endReason ?? 'exit' });
+          resolve({ code: exitCode, ...(signalText ? { signal: signalText } : {}), reason: this.endReason ?? 'exit' });
         };
         // Output still held for lack of credit goes out first, unless the
         // operator is gone or the session was ended from this side.
@@ -167,6 +81,8 @@ export class ShellSession {
     });
 
     this.pty.onData((data) => {
+      // Once ending, output is dropped so the pty drains and the shell can be reaped.
+      if (this.endReason !== undefined) return;
       const chunk = typeof data === 'string' ? Buffer.from(data) : (data as Buffer);
       if (!this.output.write(chunk)) this.pty.pause();
     });
@@ -176,11 +92,6 @@ export class ShellSession {
     this.touch();
   }
 
-  get pid(): number {
-    return this.info.pid;
-  }
-
-  /** Bytes of output held for lack of credit (bounded by one pty read). */
   get heldOutputBytes(): number {
     return this.output.pendingBytes;
   }
@@ -266,11 +177,6 @@ export class ShellSession {
 function clampSize(v: number | undefined, dflt: number): number {
   if (v === undefined || !Number.isFinite(v)) return dflt;
   return Math.max(1, Math.min(1000, Math.floor(v)));
-}
-
-function signalNameOf(signal: number): string {
-  const entry = Object.entries(constants.signals).find(([, n]) => n === signal);
-  return entry ? entry[0] : String(signal);
 }
 
 /** node-pty 1.1's internal write queue (0 when the internals differ: then input is granted at once). */

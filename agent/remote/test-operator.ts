@@ -17,6 +17,8 @@ export class TestOperator {
   received = 0;
   closedWith: string | undefined;
   private text = '';
+  /** Standard error of a command session (decoded as UTF-8). */
+  stderr = '';
   private chunks: Buffer[] = [];
   private readonly granter: CreditGranter;
   private readonly sender: CreditSender;
@@ -42,6 +44,11 @@ export class TestOperator {
         if (this.text.length < 1_000_000) this.text += Buffer.from(frame.data).toString('utf8');
         if (this.received <= 64 * 1024 * 1024) this.chunks.push(Buffer.from(frame.data));
         if (this.options.keepGranting !== false) this.granter.consumed(frame.data.byteLength);
+      } else if (frame.$case === 'stderr') {
+        this.granter.received(frame.stderr.byteLength);
+        this.received += frame.stderr.byteLength;
+        this.stderr += Buffer.from(frame.stderr).toString('utf8');
+        if (this.options.keepGranting !== false) this.granter.consumed(frame.stderr.byteLength);
       } else if (frame.$case === 'window') this.sender.grant(frame.window.bytes);
       this.notify();
     });

@@ -3,7 +3,7 @@ import { createChannelPair } from './channel-pair';
 import { parseRemoteConfig, type ShellConfig } from './remote-config';
 import { RemoteError } from './remote-error';
 import { sessionPids } from './process-session';
-import { ShellSessions } from './shell-session';
+import { ShellSessions } from './shell-sessions';
 import { TestOperator } from './test-operator';
 
 const shellConfig = (over: Partial<ShellConfig> = {}): ShellConfig => ({
@@ -61,7 +61,7 @@ describe('ShellSessions', () => {
     expect(Date.now() - t0).toBeLessThan(4000);
     expect(await op.closed).toBe('idle timeout');
     await new Promise((r) => setTimeout(r, 100));
-    expect(sessionPids(session.pid)).not.toContain(sleeper);
+    expect(sessionPids(session.info.pid)).not.toContain(sleeper);
   });
 
   it('kills the whole process session when the operator closes the channel', async () => {
@@ -70,12 +70,12 @@ describe('ShellSessions', () => {
     op.write('set -m; sleep 300 & echo job-$!\r');
     await op.until(() => /job-\d+/.test(op.output), 5000, 'job');
     const job = Number(/job-(\d+)/.exec(op.output)![1]);
-    expect(sessionPids(session.pid)).toContain(job);
+    expect(sessionPids(session.info.pid)).toContain(job);
     op.peer.close('console closed the tab');
     const exit = await session.exited;
     expect(exit.reason).toBe('console closed the tab');
     await new Promise((r) => setTimeout(r, 100));
-    expect(sessionPids(session.pid)).toEqual([]);
+    expect(sessionPids(session.info.pid)).toEqual([]);
   });
 
   it('enforces total and per-operator limits, and frees slots when sessions end', async () => {
@@ -135,6 +135,9 @@ describe('ShellSessions', () => {
     // Not stuck: credit makes output flow again.
     op.grant(1024 * 1024);
     await op.until(() => op.received >= windowBytes + 1024 * 1024, 5000, 'output after new credit');
+    // A console that goes away while the shell is blocked on output ends the session.
+    op.peer.close('console gone');
+    expect((await session.exited).reason).toBe('console gone');
     console.log(`backpressure: held ${session.heldOutputBytes} B, rss growth ${((rss1 - rss0) / 1048576).toFixed(1)} MiB over 1.5 s`);
   });
 });
