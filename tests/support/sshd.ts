@@ -34,7 +34,12 @@ export interface TestSshd {
   stop(): Promise<void>;
 }
 
-export async function startTestSshd(): Promise<TestSshd> {
+export interface TestSshdOptions {
+  /** environment for every session (sshd_config SetEnv), e.g. a PATH with stand-in tools */
+  env?: Record<string, string>;
+}
+
+export async function startTestSshd(options: TestSshdOptions = {}): Promise<TestSshd> {
   const dir = tempDir('sshd');
   const p = (name: string) => join(dir.path, name);
   const keygen = (file: string) => {
@@ -73,6 +78,7 @@ export async function startTestSshd(): Promise<TestSshd> {
       'MaxSessions 64',
       'MaxStartups 64:30:128',
       'Subsystem sftp internal-sftp',
+      ...Object.entries(options.env ?? {}).map(([k, v]) => `SetEnv ${k}=${JSON.stringify(v)}`),
       '',
     ].join('\n'),
   );

@@ -14,7 +14,7 @@ import { DirectSessions, type DirectEvent } from '../../src-main/services/direct
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, get as httpGet } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 // Direct mode against a real Debian OpenSSH sshd on 127.0.0.1 (temporary
@@ -155,7 +155,6 @@ describe('direct mode: SFTP', () => {
     conn = await connect();
     local = join(dir.path, 'local');
     remote = join(dir.path, 'remote');
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(local);
     mkdirSync(remote);
   });
@@ -332,5 +331,56 @@ describe('direct mode: the sessions layer the console API wires to', () => {
     } finally {
       await sessions.closeAll();
     }
+  });
+});
+
+describe('direct mode: end-to-end hash checks', () => {
+  // A device whose hashing tool lies (or is missing): a stand-in `openssl`
+  // first on the session PATH of a second sshd.
+  let liar: TestSshd;
+  let conn: SshConnection;
+  let work: string;
+  beforeAll(async () => {
+    work = join(dir.path, 'liar');
+    mkdirSync(join(work, 'bin'), { recursive: true });
+    mkdirSync(join(work, 'remote'));
+    writeFileSync(
+      join(work, 'bin', 'openssl'),
+      ['#!/bin/sh', 'case "$4" in *notool*) exit 127 ;; esac', `echo "${'0'.repeat(64)} *$4"`, ''].join('\n'),
+    );
+    chmodSync(join(work, 'bin', 'openssl'), 0o755);
+    liar = await startTestSshd({ env: { PATH: `${join(work, 'bin')}:/usr/bin:/bin` } });
+    conn = await SshConnection.connect(
+      { deviceId: 'liar', host: liar.host, port: liar.port, username: liar.username, auth: { kind: 'key', privateKey: liar.clientKeyPem } },
+      { hostKeys: store },
+    );
+  });
+  afterAll(async () => {
+    conn?.close();
+    await liar?.stop();
+  });
+
+  it('refuses an upload whose device copy hashes differently, and leaves nothing under the name', async () => {
+    const src = join(work, 'lie.bin');
+    writeFileSync(src, randomBytes(300_000));
+    const err = (await uploadFile(conn, src, join(work, 'remote', 'lie.bin')).catch((e: unknown) => e)) as DirectError;
+    expect(err.code).toBe('integrity');
+    expect(err.message).toMatch(/the device's copy has sha256 0{64}, not [0-9a-f]{64}; the data was damaged on the way/);
+    expect(readdirSync(join(work, 'remote'))).toEqual([]);
+  });
+
+  it('refuses a download whose hash differs from the device\'s, and writes nothing', async () => {
+    const err = (await downloadFile(conn, join(work, 'lie.bin'), join(work, 'got.bin')).catch((e: unknown) => e)) as DirectError;
+    expect(err.code).toBe('integrity');
+    expect(err.message).toMatch(/differs from the device's 0{64}/);
+    expect(readdirSync(work).filter((n) => n.includes('got.bin'))).toEqual([]);
+  });
+
+  it('delivers but says "not verified" when the device has no hashing tool', async () => {
+    const src = join(work, 'notool.bin');
+    writeFileSync(src, randomBytes(1000));
+    const r = await uploadFile(conn, src, join(work, 'remote', 'notool.bin'));
+    expect(r.verified).toBe(false);
+    expect(await sha256File(join(work, 'remote', 'notool.bin'))).toBe(r.sha256);
   });
 });
