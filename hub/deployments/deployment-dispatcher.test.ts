@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeviceSessions } from '../device/device-sessions';
 import { PresenceWriter } from '../device/presence-writer';
 import { openSqliteStore, type SqliteStore } from '../store/sqlite-store';
+import { defaultRollout } from '../rollouts/rollout-config';
 import type { ArtifactRecord } from '../store/store';
 import { makeTempDir } from '../testing/test-hub';
 import { DeploymentDispatcher } from './deployment-dispatcher';
@@ -93,6 +94,38 @@ describe('DeploymentDispatcher', () => {
     // One transaction per 250 ms tick with something to write, not one per report.
     expect(transactions).toBeLessThanOrEqual(Math.ceil(elapsedMs / 250) + 2);
     expect(handlingMs / rounds).toBeLessThan(1000);
+  }, 30_000);
+
+  it('judges 1,000 pause reports and a release of 1,000 paused devices quickly', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 1000; i++) {
+      await store.preauthorizeDevice({ id: `p-${i}`, publicKey: randomBytes(32), identity: { device_type: 'board' } }, 'test');
+      ids.push(`p-${i}`);
+    }
+    const dep = await store.createDeployment({
+      id: 'dep-pause',
+      name: 'os 2',
+      artifact,
+      allowDowngrade: false,
+      force: false,
+      createdBy: 'ops',
+      createdMs: Date.now(),
+      targets: ids.map((deviceId) => ({ deviceId, status: 'pending', reason: '', phase: 1 })),
+      rollout: { ...defaultRollout(), pauseBefore: ['install'] },
+    });
+    let t0 = performance.now();
+    for (const id of ids) {
+      await dispatcher.onReport(id, { deploymentId: dep.id, artifactId: artifact.id, status: 'paused-before-install', bytesDone: 1, bytesTotal: 1, reason: '', logLines: [], seq: 1 });
+    }
+    const reportsMs = performance.now() - t0;
+    await store.continueDeployment(dep.id, { phase: 0, deviceIds: [] }, 'ops');
+    t0 = performance.now();
+    await dispatcher.releasePaused(dep.id);
+    const releaseMs = performance.now() - t0;
+    expect(await store.pausedDevices(dep.id)).toHaveLength(1000);
+    console.log(`1,000 pause reports judged in ${reportsMs.toFixed(0)} ms; releasing 1,000 paused devices (flush + read + decide) ${releaseMs.toFixed(0)} ms`);
+    expect(reportsMs).toBeLessThan(3000);
+    expect(releaseMs).toBeLessThan(1000);
   }, 30_000);
 
   it('ignores reports for unknown deployments or non-targets, with a log line', async () => {
