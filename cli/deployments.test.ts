@@ -227,6 +227,10 @@ describe('fleetctl deployments and groups against a real hub', { timeout: 90_000
     expect(unknownArtifact.stderr).toMatch(/^fleetctl: deployments create: .*no-such-artifact/);
     const unknownDeployment = await fleetctl(['deployments', 'show', 'no-such-deployment']);
     expect(unknownDeployment.code).toBe(1);
+    expect(unknownDeployment.stderr).toMatch(/^fleetctl: deployments show: .*no-such-deployment/);
+    const unknownDevice = await fleetctl(['groups', 'add', 'lab', 'no-such-device']);
+    expect(unknownDevice.code).toBe(1);
+    expect(unknownDevice.stderr).toMatch(/^fleetctl: groups add: .*no-such-device/);
   });
 });
 
