@@ -109,6 +109,16 @@ describe('direct mode: shell and commands', () => {
     expect(cat.stdout.toString().trim()).toBe('100000');
   });
 
+  it('reports a shell ended when the connection drops, even when its output is paused', async () => {
+    const own = await connect();
+    const shell = await SshShell.open(own, { cols: 80, rows: 24 });
+    shell.pause();
+    shell.write('yes\n');
+    await new Promise((r) => setTimeout(r, 300));
+    own.client.destroy();
+    expect(await shell.exited).toEqual({ code: null, signal: null });
+  }, 15_000);
+
   it('reuses one connection per device for several sessions', async () => {
     const pool = new SshConnectionPool({ hostKeys: store });
     const [a, b] = await Promise.all([pool.connection(target()), pool.connection(target())]);
@@ -198,6 +208,11 @@ describe('direct mode: SFTP', () => {
     const abort = new AbortController();
     const err = (await uploadFile(conn, src, join(remote, 'big.bin'), { signal: abort.signal, onProgress: () => abort.abort() }).catch((e: unknown) => e)) as DirectError;
     expect(err.code).toBe('cancelled');
+    expect(readdirSync(remote)).toEqual(['data.bin']);
+    // And a download: nothing under the name, no temporary file.
+    const down = new AbortController();
+    const derr = (await downloadFile(conn, src, join(remote, 'big-copy.bin'), { signal: down.signal, onProgress: () => down.abort() }).catch((e: unknown) => e)) as DirectError;
+    expect(derr.code).toBe('cancelled');
     expect(readdirSync(remote)).toEqual(['data.bin']);
     // The connection survives a cancelled transfer.
     expect((await exec(conn, 'echo alive')).stdout.toString()).toBe('alive\n');
