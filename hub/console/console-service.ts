@@ -142,6 +142,8 @@ export function createConsoleService(ctx: ConsoleServiceContext): ConsoleService
     getDynamicGroup: unary('GetDynamicGroup', r.getDynamicGroup),
     deleteDynamicGroup: unary('DeleteDynamicGroup', r.deleteDynamicGroup),
     previewDeviceQuery: unary('PreviewDeviceQuery', r.previewDeviceQuery),
+    setGroupWindow: unary('SetGroupWindow', r.setGroupWindow),
+    listGroupWindows: unary('ListGroupWindows', r.listGroupWindows),
 
     watch(call: WatchCall) {
       ctx.watchers.add(call);

@@ -106,11 +106,14 @@ export function deploymentRpcs(store: HubStore, dispatcher: DeploymentDispatcher
       const known = new Set((await store.getDevices(add)).map((d) => d.id));
       const unknown = add.filter((id) => !known.has(id));
       if (unknown.length) throw new RpcError(status.NOT_FOUND, `cannot add devices unknown to this hub: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ''}`);
-      return store.setGroupMembers(req.name, add, req.remove, op.name);
+      const group = await store.setGroupMembers(req.name, add, req.remove, op.name);
+      const window = (await store.groupWindow(req.name, false))?.window;
+      return window ? { ...group, window: { ...window } } : group;
     },
 
     async listGroups(): Promise<ListGroupsResponse> {
-      return { groups: await store.listGroups() };
+      const windows = new Map((await store.groupWindows()).filter((w) => !w.dynamic).map((w) => [w.group, w.window]));
+      return { groups: (await store.listGroups()).map((g) => (windows.has(g.name) ? { ...g, window: { ...windows.get(g.name)! } } : g)) };
     },
   };
 }

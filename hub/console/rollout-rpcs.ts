@@ -9,7 +9,10 @@ import type {
   GetDynamicGroupRequest,
   ListDynamicGroupsResponse,
   PauseDeploymentRequest,
+  GroupWindow,
+  ListGroupWindowsResponse,
   PreviewDeviceQueryRequest,
+  SetGroupWindowRequest,
   PreviewDeviceQueryResponse,
   ResumeDeploymentRequest,
 } from '../../proto/gen/fleet/v1/console';
@@ -17,9 +20,10 @@ import { requireRole } from '../auth/operator-auth';
 import type { DeploymentDispatcher } from '../deployments/deployment-dispatcher';
 import type { Clock } from '../rollouts/clock';
 import { compileQuery, queryFromProto, queryToProto } from '../rollouts/device-query';
+import { maintenanceWindow, type WindowConfig } from '../rollouts/maintenance-window';
 import { isStage } from '../rollouts/stages';
 import { RpcError } from '../rpc-error';
-import { RolloutNotFoundError, RolloutStateError, type DeviceRecord, type DynamicGroupRecord, type HubStore, type Operator } from '../store/store';
+import { RolloutNotFoundError, RolloutStateError, type DeviceRecord, type DynamicGroupRecord, type GroupWindowRecord, type HubStore, type Operator } from '../store/store';
 import { fullDeployment } from './deployment-rpcs';
 
 const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -80,14 +84,16 @@ export function rolloutRpcs(store: HubStore, dispatcher: DeploymentDispatcher, l
 
     async listDynamicGroups(): Promise<ListDynamicGroupsResponse> {
       const devices = await store.acceptedDevices();
-      return { groups: (await store.listDynamicGroups()).map((g) => toProtoGroup(g, devices)) };
+      const windows = new Map((await store.groupWindows()).filter((w) => w.dynamic).map((w) => [w.group, w.window]));
+      return { groups: (await store.listDynamicGroups()).map((g) => withWindow(toProtoGroup(g, devices), windows.get(g.name))) };
     },
 
     async getDynamicGroup(_op: Operator, req: GetDynamicGroupRequest): Promise<DynamicGroupDetail> {
       const group = await store.getDynamicGroup(req.name);
       if (!group) throw groupNotFound(req.name);
       const ids = (await store.acceptedDevices()).filter(compileQuery(group.query)).map((d) => d.id);
-      return { group: { ...toProtoGroup(group, []), matching: ids.length }, deviceIds: ids };
+      const window = (await store.groupWindow(group.name, true))?.window;
+      return { group: withWindow({ ...toProtoGroup(group, []), matching: ids.length }, window), deviceIds: ids };
     },
 
     async deleteDynamicGroup(op: Operator, req: DeleteDynamicGroupRequest): Promise<DynamicGroup> {
@@ -95,6 +101,27 @@ export function rolloutRpcs(store: HubStore, dispatcher: DeploymentDispatcher, l
       const group = await store.deleteDynamicGroup(req.name, op.name);
       if (!group) throw groupNotFound(req.name);
       return toProtoGroup(group, await store.acceptedDevices());
+    },
+
+    async setGroupWindow(op: Operator, req: SetGroupWindowRequest): Promise<GroupWindow> {
+      requireRole(op, 'operator', 'setting a group maintenance window');
+      if (!GROUP_NAME.test(req.group)) throw new RpcError(status.INVALID_ARGUMENT, `group name "${req.group.slice(0, 80)}" is not valid`);
+      if (req.dynamic && !(await store.getDynamicGroup(req.group))) throw groupNotFound(req.group);
+      let window: WindowConfig | undefined;
+      if (req.window) {
+        window = { cron: req.window.cron.trim(), durationMs: req.window.durationMs, timeZone: req.window.timeZone.trim() };
+        try {
+          maintenanceWindow(window);
+        } catch (err) {
+          throw new RpcError(status.INVALID_ARGUMENT, `maintenance window: ${(err as Error).message}`);
+        }
+      }
+      const stored = await store.setGroupWindow(req.group, req.dynamic, window, op.name);
+      return stored ? toProtoGroupWindow(stored) : { group: req.group, dynamic: req.dynamic, window: undefined, setBy: op.name, setMs: Date.now() };
+    },
+
+    async listGroupWindows(): Promise<ListGroupWindowsResponse> {
+      return { windows: (await store.groupWindows()).map(toProtoGroupWindow) };
     },
 
     async previewDeviceQuery(_op: Operator, req: PreviewDeviceQueryRequest): Promise<PreviewDeviceQueryResponse> {
@@ -106,6 +133,14 @@ export function rolloutRpcs(store: HubStore, dispatcher: DeploymentDispatcher, l
 
 function toProtoGroup(g: DynamicGroupRecord, devices: DeviceRecord[]): DynamicGroup {
   return { name: g.name, query: queryToProto(g.query), createdBy: g.createdBy, createdMs: g.createdMs, matching: devices.filter(compileQuery(g.query)).length };
+}
+
+function withWindow(g: DynamicGroup, window: WindowConfig | undefined): DynamicGroup {
+  return window ? { ...g, window: { ...window } } : g;
+}
+
+function toProtoGroupWindow(w: GroupWindowRecord): GroupWindow {
+  return { group: w.group, dynamic: w.dynamic, window: { ...w.window }, setBy: w.setBy, setMs: w.setMs };
 }
 
 function groupNotFound(name: string): RpcError {

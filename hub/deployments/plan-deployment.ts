@@ -16,6 +16,9 @@ export async function planDeployment(store: HubStore, req: CreateDeploymentReque
   const artifact = await resolveArtifact(store, req);
   const rollout = rolloutFromOptions(req.rollout);
   const ids = rollout.dynamicGroup ? await resolveDynamicTargets(store, req, rollout) : await resolveTargets(store, req);
+  // A deployment to a group without a window of its own takes the group's.
+  const group = rollout.dynamicGroup ? { name: rollout.dynamicGroup, dynamic: true } : req.group ? { name: req.group, dynamic: false } : undefined;
+  if (!rollout.window && group) rollout.window = (await store.groupWindow(group.name, group.dynamic))?.window;
   const devices = await store.getDevices(ids);
   const known = new Set(devices.map((d) => d.id));
   const unknown = ids.filter((id) => !known.has(id));

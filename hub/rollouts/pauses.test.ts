@@ -157,6 +157,28 @@ describe('maintenance window (injected clock)', () => {
     }
   });
 
+  it('takes the window of the target group when the deployment has none of its own', async () => {
+    const a = await f.connected();
+    const window = { cron: '30 3 * * 1-5', durationMs: 7_200_000, timeZone: 'Europe/Oslo' };
+    await call(f.operators, f.operators.setGroupMembers, { name: 'night', add: [a.id], remove: [] }, f.admin);
+    expect(await call(f.operators, f.operators.setGroupWindow, { group: 'night', dynamic: false, window }, f.admin)).toMatchObject({ group: 'night', dynamic: false, window, setBy: 'admin' });
+    expect((await rejection(call(f.operators, f.operators.setGroupWindow, { group: 'night', dynamic: false, window: { ...window, cron: '0 0 0 * *' } }, f.admin))).details).toMatch(/maintenance window: .*day of month field "0"/);
+    expect((await rejection(call(f.operators, f.operators.setGroupWindow, { group: 'ghost', dynamic: true, window }, f.admin))).code).toBe(status.NOT_FOUND);
+    expect((await call(f.operators, f.operators.listGroups, {}, f.admin)).groups.find((g) => g.name === 'night')?.window).toEqual(window);
+    expect((await call(f.operators, f.operators.listGroupWindows, {}, f.admin)).windows.map((w) => w.group)).toEqual(['night']);
+
+    const dep = await f.create({ artifactId: os.id, group: 'night' });
+    expect(dep.rollout?.options?.window).toEqual(window);
+    expect(await next(a.stream)).toMatchObject({ $case: 'deployment', deployment: { pauseBeforeInstall: true, pauseBeforeReboot: true } });
+    // Its own window wins; without a group window nothing is held.
+    const own = await f.create({ artifactId: os.id, group: 'night', force: true }, { window: { ...window, cron: '0 1 * * *' } });
+    expect(own.rollout?.options?.window?.cron).toBe('0 1 * * *');
+    expect((await call(f.operators, f.operators.setGroupWindow, { group: 'night', dynamic: false, window: undefined }, f.admin)).window).toBeUndefined();
+    const plain = await f.create({ artifactId: os.id, group: 'night', force: true });
+    expect(plain.rollout?.options?.window).toBeUndefined();
+    await call(f.operators, f.operators.abortDeployment, { id: dep.id }, f.admin);
+  });
+
   it('refuses a bad window with a clear message', async () => {
     const a = await f.connected();
     const err = await rejection(f.create({ artifactId: os.id, deviceIds: [a.id] }, { window: { cron: '0 25 * * *', durationMs: 3_600_000, timeZone: 'Europe/Oslo' } }));

@@ -18,6 +18,14 @@ export interface DynamicGroupRow {
   created_by: string;
 }
 
+export interface GroupWindowRow {
+  grp: string;
+  dynamic: number;
+  window: string;
+  set_by: string;
+  set_ms: number;
+}
+
 export function prepareRolloutStatements(db: Db) {
   return {
     insertPhase: db.prepare('INSERT INTO deployment_phases (deployment_id, number, started) VALUES (?, ?, ?)'),
@@ -68,5 +76,12 @@ export function prepareRolloutStatements(db: Db) {
     listGroups: db.prepare<[], DynamicGroupRow>('SELECT * FROM dynamic_groups ORDER BY name'),
     deleteGroup: db.prepare('DELETE FROM dynamic_groups WHERE name = ?'),
     acceptedDevices: db.prepare("SELECT * FROM devices WHERE status = 'accepted' ORDER BY id"),
+    putWindow: db.prepare(
+      `INSERT INTO group_windows (grp, dynamic, window, set_by, set_ms) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (grp, dynamic) DO UPDATE SET window = excluded.window, set_by = excluded.set_by, set_ms = excluded.set_ms`,
+    ),
+    deleteWindow: db.prepare('DELETE FROM group_windows WHERE grp = ? AND dynamic = ?'),
+    getWindow: db.prepare<[string, number], GroupWindowRow>('SELECT * FROM group_windows WHERE grp = ? AND dynamic = ?'),
+    listWindows: db.prepare<[], GroupWindowRow>('SELECT * FROM group_windows ORDER BY grp, dynamic'),
   };
 }

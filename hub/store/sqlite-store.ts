@@ -6,7 +6,8 @@ import { DeploymentFinishedError, RolloutNotFoundError, RolloutStateError } from
 import { defaultRollout, type RolloutConfig } from '../rollouts/rollout-config';
 import { advanceWhy, haltReason, phasesToAdvance, type PhaseCounts } from '../rollouts/rollout-progress';
 import { stageLevel } from '../rollouts/stages';
-import { prepareRolloutStatements, type DynamicGroupRow } from './rollout-rows';
+import type { WindowConfig } from '../rollouts/maintenance-window';
+import { prepareRolloutStatements, type DynamicGroupRow, type GroupWindowRow } from './rollout-rows';
 import {
   DEPLOYMENT_LOG_LINES,
   fromDeploymentDeviceRow,
@@ -27,6 +28,7 @@ import type {
   ContinueResult,
   DeviceWork,
   DynamicGroupRecord,
+  GroupWindowRecord,
   PausedDevice,
   PhaseRecord,
   PhaseStart,
@@ -706,6 +708,26 @@ export class SqliteStore implements HubStore {
     return (this.r.acceptedDevices.all() as DeviceRow[]).map(fromRow);
   }
 
+  async setGroupWindow(group: string, dynamic: boolean, window: WindowConfig | undefined, actor: string): Promise<GroupWindowRecord | undefined> {
+    return this.mutate((events) => {
+      const now = Date.now();
+      if (window) this.r.putWindow.run(group, dynamic ? 1 : 0, JSON.stringify(window), actor, now);
+      else if (!this.r.deleteWindow.run(group, dynamic ? 1 : 0).changes) return undefined;
+      this.appendEvent(events, actor, 'group.window', group, now, { group, dynamic: String(dynamic), window: window ? JSON.stringify(window) : '' });
+      const row = this.r.getWindow.get(group, dynamic ? 1 : 0);
+      return row && fromWindowRow(row);
+    });
+  }
+
+  async groupWindow(group: string, dynamic: boolean): Promise<GroupWindowRecord | undefined> {
+    const row = this.r.getWindow.get(group, dynamic ? 1 : 0);
+    return row && fromWindowRow(row);
+  }
+
+  async groupWindows(): Promise<GroupWindowRecord[]> {
+    return this.r.listWindows.all().map(fromWindowRow);
+  }
+
   private openRow(id: string): DeploymentRow {
     const row = this.d.getDeployment.get(id);
     if (!row) throw new RolloutNotFoundError(`no deployment with id "${id}" on this hub`);
@@ -1017,6 +1039,10 @@ function sameRecord(a: Record<string, string>, b: Record<string, string>): boole
   const ak = Object.keys(a);
   if (ak.length !== Object.keys(b).length) return false;
   return ak.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
+}
+
+function fromWindowRow(row: GroupWindowRow): GroupWindowRecord {
+  return { group: row.grp, dynamic: row.dynamic === 1, window: JSON.parse(row.window), setBy: row.set_by, setMs: row.set_ms };
 }
 
 function fromGroupRow(row: DynamicGroupRow): DynamicGroupRecord {

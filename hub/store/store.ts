@@ -1,4 +1,5 @@
 import type { QueryCondition } from '../rollouts/device-query';
+import type { WindowConfig } from '../rollouts/maintenance-window';
 import type { RolloutConfig } from '../rollouts/rollout-config';
 import type { Stage } from '../rollouts/stages';
 
@@ -49,6 +50,7 @@ export type EventKind =
   | 'deployment.device-joined'
   | 'deployment.device-left'
   | 'dynamic-group.changed'
+  | 'group.window'
   /** A device reached a final status in a deployment (progress makes no events). */
   | 'deployment.device'
   | 'group.changed';
@@ -298,6 +300,14 @@ export interface DynamicGroupRecord {
   createdBy: string;
 }
 
+export interface GroupWindowRecord {
+  group: string;
+  dynamic: boolean;
+  window: WindowConfig;
+  setBy: string;
+  setMs: number;
+}
+
 /** Thrown for a rollout action the deployment's state does not allow (FAILED_PRECONDITION). */
 export class RolloutStateError extends Error {}
 
@@ -459,6 +469,11 @@ export interface HubStore {
   deleteDynamicGroup(name: string, actor: string): Promise<DynamicGroupRecord | undefined>;
   /** Every accepted device (for matching dynamic groups). */
   acceptedDevices(): Promise<DeviceRecord[]>;
+  /** Sets (window given) or removes a group's maintenance window (`group.window`); returns the stored one. */
+  setGroupWindow(group: string, dynamic: boolean, window: WindowConfig | undefined, actor: string): Promise<GroupWindowRecord | undefined>;
+  groupWindow(group: string, dynamic: boolean): Promise<GroupWindowRecord | undefined>;
+  /** By group name. */
+  groupWindows(): Promise<GroupWindowRecord[]>;
 
   /** Adds and removes members (the caller checks that added ids exist); appends `group.changed` when something changed. */
   setGroupMembers(name: string, add: string[], remove: string[], actor: string): Promise<GroupRecord>;

@@ -217,7 +217,10 @@ export interface RolloutOptions {
    * install, reboot, commit.
    */
   pauseBefore: string[];
-  /** Install and reboot only inside this window (downloads any time). */
+  /**
+   * Install and reboot only inside this window (downloads any time).
+   * Absent for a deployment to a group that has a window: the group's.
+   */
   window:
     | MaintenanceWindow
     | undefined;
@@ -449,6 +452,8 @@ export interface GetDeploymentLogResponse {
 export interface Group {
   name: string;
   deviceIds: string[];
+  /** Set with SetGroupWindow (issue #4). */
+  window?: MaintenanceWindow | undefined;
 }
 
 export interface SetGroupMembersRequest {
@@ -524,6 +529,8 @@ export interface DynamicGroup {
   createdMs: number;
   /** Accepted devices matching now. */
   matching: number;
+  /** Set with SetGroupWindow. */
+  window?: MaintenanceWindow | undefined;
 }
 
 export interface CreateDynamicGroupRequest {
@@ -567,6 +574,29 @@ export interface PreviewDeviceQueryResponse {
   matching: number;
   /** Up to 20 matching device ids, by id. */
   sample: string[];
+}
+
+export interface SetGroupWindowRequest {
+  group: string;
+  /** true: a dynamic group; false: a static group. */
+  dynamic: boolean;
+  /** Absent: the group has no window any more. */
+  window: MaintenanceWindow | undefined;
+}
+
+export interface GroupWindow {
+  group: string;
+  dynamic: boolean;
+  window: MaintenanceWindow | undefined;
+  setBy: string;
+  setMs: number;
+}
+
+export interface ListGroupWindowsRequest {
+}
+
+export interface ListGroupWindowsResponse {
+  windows: GroupWindow[];
 }
 
 function createBaseWhoAmIRequest(): WhoAmIRequest {
@@ -4450,7 +4480,7 @@ export const GetDeploymentLogResponse: MessageFns<GetDeploymentLogResponse> = {
 };
 
 function createBaseGroup(): Group {
-  return { name: "", deviceIds: [] };
+  return { name: "", deviceIds: [], window: undefined };
 }
 
 export const Group: MessageFns<Group> = {
@@ -4460,6 +4490,9 @@ export const Group: MessageFns<Group> = {
     }
     for (const v of message.deviceIds) {
       writer.uint32(18).string(v!);
+    }
+    if (message.window !== undefined) {
+      MaintenanceWindow.encode(message.window, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -4493,6 +4526,14 @@ export const Group: MessageFns<Group> = {
             message.deviceIds.push(reader.string());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.window = MaintenanceWindow.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4512,6 +4553,9 @@ export const Group: MessageFns<Group> = {
     const message = createBaseGroup();
     message.name = object.name ?? "";
     message.deviceIds = object.deviceIds?.map((e) => e) || [];
+    message.window = (object.window !== undefined && object.window !== null)
+      ? MaintenanceWindow.fromPartial(object.window)
+      : undefined;
     return message;
   },
 };
@@ -5053,7 +5097,7 @@ export const DeviceQuery: MessageFns<DeviceQuery> = {
 };
 
 function createBaseDynamicGroup(): DynamicGroup {
-  return { name: "", query: undefined, createdBy: "", createdMs: 0, matching: 0 };
+  return { name: "", query: undefined, createdBy: "", createdMs: 0, matching: 0, window: undefined };
 }
 
 export const DynamicGroup: MessageFns<DynamicGroup> = {
@@ -5072,6 +5116,9 @@ export const DynamicGroup: MessageFns<DynamicGroup> = {
     }
     if (message.matching !== 0) {
       writer.uint32(40).int32(message.matching);
+    }
+    if (message.window !== undefined) {
+      MaintenanceWindow.encode(message.window, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -5129,6 +5176,14 @@ export const DynamicGroup: MessageFns<DynamicGroup> = {
             message.matching = reader.int32();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.window = MaintenanceWindow.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5153,6 +5208,9 @@ export const DynamicGroup: MessageFns<DynamicGroup> = {
     message.createdBy = object.createdBy ?? "";
     message.createdMs = object.createdMs ?? 0;
     message.matching = object.matching ?? 0;
+    message.window = (object.window !== undefined && object.window !== null)
+      ? MaintenanceWindow.fromPartial(object.window)
+      : undefined;
     return message;
   },
 };
@@ -5639,6 +5697,290 @@ export const PreviewDeviceQueryResponse: MessageFns<PreviewDeviceQueryResponse> 
   },
 };
 
+function createBaseSetGroupWindowRequest(): SetGroupWindowRequest {
+  return { group: "", dynamic: false, window: undefined };
+}
+
+export const SetGroupWindowRequest: MessageFns<SetGroupWindowRequest> = {
+  encode(message: SetGroupWindowRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.group !== "") {
+      writer.uint32(10).string(message.group);
+    }
+    if (message.dynamic !== false) {
+      writer.uint32(16).bool(message.dynamic);
+    }
+    if (message.window !== undefined) {
+      MaintenanceWindow.encode(message.window, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetGroupWindowRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetGroupWindowRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.group = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.dynamic = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.window = MaintenanceWindow.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<SetGroupWindowRequest>, I>>(base?: I): SetGroupWindowRequest {
+    return SetGroupWindowRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetGroupWindowRequest>, I>>(object: I): SetGroupWindowRequest {
+    const message = createBaseSetGroupWindowRequest();
+    message.group = object.group ?? "";
+    message.dynamic = object.dynamic ?? false;
+    message.window = (object.window !== undefined && object.window !== null)
+      ? MaintenanceWindow.fromPartial(object.window)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseGroupWindow(): GroupWindow {
+  return { group: "", dynamic: false, window: undefined, setBy: "", setMs: 0 };
+}
+
+export const GroupWindow: MessageFns<GroupWindow> = {
+  encode(message: GroupWindow, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.group !== "") {
+      writer.uint32(10).string(message.group);
+    }
+    if (message.dynamic !== false) {
+      writer.uint32(16).bool(message.dynamic);
+    }
+    if (message.window !== undefined) {
+      MaintenanceWindow.encode(message.window, writer.uint32(26).fork()).join();
+    }
+    if (message.setBy !== "") {
+      writer.uint32(34).string(message.setBy);
+    }
+    if (message.setMs !== 0) {
+      writer.uint32(40).int64(message.setMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GroupWindow {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGroupWindow();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.group = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.dynamic = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.window = MaintenanceWindow.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.setBy = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.setMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<GroupWindow>, I>>(base?: I): GroupWindow {
+    return GroupWindow.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GroupWindow>, I>>(object: I): GroupWindow {
+    const message = createBaseGroupWindow();
+    message.group = object.group ?? "";
+    message.dynamic = object.dynamic ?? false;
+    message.window = (object.window !== undefined && object.window !== null)
+      ? MaintenanceWindow.fromPartial(object.window)
+      : undefined;
+    message.setBy = object.setBy ?? "";
+    message.setMs = object.setMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseListGroupWindowsRequest(): ListGroupWindowsRequest {
+  return {};
+}
+
+export const ListGroupWindowsRequest: MessageFns<ListGroupWindowsRequest> = {
+  encode(_: ListGroupWindowsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListGroupWindowsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListGroupWindowsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ListGroupWindowsRequest>, I>>(base?: I): ListGroupWindowsRequest {
+    return ListGroupWindowsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListGroupWindowsRequest>, I>>(_: I): ListGroupWindowsRequest {
+    const message = createBaseListGroupWindowsRequest();
+    return message;
+  },
+};
+
+function createBaseListGroupWindowsResponse(): ListGroupWindowsResponse {
+  return { windows: [] };
+}
+
+export const ListGroupWindowsResponse: MessageFns<ListGroupWindowsResponse> = {
+  encode(message: ListGroupWindowsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.windows) {
+      GroupWindow.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListGroupWindowsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListGroupWindowsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.windows.push(GroupWindow.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ListGroupWindowsResponse>, I>>(base?: I): ListGroupWindowsResponse {
+    return ListGroupWindowsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListGroupWindowsResponse>, I>>(object: I): ListGroupWindowsResponse {
+    const message = createBaseListGroupWindowsResponse();
+    message.windows = object.windows?.map((e) => GroupWindow.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * What operators (console, fleetctl) call. Every call carries
  * `authorization: Bearer <operator token>` metadata; roles are checked per call.
@@ -5908,6 +6250,31 @@ export const ConsoleServiceService = {
       Buffer.from(PreviewDeviceQueryResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): PreviewDeviceQueryResponse => PreviewDeviceQueryResponse.decode(value),
   },
+  /**
+   * A maintenance window on a static or dynamic group (operator or admin):
+   * deployments created to that group without a window of their own take it.
+   */
+  setGroupWindow: {
+    path: "/fleet.v1.ConsoleService/SetGroupWindow" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetGroupWindowRequest): Buffer =>
+      Buffer.from(SetGroupWindowRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetGroupWindowRequest => SetGroupWindowRequest.decode(value),
+    responseSerialize: (value: GroupWindow): Buffer => Buffer.from(GroupWindow.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GroupWindow => GroupWindow.decode(value),
+  },
+  listGroupWindows: {
+    path: "/fleet.v1.ConsoleService/ListGroupWindows" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListGroupWindowsRequest): Buffer =>
+      Buffer.from(ListGroupWindowsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListGroupWindowsRequest => ListGroupWindowsRequest.decode(value),
+    responseSerialize: (value: ListGroupWindowsResponse): Buffer =>
+      Buffer.from(ListGroupWindowsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListGroupWindowsResponse => ListGroupWindowsResponse.decode(value),
+  },
 } as const;
 
 export interface ConsoleServiceServer extends UntypedServiceImplementation {
@@ -5959,6 +6326,12 @@ export interface ConsoleServiceServer extends UntypedServiceImplementation {
   deleteDynamicGroup: handleUnaryCall<DeleteDynamicGroupRequest, DynamicGroup>;
   /** How many accepted devices a query matches now (the wizard's live count). */
   previewDeviceQuery: handleUnaryCall<PreviewDeviceQueryRequest, PreviewDeviceQueryResponse>;
+  /**
+   * A maintenance window on a static or dynamic group (operator or admin):
+   * deployments created to that group without a window of their own take it.
+   */
+  setGroupWindow: handleUnaryCall<SetGroupWindowRequest, GroupWindow>;
+  listGroupWindows: handleUnaryCall<ListGroupWindowsRequest, ListGroupWindowsResponse>;
 }
 
 export interface ConsoleServiceClient extends Client {
@@ -6333,6 +6706,40 @@ export interface ConsoleServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: PreviewDeviceQueryResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A maintenance window on a static or dynamic group (operator or admin):
+   * deployments created to that group without a window of their own take it.
+   */
+  setGroupWindow(
+    request: SetGroupWindowRequest,
+    callback: (error: ServiceError | null, response: GroupWindow) => void,
+  ): ClientUnaryCall;
+  setGroupWindow(
+    request: SetGroupWindowRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GroupWindow) => void,
+  ): ClientUnaryCall;
+  setGroupWindow(
+    request: SetGroupWindowRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GroupWindow) => void,
+  ): ClientUnaryCall;
+  listGroupWindows(
+    request: ListGroupWindowsRequest,
+    callback: (error: ServiceError | null, response: ListGroupWindowsResponse) => void,
+  ): ClientUnaryCall;
+  listGroupWindows(
+    request: ListGroupWindowsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListGroupWindowsResponse) => void,
+  ): ClientUnaryCall;
+  listGroupWindows(
+    request: ListGroupWindowsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListGroupWindowsResponse) => void,
   ): ClientUnaryCall;
 }
 
