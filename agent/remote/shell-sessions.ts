@@ -34,6 +34,7 @@ export class ShellSessions {
     let release: (() => void) | undefined;
     try {
       this.checkEnabled();
+      if (typeof request.operator !== 'string' || request.operator === '') throw new RemoteError('protocol', 'a shell request must name its operator');
       release = this.limits.acquire(request.operator);
       const session: RunningShell =
         request.command !== undefined ? new CommandSession(this.config, { ...request, command: request.command }, peer, this.options) : new ShellSession(this.config, request, peer, this.options);

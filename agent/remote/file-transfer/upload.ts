@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { open, rename, statfs, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rename, statfs, unlink, type FileHandle } from 'node:fs/promises';
 import { createHash, type Hash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { basename, dirname, join } from 'node:path';
@@ -15,7 +15,8 @@ import type { RootPolicy } from './root-policy';
 // renamed into place (then the folder is fsynced). A cut leaves the temp
 // file: the next upload of the same file (same size and transfer id) gets
 // its length as the resume offset and hashes the bytes already there.
-// Size limits and free space are checked before a byte is written.
+// Size limits and free space are checked before a byte is written. A
+// completed upload removes the temp files of abandoned earlier attempts.
 
 export interface UploadRequest {
   path: string;
@@ -57,7 +58,7 @@ export class FileUpload {
     const mode = (config.uploadMode ?? request.mode ?? 0o644) & 0o777;
     if (busy.has(target.path)) throw new RemoteError('busy', `${path} is being uploaded by another transfer; wait for it or cancel it`);
     busy.add(target.path);
-    const tempPath = join(dirname(target.path), `.${basename(target.path)}.fleet-upload-${size}${request.transferId ? `-${request.transferId}` : ''}`);
+    const tempPath = join(dirname(target.path), tempName(basename(target.path), size, request.transferId));
     let file: FileHandle | undefined;
     try {
       file = await open(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
@@ -119,6 +120,7 @@ export class FileUpload {
       await this.file.sync();
       await this.file.close();
       await rename(this.tempPath, this.path);
+      await removeStaleTemps(this.path);
       const dir = await open(dirname(this.path), 'r');
       try {
         await dir.sync();
@@ -167,6 +169,28 @@ export class FileUpload {
     } finally {
       await reader.close();
     }
+  }
+}
+
+/** `.NAME.fleet-upload-SIZE[-ID]`; a hash replaces NAME when that would pass the 255-byte name limit. */
+export function tempName(name: string, size: number, transferId?: string): string {
+  const suffix = `.fleet-upload-${size}${transferId ? `-${transferId}` : ''}`;
+  const full = `.${name}${suffix}`;
+  if (Buffer.byteLength(full) <= 255) return full;
+  return `.${shortName(name)}${suffix}`;
+}
+
+function shortName(name: string): string {
+  return createHash('sha256').update(name).digest('hex').slice(0, 32);
+}
+
+/** Removes temp files of earlier, abandoned uploads of `target` (other sizes or transfer ids): the file is now complete. */
+async function removeStaleTemps(target: string): Promise<void> {
+  const name = basename(target);
+  const escape = (t: string): string => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const pattern = new RegExp(`^\\.(${escape(name)}|${shortName(name)})\\.fleet-upload-\\d+(-[A-Za-z0-9_-]+)?$`);
+  for (const entry of await readdir(dirname(target)).catch(() => [] as string[])) {
+    if (pattern.test(entry)) await unlink(join(dirname(target), entry)).catch(() => undefined);
   }
 }
 
