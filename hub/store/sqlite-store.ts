@@ -565,7 +565,7 @@ export class SqliteStore implements HubStore {
       if (row.status === 'halted') throw new RolloutStateError(`deployment ${id} is halted (${row.halt_reason}): resume it first`);
       const config = this.rolloutOf(id);
       const phases = this.r.phases.all(id);
-      const result: ContinueResult = { deployment: undefined as unknown as DeploymentRecord, startedPhase: 0, releasedPhases: [], releasedDevices: [] };
+      const result: Omit<ContinueResult, 'deployment'> = { startedPhase: 0, releasedPhases: [], releasedDevices: [] };
       const target = (level: number) => (req.stage ? stageLevel(req.stage) : nextPauseLevel(config, level));
       const now = Date.now();
       if (req.deviceIds.length) {
@@ -606,7 +606,8 @@ export class SqliteStore implements HubStore {
         );
       }
       if (result.releasedPhases.length || result.releasedDevices.length) {
-        const levels = [...new Set([...result.releasedPhases.map((n) => this.r.phases.all(id)[n - 1].released), ...result.releasedDevices.map((d) => this.r.deviceLevel.get(id, d)!.level)])];
+        const phaseLevels = this.r.phases.all(id);
+        const levels = [...new Set([...result.releasedPhases.map((n) => phaseLevels[n - 1].released), ...result.releasedDevices.map((d) => this.r.deviceLevel.get(id, d)!.level)])];
         this.appendEvent(events, actor, 'deployment.continued', id, now, {
           stage: req.stage ?? 'next',
           releasedTo: levels.map((l) => ['', 'install', 'reboot', 'commit'][l]).join(','),
@@ -614,8 +615,7 @@ export class SqliteStore implements HubStore {
           ...(result.releasedDevices.length ? { devices: String(result.releasedDevices.length) } : {}),
         });
       }
-      result.deployment = this.readDeployment(id)!;
-      return result;
+      return { ...result, deployment: this.readDeployment(id)! };
     });
   }
 
