@@ -71,7 +71,10 @@ export class CommandSession implements RunningShell {
           setTimeout(() => sessionPids(pid).length > 0 && signalSession(pid, 'SIGKILL'), KILL_GRACE_MS).unref();
         }
         const exit: ShellExit = { code: code ?? (spawnError ? 127 : 128), ...(signal ? { signal } : {}), reason: this.endReason ?? 'exit' };
+        let finished = false;
         const finish = (): void => {
+          if (finished) return;
+          finished = true;
           this.output.dispose();
           if (!peer.closed) {
             if (spawnError) peer.send({ $case: 'error', error: { code: 'internal', message: `cannot run the command: ${spawnError.message}` } });
@@ -81,8 +84,10 @@ export class CommandSession implements RunningShell {
           resolve(exit);
         };
         if (this.endReason === undefined && !peer.closed && this.output.pendingBytes > 0) {
+          const giveUp = setTimeout(finish, this.config.idleTimeoutSeconds * 1000);
           const offClose = peer.onClose(() => finish());
           void this.output.drained().then(() => {
+            clearTimeout(giveUp);
             offClose();
             finish();
           });

@@ -26,6 +26,7 @@ export class ShellSession implements RunningShell {
   private killTimer: NodeJS.Timeout | undefined;
   private inputPoll: NodeJS.Timeout | undefined;
   private unconsumedInput = 0;
+  private processEnded = false;
 
   constructor(
     private readonly config: ShellConfig,
@@ -55,12 +56,16 @@ export class ShellSession implements RunningShell {
 
     this.exited = new Promise((resolve) => {
       this.pty.onExit(({ exitCode, signal }) => {
+        this.processEnded = true;
         clearTimeout(this.killTimer);
         clearTimeout(this.idleTimer);
         this.endLeftovers();
         clearTimeout(this.inputPoll);
         const signalText = signal ? signalName(signal) : undefined;
+        let finished = false;
         const finish = (): void => {
+          if (finished) return;
+          finished = true;
           this.output.dispose();
           if (!peer.closed) {
             peer.send({ $case: 'exit', exit: { code: exitCode, ...(signalText ? { signal: signalText } : {}) } });
@@ -69,10 +74,13 @@ export class ShellSession implements RunningShell {
           resolve({ code: exitCode, ...(signalText ? { signal: signalText } : {}), reason: this.endReason ?? 'exit' });
         };
         // Output still held for lack of credit goes out first, unless the
-        // operator is gone or the session was ended from this side.
+        // operator is gone, the session was ended from this side, or the
+        // operator grants nothing for the idle timeout.
         if (this.endReason === undefined && !peer.closed && this.output.pendingBytes > 0) {
+          const giveUp = setTimeout(finish, this.config.idleTimeoutSeconds * 1000);
           const offClose = peer.onClose(() => finish());
           void this.output.drained().then(() => {
+            clearTimeout(giveUp);
             offClose();
             finish();
           });
@@ -101,6 +109,8 @@ export class ShellSession implements RunningShell {
     if (this.endReason !== undefined) return;
     this.endReason = reason;
     clearTimeout(this.idleTimer);
+    // After the exit its pid may belong to someone else: signal nothing.
+    if (this.processEnded) return;
     this.pty.resume();
     signalSession(this.pty.pid, 'SIGHUP');
     this.killTimer = setTimeout(() => signalSession(this.pty.pid, 'SIGKILL'), KILL_GRACE_MS);
@@ -136,7 +146,7 @@ export class ShellSession implements RunningShell {
           this.pty.resize(clampSize(frame.resize.cols, DEFAULT_COLS), clampSize(frame.resize.rows, DEFAULT_ROWS));
           break;
         case 'eof':
-          // stdin closed (`fleetctl shell DEV -- CMD < file`): send the terminal's EOF character.
+          // The operator's input ended (piped into an interactive shell): send the terminal's EOF character.
           this.pty.write('\x04');
           break;
         default:

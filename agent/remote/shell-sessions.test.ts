@@ -96,6 +96,19 @@ describe('ShellSessions', () => {
     expect(() => open(shells, 'carol')).not.toThrow();
   });
 
+  it('delivers all output held for credit before the exit frame', async () => {
+    const { op, session } = open(service(shellConfig()), 'alice', { keepGranting: false, windowBytes: 16 * 1024 });
+    op.write('seq 1 30000; exit 3\r');
+    await op.until(() => op.received >= 16 * 1024, 5000, 'first window');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(op.received).toBe(16 * 1024);
+    op.grant(4 * 1024 * 1024);
+    expect((await session.exited).code).toBe(3);
+    await op.closed;
+    expect(op.output).toContain('\r\n29999\r\n30000\r\n');
+    expect(op.frames.at(-1)?.$case).toBe('exit');
+  });
+
   it('refuses when disabled, with a clear error on the channel', async () => {
     const shells = service(shellConfig({ enabled: false }));
     expect(() => shells.check('alice')).toThrow(/remote shell is disabled on this device/);
