@@ -17,7 +17,7 @@ import { repoRoot, startProgram, tempDir, waitFor, type Program } from '../suppo
 // (its own `fleet-agent sim --devices 1` process) gets a deployment, and the
 // process kills itself with SIGKILL (FLEET_CRASH_AT: a real kill -9) at a
 // state transition or at a random byte offset of the download or of the
-// write into the slot — once, twice or three times in a row. Each restart of
+// write into the slot — one to four times in a row. Each restart of
 // the process is a power-on (simulateBoot: the bootloader counts the boot and
 // may fall back). Every trial must end with the device booted on a committed
 // slot holding exactly the old or the new image (sha256 of the slot file),
