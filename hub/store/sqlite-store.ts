@@ -2,12 +2,11 @@ import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync } from 'node:fs';
-import { DeploymentFinishedError, RolloutNotFoundError, RolloutStateError } from './store';
+import { DeploymentFinishedError } from './store';
 import { defaultRollout, type RolloutConfig } from '../rollouts/rollout-config';
-import { advanceWhy, haltReason, phasesToAdvance, type PhaseCounts } from '../rollouts/rollout-progress';
-import { stageLevel } from '../rollouts/stages';
 import type { WindowConfig } from '../rollouts/maintenance-window';
-import { prepareRolloutStatements, type DynamicGroupRow, type GroupWindowRow } from './rollout-rows';
+import { prepareRolloutStatements } from './rollout-rows';
+import { SqliteRollouts } from './sqlite-rollouts';
 import {
   DEPLOYMENT_LOG_LINES,
   fromDeploymentDeviceRow,
@@ -110,6 +109,7 @@ export class SqliteStore implements HubStore {
   private readonly s: ReturnType<typeof prepareStatements>;
   private readonly d: ReturnType<typeof prepareDeploymentStatements>;
   private readonly r: ReturnType<typeof prepareRolloutStatements>;
+  private readonly rollouts: SqliteRollouts;
 
   constructor(file: string) {
     const fresh = !existsSync(file);
@@ -126,6 +126,14 @@ export class SqliteStore implements HubStore {
     this.s = prepareStatements(this.db);
     this.d = prepareDeploymentStatements(this.db);
     this.r = prepareRolloutStatements(this.db);
+    this.rollouts = new SqliteRollouts({
+      d: this.d,
+      r: this.r,
+      mutate: (fn) => this.mutate(fn),
+      appendEvent: (events, actor, kind, entityId, at, details) => this.appendEvent(events, actor, kind, entityId, at, details),
+      readDeployment: (id) => this.readDeployment(id),
+      finishIfDone: (events, id, actor) => this.finishIfDone(events, id, actor),
+    });
 
     this.head = this.s.head.get()?.r ?? 0;
     const hubId = this.s.getMeta.get('hub_id')?.value;
@@ -374,7 +382,7 @@ export class SqliteStore implements HubStore {
         total: String(n.targets.length),
         counts: JSON.stringify(created.counts),
       });
-      this.evaluateRollout(events, n.id, false);
+      this.rollouts.evaluateRollout(events, n.id, false);
       this.finishIfDone(events, n.id, 'hub');
       return this.readDeployment(n.id)!;
     });
@@ -460,7 +468,7 @@ export class SqliteStore implements HubStore {
         applied.finals.push({ deploymentId: r.deploymentId, deviceId: r.deviceId, status: r.status });
         if (before === r.status) continue;
         const failed = r.status === 'failure' || r.status === 'rolled-back';
-        const retries = failed ? this.rolloutOf(r.deploymentId).retries : 0;
+        const retries = failed ? this.rollouts.rolloutOf(r.deploymentId).retries : 0;
         const retry = failed && row.attempt < retries;
         this.appendEvent(events, `device:${r.deviceId}`, 'deployment.device', r.deploymentId, r.atMs, {
           deviceId: r.deviceId,
@@ -476,7 +484,7 @@ export class SqliteStore implements HubStore {
         touched.set(r.deploymentId, (touched.get(r.deploymentId) ?? false) || (failed && !retry));
       }
       for (const [id, newFailure] of touched) {
-        const outcome = this.evaluateRollout(events, id, newFailure);
+        const outcome = this.rollouts.evaluateRollout(events, id, newFailure);
         if (outcome.halted) applied.halted.push({ deploymentId: id, reason: outcome.halted });
         for (const phase of outcome.started) applied.phasesStarted.push({ deploymentId: id, phase });
         if (this.finishIfDone(events, id, 'hub')) applied.finished.push(id);
@@ -520,128 +528,43 @@ export class SqliteStore implements HubStore {
   }
 
   async deploymentPhases(id: string): Promise<PhaseRecord[]> {
-    const counts = this.phaseCounts(id);
-    return this.r.phases.all(id).map((p) => {
-      const c = counts.get(p.number) ?? {};
-      return { number: p.number, startedMs: p.started, released: p.released, total: Object.values(c).reduce((a, b) => a + (b ?? 0), 0), counts: c };
-    });
+    return this.rollouts.deploymentPhases(id);
   }
 
   async deviceWork(deviceId: string): Promise<DeviceWork | undefined> {
-    const row = this.r.work.get(deviceId);
-    if (!row) return undefined;
-    const device = this.d.deploymentDevice.get(row.id, deviceId)!;
-    return { deployment: fromDeploymentRow(row, []), device: fromDeploymentDeviceRow(device), phaseStartedMs: row.phase_started ?? 0 };
+    return this.rollouts.deviceWork(deviceId);
   }
 
   async pausedDevices(deploymentId: string): Promise<PausedDevice[]> {
-    return this.r.paused.all(deploymentId).map((r) => ({ deviceId: r.device_id, status: r.status, phase: r.phase, level: r.level }));
+    return this.rollouts.pausedDevices(deploymentId);
   }
 
   async releaseLevel(deploymentId: string, deviceId: string): Promise<number | undefined> {
-    return this.r.deviceLevel.get(deploymentId, deviceId)?.level;
+    return this.rollouts.releaseLevel(deploymentId, deviceId);
   }
 
   async rolloutState(id: string): Promise<{ status: DeploymentStatus; rollout: RolloutConfig } | undefined> {
-    const row = this.d.getDeployment.get(id);
-    return row && { status: row.status, rollout: fromDeploymentRow(row, []).rollout };
+    return this.rollouts.rolloutState(id);
   }
 
   async openRollouts(): Promise<DeploymentRecord[]> {
-    return this.r.openRollouts.all().map((row) => fromDeploymentRow(row, []));
+    return this.rollouts.openRollouts();
   }
 
   async startPhase(id: string, phase: number, actor: string, why: string): Promise<boolean> {
-    return this.mutate((events) => {
-      const row = this.openRow(id);
-      if (row.status !== 'active') return false;
-      return this.startPhaseIn(events, id, phase, actor, why);
-    });
+    return this.rollouts.startPhase(id, phase, actor, why);
   }
 
   async continueDeployment(id: string, req: ContinueRequest, actor: string): Promise<ContinueResult> {
-    return this.mutate((events) => {
-      const row = this.openRow(id);
-      if (row.status === 'halted') throw new RolloutStateError(`deployment ${id} is halted (${row.halt_reason}): resume it first`);
-      const config = this.rolloutOf(id);
-      const phases = this.r.phases.all(id);
-      const result: Omit<ContinueResult, 'deployment'> = { startedPhase: 0, releasedPhases: [], releasedDevices: [] };
-      const target = (level: number) => (req.stage ? stageLevel(req.stage) : nextPauseLevel(config, level));
-      const now = Date.now();
-      if (req.deviceIds.length) {
-        const missing: string[] = [];
-        for (const deviceId of new Set(req.deviceIds)) {
-          const level = this.r.deviceLevel.get(id, deviceId)?.level;
-          if (level === undefined) {
-            missing.push(deviceId);
-            continue;
-          }
-          const to = target(level);
-          if (to > level && this.r.releaseDevice.run(to, id, deviceId, to).changes) result.releasedDevices.push(deviceId);
-        }
-        if (missing.length) throw new RolloutNotFoundError(`not targets of deployment ${id}: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`);
-      } else {
-        if (req.phase && !phases[req.phase - 1]) throw new RolloutNotFoundError(`deployment ${id} has ${phases.length} phase${phases.length === 1 ? '' : 's'}; there is no phase ${req.phase}`);
-        const scope = req.phase ? [phases[req.phase - 1]] : phases.filter((p) => p.started);
-        const waiting = req.phase ? (phases[req.phase - 1].started ? undefined : req.phase) : undefined;
-        if (waiting) {
-          this.startPhaseIn(events, id, waiting, actor, `started by ${actor}`);
-          result.startedPhase = waiting;
-        } else {
-          for (const p of scope) {
-            const to = target(p.released);
-            if (to > p.released && this.r.releasePhase.run(to, id, p.number, to).changes) result.releasedPhases.push(p.number);
-          }
-          // Nothing left to release in the started phases: the next waiting phase starts.
-          const next = phases.find((p) => !p.started);
-          if (!req.phase && !result.releasedPhases.length && next) {
-            this.startPhaseIn(events, id, next.number, actor, `started by ${actor}`);
-            result.startedPhase = next.number;
-          }
-        }
-      }
-      if (!result.startedPhase && !result.releasedPhases.length && !result.releasedDevices.length) {
-        throw new RolloutStateError(
-          `nothing to continue in deployment ${id}: ${config.pauseBefore.length ? 'its pause points are already released there' : 'it has no pause points'}${phases.some((p) => !p.started) ? '' : ' and every phase has started'}`,
-        );
-      }
-      if (result.releasedPhases.length || result.releasedDevices.length) {
-        const phaseLevels = this.r.phases.all(id);
-        const levels = [...new Set([...result.releasedPhases.map((n) => phaseLevels[n - 1].released), ...result.releasedDevices.map((d) => this.r.deviceLevel.get(id, d)!.level)])];
-        this.appendEvent(events, actor, 'deployment.continued', id, now, {
-          stage: req.stage ?? 'next',
-          releasedTo: levels.map((l) => ['', 'install', 'reboot', 'commit'][l]).join(','),
-          ...(result.releasedPhases.length ? { phases: result.releasedPhases.join(',') } : {}),
-          ...(result.releasedDevices.length ? { devices: String(result.releasedDevices.length) } : {}),
-        });
-      }
-      return { ...result, deployment: this.readDeployment(id)! };
-    });
+    return this.rollouts.continueDeployment(id, req, actor);
   }
 
   async pauseDeployment(id: string, reason: string, actor: string): Promise<DeploymentRecord> {
-    return this.mutate((events) => {
-      const row = this.openRow(id);
-      if (row.status === 'active') {
-        this.r.halt.run(reason, id);
-        this.appendEvent(events, actor, 'deployment.paused', id, Date.now(), { reason });
-      }
-      return this.readDeployment(id)!;
-    });
+    return this.rollouts.pauseDeployment(id, reason, actor);
   }
 
   async resumeDeployment(id: string, actor: string): Promise<{ deployment: DeploymentRecord; phasesStarted: PhaseStart[] }> {
-    return this.mutate((events) => {
-      const row = this.openRow(id);
-      if (row.status !== 'halted') throw new RolloutStateError(`deployment ${id} is not halted: there is nothing to resume`);
-      this.r.resume.run(id);
-      this.appendEvent(events, actor, 'deployment.resumed', id, Date.now(), { haltReason: row.halt_reason });
-      // Phases may be due (their predecessor succeeded while halted); the
-      // failures that halted it do not halt it again, only new ones.
-      const outcome = this.evaluateRollout(events, id, false);
-      this.finishIfDone(events, id, actor);
-      return { deployment: this.readDeployment(id)!, phasesStarted: outcome.started.map((phase) => ({ deploymentId: id, phase })) };
-    });
+    return this.rollouts.resumeDeployment(id, actor);
   }
 
   async deploymentHistory(id: string): Promise<HubEvent[]> {
@@ -649,59 +572,27 @@ export class SqliteStore implements HubStore {
   }
 
   async joinDeployment(id: string, t: { deviceId: string; status: DeploymentDeviceStatus; reason: string }, actor: string): Promise<DeploymentDeviceRecord | undefined> {
-    return this.mutate((events) => {
-      const row = this.d.getDeployment.get(id);
-      if (!row || !row.dynamic_group || (row.status !== 'active' && row.status !== 'halted')) return undefined;
-      const config = this.rolloutOf(id);
-      if (config.maxDevices && row.total >= config.maxDevices) return undefined;
-      const now = Date.now();
-      const phase = config.phases.length;
-      if (!this.r.insertJoined.run(id, t.deviceId, t.status, t.reason, now, isFinalStatus(t.status) ? now : 0, phase).changes) return undefined;
-      this.r.setTotal.run(id, id);
-      this.appendEvent(events, actor, 'deployment.device-joined', id, now, { deviceId: t.deviceId, status: t.status, phase: String(phase) });
-      this.finishIfDone(events, id, 'hub');
-      return fromDeploymentDeviceRow(this.d.deploymentDevice.get(id, t.deviceId)!);
-    });
+    return this.rollouts.joinDeployment(id, t, actor);
   }
 
   async leaveDeployment(id: string, deviceId: string, actor: string): Promise<boolean> {
-    return this.mutate((events) => {
-      if (!this.r.leave.run(id, deviceId).changes) return false;
-      this.r.setTotal.run(id, id);
-      this.appendEvent(events, actor, 'deployment.device-left', id, Date.now(), { deviceId });
-      this.evaluateRollout(events, id, false);
-      this.finishIfDone(events, id, 'hub');
-      return true;
-    });
+    return this.rollouts.leaveDeployment(id, deviceId, actor);
   }
 
   async saveDynamicGroup(group: DynamicGroupRecord, replace: boolean): Promise<DynamicGroupRecord> {
-    return this.mutate((events) => {
-      const existing = this.r.getGroup.get(group.name);
-      if (existing && !replace) throw new RolloutStateError(`dynamic group "${group.name}" already exists: pick another name or replace it`);
-      this.r.saveGroup.run({ name: group.name, query: JSON.stringify(group.query), created: group.createdMs, created_by: group.createdBy });
-      this.appendEvent(events, group.createdBy, 'dynamic-group.changed', group.name, Date.now(), { name: group.name, change: existing ? 'replaced' : 'created', query: JSON.stringify(group.query) });
-      return fromGroupRow(this.r.getGroup.get(group.name)!);
-    });
+    return this.rollouts.saveDynamicGroup(group, replace);
   }
 
   async listDynamicGroups(): Promise<DynamicGroupRecord[]> {
-    return this.r.listGroups.all().map(fromGroupRow);
+    return this.rollouts.listDynamicGroups();
   }
 
   async getDynamicGroup(name: string): Promise<DynamicGroupRecord | undefined> {
-    const row = this.r.getGroup.get(name);
-    return row && fromGroupRow(row);
+    return this.rollouts.getDynamicGroup(name);
   }
 
   async deleteDynamicGroup(name: string, actor: string): Promise<DynamicGroupRecord | undefined> {
-    return this.mutate((events) => {
-      const row = this.r.getGroup.get(name);
-      if (!row) return undefined;
-      this.r.deleteGroup.run(name);
-      this.appendEvent(events, actor, 'dynamic-group.changed', name, Date.now(), { name, change: 'deleted' });
-      return fromGroupRow(row);
-    });
+    return this.rollouts.deleteDynamicGroup(name, actor);
   }
 
   async acceptedDevices(): Promise<DeviceRecord[]> {
@@ -709,73 +600,15 @@ export class SqliteStore implements HubStore {
   }
 
   async setGroupWindow(group: string, dynamic: boolean, window: WindowConfig | undefined, actor: string): Promise<GroupWindowRecord | undefined> {
-    return this.mutate((events) => {
-      const now = Date.now();
-      if (window) this.r.putWindow.run(group, dynamic ? 1 : 0, JSON.stringify(window), actor, now);
-      else if (!this.r.deleteWindow.run(group, dynamic ? 1 : 0).changes) return undefined;
-      this.appendEvent(events, actor, 'group.window', group, now, { group, dynamic: String(dynamic), window: window ? JSON.stringify(window) : '' });
-      const row = this.r.getWindow.get(group, dynamic ? 1 : 0);
-      return row && fromWindowRow(row);
-    });
+    return this.rollouts.setGroupWindow(group, dynamic, window, actor);
   }
 
   async groupWindow(group: string, dynamic: boolean): Promise<GroupWindowRecord | undefined> {
-    const row = this.r.getWindow.get(group, dynamic ? 1 : 0);
-    return row && fromWindowRow(row);
+    return this.rollouts.groupWindow(group, dynamic);
   }
 
   async groupWindows(): Promise<GroupWindowRecord[]> {
-    return this.r.listWindows.all().map(fromWindowRow);
-  }
-
-  private openRow(id: string): DeploymentRow {
-    const row = this.d.getDeployment.get(id);
-    if (!row) throw new RolloutNotFoundError(`no deployment with id "${id}" on this hub`);
-    if (row.status === 'finished' || row.status === 'aborted') throw new RolloutStateError(`deployment ${id} is ${row.status}: nothing can be changed any more`);
-    return row;
-  }
-
-  private rolloutOf(id: string): RolloutConfig {
-    const row = this.d.getDeployment.get(id);
-    return row ? fromDeploymentRow(row, []).rollout : defaultRollout();
-  }
-
-  private phaseCounts(id: string): PhaseCounts {
-    const counts: PhaseCounts = new Map();
-    for (const c of this.r.phaseCounts.all(id)) {
-      const phase = counts.get(c.phase) ?? {};
-      phase[c.status] = c.n;
-      counts.set(c.phase, phase);
-    }
-    return counts;
-  }
-
-  private startPhaseIn(events: HubEvent[], id: string, phase: number, actor: string, why: string): boolean {
-    if (!this.r.startPhase.run(Date.now(), id, phase).changes) return false;
-    this.appendEvent(events, actor, 'deployment.phase-started', id, Date.now(), { phase: String(phase), why });
-    return true;
-  }
-
-  /**
-   * After devices changed: halts an active deployment whose failure
-   * threshold is exceeded (only checked when a device newly failed), else
-   * starts the phases whose predecessor reached its success threshold.
-   */
-  private evaluateRollout(events: HubEvent[], id: string, newFailure: boolean): { halted?: string; started: number[] } {
-    const row = this.d.getDeployment.get(id);
-    if (!row || row.status !== 'active') return { started: [] };
-    const config = fromDeploymentRow(row, []).rollout;
-    const counts = this.phaseCounts(id);
-    const reason = newFailure ? haltReason(config, counts) : undefined;
-    if (reason) {
-      this.r.halt.run(reason, id);
-      this.appendEvent(events, 'hub', 'deployment.halted', id, Date.now(), { reason });
-      return { halted: reason, started: [] };
-    }
-    const phases = this.r.phases.all(id);
-    const started = phasesToAdvance(config, phases.map((p) => p.started), counts);
-    for (const phase of started) this.startPhaseIn(events, id, phase, 'hub', advanceWhy(config, phase));
-    return { started };
+    return this.rollouts.groupWindows();
   }
 
   /** Runs `fn` in one transaction; its events reach listeners only after commit. */
@@ -823,7 +656,7 @@ export class SqliteStore implements HubStore {
     if (!row || row.finished !== 0 || this.d.openCount.get(id)!.n > 0) return false;
     if (row.dynamic_group && row.status !== 'aborted') {
       // Open to devices that come to match its group until aborted or full.
-      const max = this.rolloutOf(id).maxDevices;
+      const max = this.rollouts.rolloutOf(id).maxDevices;
       if (!max || row.total < max) return false;
     }
     const now = Date.now();
@@ -1039,18 +872,4 @@ function sameRecord(a: Record<string, string>, b: Record<string, string>): boole
   const ak = Object.keys(a);
   if (ak.length !== Object.keys(b).length) return false;
   return ak.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
-}
-
-function fromWindowRow(row: GroupWindowRow): GroupWindowRecord {
-  return { group: row.grp, dynamic: row.dynamic === 1, window: JSON.parse(row.window), setBy: row.set_by, setMs: row.set_ms };
-}
-
-function fromGroupRow(row: DynamicGroupRow): DynamicGroupRecord {
-  return { name: row.name, query: JSON.parse(row.query), createdMs: row.created, createdBy: row.created_by };
-}
-
-/** The next operator pause point above `level` (or `level` when none is left). */
-function nextPauseLevel(config: RolloutConfig, level: number): number {
-  for (const stage of config.pauseBefore) if (stageLevel(stage) > level) return stageLevel(stage);
-  return level;
 }
