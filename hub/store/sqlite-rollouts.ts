@@ -41,6 +41,7 @@ export interface StoreCore {
 // inside its own transactions.
 export class SqliteRollouts {
   constructor(private readonly c: StoreCore) {}
+
   async deploymentPhases(id: string): Promise<PhaseRecord[]> {
     const counts = this.phaseCounts(id);
     return this.c.r.phases.all(id).map((p) => {
