@@ -1,5 +1,6 @@
 import { spawn, type IPty } from 'node-pty';
 import { randomUUID } from 'node:crypto';
+import { closeSync, constants as fsConstants, openSync, readFileSync } from 'node:fs';
 import type { ChannelFrame, ChannelPeer } from './channel-frame';
 import { CreditGranter, CreditSender, DEFAULT_WINDOW_BYTES } from './flow-control';
 import { sessionPids, signalName, signalSession } from './process-session';
@@ -13,6 +14,14 @@ import { shellSpawnPlan } from './shell-user';
 // shell blocks on its own writes (a slow console slows the device; nothing
 // piles up here). Input: operator data → pty, granted back once node-pty's
 // write queue has handed it to the kernel.
+//
+// The last output of a shell that exits was lost about one time in three
+// (measured: `seq 1 30000; exit` through node-pty): when the child closes
+// the pty, the master can report EOF/EIO before the kernel has passed on
+// what was written just before. Holding the slave side open ourselves
+// removes that (0 losses in 20 runs); node-pty then ends the stream 200 ms
+// after the exit, so a pty paused for lack of credit is resumed as soon as
+// its shell is gone: what remains is bounded by the kernel's pty buffer.
 
 export class ShellSession implements RunningShell {
   readonly info: ShellSessionInfo;
@@ -27,6 +36,10 @@ export class ShellSession implements RunningShell {
   private inputPoll: NodeJS.Timeout | undefined;
   private unconsumedInput = 0;
   private processEnded = false;
+  /** Our own handle on the pty's slave side (see above); undefined if it could not be opened. */
+  private slaveFd: number | undefined;
+  private exitWatch: NodeJS.Timeout | undefined;
+  private shellGone = false;
 
   constructor(
     private readonly config: ShellConfig,
@@ -48,15 +61,23 @@ export class ShellSession implements RunningShell {
       encoding: null,
     });
     this.info = { id: randomUUID(), operator: request.operator, user: plan.user, pid: this.pty.pid, startedAt: new Date() };
+    this.slaveFd = openSlave(this.pty);
 
     const windowBytes = options.windowBytes ?? DEFAULT_WINDOW_BYTES;
     this.output = new CreditSender((chunk) => peer.send({ $case: 'data', data: chunk }));
-    this.output.onDrain(() => this.pty.resume());
+    this.output.onDrain(() => {
+      clearInterval(this.exitWatch);
+      this.exitWatch = undefined;
+      this.pty.resume();
+    });
     this.input = new CreditGranter((bytes) => peer.send({ $case: 'window', window: { bytes } }), windowBytes);
 
     this.exited = new Promise((resolve) => {
       this.pty.onExit(({ exitCode, signal }) => {
         this.processEnded = true;
+        clearInterval(this.exitWatch);
+        if (this.slaveFd !== undefined) closeSync(this.slaveFd);
+        this.slaveFd = undefined;
         clearTimeout(this.killTimer);
         clearTimeout(this.idleTimer);
         this.endLeftovers();
@@ -92,7 +113,7 @@ export class ShellSession implements RunningShell {
       // Once ending, output is dropped so the pty drains and the shell can be reaped.
       if (this.endReason !== undefined) return;
       const chunk = typeof data === 'string' ? Buffer.from(data) : (data as Buffer);
-      if (!this.output.write(chunk)) this.pty.pause();
+      if (!this.output.write(chunk) && !this.shellGone) this.pauseUntilCredit();
     });
     peer.onFrame((frame) => this.onFrame(frame));
     peer.onClose((reason) => this.close(reason || 'operator closed the channel'));
@@ -115,6 +136,20 @@ export class ShellSession implements RunningShell {
     signalSession(this.pty.pid, 'SIGHUP');
     this.killTimer = setTimeout(() => signalSession(this.pty.pid, 'SIGKILL'), KILL_GRACE_MS);
     this.killTimer.unref();
+  }
+
+  private pauseUntilCredit(): void {
+    this.pty.pause();
+    if (this.exitWatch || this.slaveFd === undefined) return;
+    this.exitWatch = setInterval(() => {
+      if (isRunning(this.pty.pid)) return;
+      // The shell is gone: take the rest of its output (bounded by the pty buffer) before node-pty closes the stream.
+      this.shellGone = true;
+      clearInterval(this.exitWatch);
+      this.exitWatch = undefined;
+      this.pty.resume();
+    }, 25);
+    this.exitWatch.unref();
   }
 
   // Jobs the shell left behind in its session end with it (ssh does the
@@ -181,6 +216,26 @@ export class ShellSession implements RunningShell {
     clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => this.close('idle timeout'), this.config.idleTimeoutSeconds * 1000);
     this.idleTimer.unref();
+  }
+}
+
+function openSlave(pty: IPty): number | undefined {
+  const name = (pty as unknown as { ptsName?: string }).ptsName;
+  if (!name) return undefined;
+  try {
+    return openSync(name, fsConstants.O_RDWR | fsConstants.O_NOCTTY);
+  } catch {
+    return undefined; // without it the race above stays possible; the session still works
+  }
+}
+
+/** False once the process has exited (zombie or reaped). */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
   }
 }
 

@@ -105,8 +105,20 @@ describe('ShellSessions', () => {
     op.grant(4 * 1024 * 1024);
     expect((await session.exited).code).toBe(3);
     await op.closed;
-    expect(op.output).toContain('\r\n29999\r\n30000\r\n');
+    expect(op.output.slice(-40)).toContain('\r\n29999\r\n30000\r\n');
     expect(op.frames.at(-1)?.$case).toBe('exit');
+  });
+
+  it('keeps the output of a shell that exits while the operator grants no credit', async () => {
+    const { op, session } = open(service(shellConfig()), 'alice', { keepGranting: false, windowBytes: 4096 });
+    op.write('seq 1 3000; exit 4\r');
+    await op.until(() => op.received >= 4096, 5000, 'first window');
+    await new Promise((r) => setTimeout(r, 600)); // the shell is gone; node-pty closes its stream 200 ms after
+    expect(op.received).toBe(4096);
+    op.grant(1024 * 1024);
+    expect((await session.exited).code).toBe(4);
+    await op.closed;
+    expect(op.output.slice(-20)).toContain('\r\n2999\r\n3000\r\n');
   });
 
   it('refuses when disabled, with a clear error on the channel', async () => {
