@@ -38,6 +38,9 @@ export function deviceCredentials(caPem: string): grpc.ChannelCredentials {
   return creds;
 }
 
+const KEEPALIVE_TIME_MS = 20_000;
+const KEEPALIVE_TIMEOUT_MS = 10_000;
+
 export function createDeviceClient(hub: string, caPem: string): DeviceServiceClient {
   return new DeviceServiceClient(hub, deviceCredentials(caPem), {
     // The hub certificate names 'fleet-hub'; the pin above is the real check.
@@ -49,6 +52,13 @@ export function createDeviceClient(hub: string, caPem: string): DeviceServiceCli
     // transparent retry buffers would only cost memory per device.
     'grpc.enable_retries': 0,
     'grpc.enable_channelz': 0,
+    // A connection that dies without a FIN or RST reaching us (a NAT or a
+    // proxy dropping it, a socket closed under a busy HTTP/2 session) would
+    // otherwise leave the control stream and a download waiting forever:
+    // a ping unanswered for 10 s ends every call on it with UNAVAILABLE.
+    // Only sent while calls are open (the control stream always is).
+    'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+    'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
   });
 }
 

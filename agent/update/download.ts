@@ -44,7 +44,11 @@ export interface DownloadOptions {
   signal: AbortSignal;
   syncEvery?: number;
   backoff?: BackoffOptions;
+  /** A stream that delivers no chunk for this long is cancelled and asked again (default 20 s). */
+  stallMs?: number;
 }
+
+const DEFAULT_STALL_MS = 20_000;
 
 const MIN_SYNC_EVERY = 256 * 1024;
 const MAX_SYNC_EVERY = 4 * 1024 * 1024;
@@ -81,9 +85,23 @@ export async function downloadArtifact(o: DownloadOptions): Promise<void> {
       let stream: ChunkStream | undefined;
       const cancel = (): void => stream?.cancel();
       o.signal.addEventListener('abort', cancel);
+      // A dead connection does not always end its calls (see device-client's
+      // keepalive); a stream silent this long is given up and asked again
+      // from `pos`, so a download never waits forever.
+      const stallMs = o.stallMs ?? DEFAULT_STALL_MS;
+      let stallTimer: NodeJS.Timeout | undefined;
+      const watchStall = (): void => {
+        clearTimeout(stallTimer);
+        stallTimer = setTimeout(() => {
+          o.log(`no download data for ${Math.round(stallMs / 1000)} s at byte ${pos}; asking the hub again`);
+          cancel();
+        }, stallMs);
+      };
       try {
         stream = o.open(pos);
+        watchStall();
         for await (const chunk of stream) {
+          watchStall();
           if (chunk.offset !== pos) throw new UpdateError(`the hub sent bytes at offset ${chunk.offset}, expected ${pos}`);
           if (total === 0) {
             total = chunk.totalSize;
@@ -115,6 +133,7 @@ export async function downloadArtifact(o: DownloadOptions): Promise<void> {
         problem = why;
         await sleep(backoff.next(), o.signal);
       } finally {
+        clearTimeout(stallTimer);
         o.signal.removeEventListener('abort', cancel);
       }
     }

@@ -1,0 +1,78 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import * as grpc from '@grpc/grpc-js';
+import type { DownloadChunk } from '../../proto/gen/fleet/v1/device';
+import { downloadArtifact, type ChunkStream } from './download';
+
+// The stall watchdog: a connection can die without ending its calls (seen in
+// tests/system/network-cut.test.ts before device keepalive), so a stream that
+// stops delivering must be given up and asked again from the byte reached.
+
+const CHUNK = 64 * 1024;
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** Serves `data` from `offset`; when `stallAfter` is set, goes silent (never ends) after that many bytes until cancelled. */
+function chunkStream(data: Buffer, offset: number, stallAfter?: number): ChunkStream & { cancelled: boolean } {
+  let cancelled = false;
+  let wake: (() => void) | undefined;
+  const stream = {
+    get cancelled() {
+      return cancelled;
+    },
+    cancel() {
+      cancelled = true;
+      wake?.();
+    },
+    async *[Symbol.asyncIterator](): AsyncGenerator<DownloadChunk> {
+      for (let pos = offset; pos < data.length; pos += CHUNK) {
+        if (stallAfter !== undefined && pos - offset >= stallAfter) {
+          await new Promise<void>((resolve) => (wake = resolve));
+          throw Object.assign(new Error('Cancelled on client'), { code: grpc.status.CANCELLED });
+        }
+        yield { offset: pos, data: data.subarray(pos, pos + CHUNK), totalSize: data.length };
+      }
+    },
+  };
+  return stream;
+}
+
+describe('downloadArtifact', () => {
+  it('gives up a stream that stops delivering and resumes from the byte reached', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'download-'));
+    dirs.push(dir);
+    const data = randomBytes(1024 * 1024);
+    const opened: { offset: number; stream: ReturnType<typeof chunkStream> }[] = [];
+    const lines: string[] = [];
+    const started = Date.now();
+    await downloadArtifact({
+      file: join(dir, 'artifact.part'),
+      artifactId: createHash('sha256').update(data).digest('hex'),
+      size: data.length,
+      durableOffset: 0,
+      open: (offset) => {
+        const stream = chunkStream(data, offset, opened.length === 0 ? 5 * CHUNK : undefined);
+        opened.push({ offset, stream });
+        return stream;
+      },
+      waitOnline: async () => undefined,
+      onDurable: async () => undefined,
+      onProgress: () => undefined,
+      freeSpace: async () => 1e12,
+      log: (line) => lines.push(line),
+      signal: new AbortController().signal,
+      backoff: { baseMs: 10, maxMs: 20 },
+      stallMs: 300,
+    });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(opened.map((o) => o.offset)).toEqual([0, 5 * CHUNK]);
+    expect(opened[0].stream.cancelled).toBe(true);
+    expect(readFileSync(join(dir, 'artifact.part')).equals(data)).toBe(true);
+    expect(lines.some((l) => /no download data for 0 s at byte 327680/.test(l))).toBe(true);
+  });
+});
