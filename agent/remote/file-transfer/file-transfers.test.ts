@@ -205,6 +205,9 @@ describe('FileTransfers', () => {
     await op.until(() => op.received >= 100_000, 5000, 'first window');
     await new Promise((r) => setTimeout(r, 300));
     expect(op.received).toBe(100_000);
-    op.peer.close('cancel');
+    // a download takes only window frames from the operator
+    op.send({ $case: 'data', data: Buffer.from('x') });
+    await op.closed;
+    expect(op.frameOf('error')?.error.code).toBe('protocol');
   });
 });

@@ -63,14 +63,21 @@ export class FileTransfers {
     const sender = new CreditSender((chunk) => peer.send({ $case: 'data', data: chunk }));
     let gone = false;
     const wake = new Set<() => void>();
+    let broken: RemoteError | undefined;
     peer.onFrame((frame) => {
-      if (frame.$case === 'window') sender.grant(frame.window.bytes);
+      try {
+        if (frame.$case === 'window') sender.grant(frame.window.bytes);
+        else throw new RemoteError('protocol', `a download channel does not take ${frame.$case} frames`);
+      } catch (err) {
+        broken = err as RemoteError;
+        for (const w of wake) w();
+      }
     });
     peer.onClose(() => {
       gone = true;
       for (const w of wake) w();
     });
-    // Waits for credit, or returns early when the operator went away.
+    // Waits for credit, or returns early when the operator went away or broke the protocol.
     const drainedOrGone = (): Promise<void> =>
       new Promise((resolve) => {
         const done = (): void => {
@@ -83,11 +90,13 @@ export class FileTransfers {
     try {
       peer.send({ $case: 'file', file: file.info });
       for await (const chunk of file.chunks()) {
+        if (broken) throw broken;
         if (gone) return;
         await this.sendBucket.take(chunk.byteLength);
         if (!sender.write(chunk)) await drainedOrGone();
       }
       await drainedOrGone();
+      if (broken) throw broken;
       if (gone) return;
       peer.send({ $case: 'eof', eof: { sha256: file.sha256 } });
       peer.close('done');
