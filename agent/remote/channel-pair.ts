@@ -37,11 +37,6 @@ class MemoryPeer implements ChannelPeer {
     this.end(reason);
   }
 
-  /** Frames queued for this side and not yet delivered. */
-  get queuedFrames(): number {
-    return this.queue.length;
-  }
-
   private deliver(item: { frame?: ChannelFrame; close?: string }): void {
     if (this.ended) return;
     this.queue.push(item);

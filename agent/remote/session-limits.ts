@@ -14,10 +14,6 @@ export class SessionLimits {
     private readonly what = 'sessions',
   ) {}
 
-  get open(): number {
-    return this.total;
-  }
-
   openFor(operator: string): number {
     return this.perOperator.get(operator) ?? 0;
   }

@@ -85,11 +85,6 @@ export class FileUpload {
     }
   }
 
-  /** Bytes the file has so far (resume offset + what arrived). */
-  get bytesWritten(): number {
-    return this.written;
-  }
-
   /** Appends the next bytes; refuses bytes past the announced size. */
   async write(chunk: Uint8Array): Promise<void> {
     if (this.written + chunk.byteLength > this.info.size) throw new RemoteError('too-large', `${this.path}: the sender sent more than the ${this.info.size} bytes it announced`);
