@@ -91,9 +91,12 @@ export async function downloadFile(conn: SshConnection, remotePath: string, loca
   });
   const temp = join(dirname(localPath), `.${basename(localPath)}.part-${randomBytes(4).toString('hex')}`);
   const t0 = performance.now();
+  // The device hashes its file while it is being sent: only the local hash
+  // of the received copy is left for after the transfer.
+  const remoteHash = options.verify === false ? Promise.resolve(undefined) : remoteSha256(conn, remotePath);
+  remoteHash.catch(() => {});
   try {
     await runTransfer(conn, what, st.size, options, (s, step, done) => s.fastGet(remotePath, temp, { ...tuning(options), fileSize: st.size, step }, done));
-    const remoteHash = options.verify === false ? Promise.resolve(undefined) : remoteSha256(conn, remotePath);
     const [sha256, theirs] = await Promise.all([sha256File(temp), remoteHash]);
     if (theirs && theirs !== sha256) {
       throw new DirectError('integrity', `cannot ${what}: the copy's sha256 ${sha256} differs from the device's ${theirs} (the file changed during the download, or the data was damaged); try again`);
