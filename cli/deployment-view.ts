@@ -1,5 +1,6 @@
 import type { Deployment, DeploymentDetail, DeploymentDevice } from '../proto/gen/fleet/v1/console';
-import { humanBytes, keyValueLines, relativeTime, table, type Color } from './format';
+import { humanBytes, keyValueLines, progressBar, relativeTime, table, type Color } from './format';
+import { historyLines, phaseLines, phasePlanLines, rolloutFacts } from './rollout-view';
 
 // How deployments are shown to people: lists, one deployment with its
 // devices, a device's history, and the counts line of `show --watch`.
@@ -9,12 +10,12 @@ export const FINAL_STATUSES: ReadonlySet<string> = new Set(['success', 'failure'
 /** Final statuses that count as "the device runs this artifact". */
 export const GOOD_STATUSES: ReadonlySet<string> = new Set(['success', 'already-installed']);
 /** The order people read a deployment in: work still going, then outcomes. */
-const STATUS_ORDER = ['pending', 'downloading', 'installing', 'rebooting', 'verifying', 'committing', 'success', 'already-installed', 'failure', 'rolled-back', 'incompatible', 'aborted'];
+const STATUS_ORDER = ['pending', 'downloading', 'paused-before-install', 'installing', 'paused-before-reboot', 'rebooting', 'verifying', 'paused-before-commit', 'committing', 'success', 'already-installed', 'failure', 'rolled-back', 'incompatible', 'aborted'];
 
 export function statusColor(status: string): Color | undefined {
   if (GOOD_STATUSES.has(status) || status === 'finished') return 'green';
   if (status === 'failure' || status === 'rolled-back' || status === 'incompatible') return 'red';
-  if (status === 'aborted') return 'yellow';
+  if (status === 'aborted' || status === 'halted' || status.startsWith('paused-')) return 'yellow';
   return undefined;
 }
 
@@ -50,16 +51,28 @@ export function deploymentDetails(detail: DeploymentDetail, useColor: boolean, n
     name: d.name,
     artifact: `${d.artifactName} ${d.artifactVersion} (${d.artifactId})`,
     status: d.status,
+  };
+  if (d.haltReason) facts['halt reason'] = `${d.haltReason} (fleetctl deployments resume ID, or abort ID)`;
+  Object.assign(facts, {
     created: `${when(d.createdMs)} by ${d.createdBy}`,
     finished: when(d.finishedMs),
     devices: `${d.total}: ${countsText(d.counts)}`,
     options: [d.allowDowngrade && 'allow-downgrade', d.force && 'force'].filter(Boolean).join(', ') || '-',
-  };
+  });
   if (d.abortedBy) facts['aborted by'] = d.abortedBy;
+  if (d.rollout) Object.assign(facts, rolloutFacts(d.rollout, now));
+  const sections = [keyValueLines(facts, '')];
+  if (d.rollout?.phases.length) {
+    sections.push(['Phases:', ...phasePlanLines(d.rollout).map((l) => `  ${l}`), ...phaseLines(d.rollout, 20, progressBar).map((l) => `  ${l}`)].join('\n') + '\n');
+  }
+  if (detail.history?.entries.length) sections.push(['History:', ...historyLines(detail.history.entries, now).map((l) => `  ${l}`)].join('\n') + '\n');
+  const withPhases = detail.devices.some((dev) => dev.phase);
   const devices = [...detail.devices].sort(byStatusThenId);
-  const rows = devices.map((dev) => [dev.deviceId, dev.status, bytesText(dev), relativeTime(dev.updatedMs, now), dev.reason]);
-  const devicesTable = rows.length ? table(['DEVICE', 'STATUS', 'PROGRESS', 'UPDATED', 'REASON'], rows, { useColor, color: (col, v) => (col === 1 ? statusColor(v) : undefined) }) : '';
-  return `${keyValueLines(facts, '')}\n${devicesTable}`;
+  const rows = devices.map((dev) => [dev.deviceId, ...(withPhases ? [String(dev.phase ?? '')] : []), dev.status, bytesText(dev), relativeTime(dev.updatedMs, now), dev.reason]);
+  const header = ['DEVICE', ...(withPhases ? ['PHASE'] : []), 'STATUS', 'PROGRESS', 'UPDATED', 'REASON'];
+  const statusColumn = withPhases ? 2 : 1;
+  if (rows.length) sections.push(table(header, rows, { useColor, color: (col, v) => (col === statusColumn ? statusColor(v) : undefined) }));
+  return sections.join('\n');
 }
 
 export function historyTable(entries: readonly DeploymentDevice[], useColor: boolean, now = Date.now()): string {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DeploymentDetail } from '../proto/gen/fleet/v1/console';
-import { changeLines, liveFrame, progressBar, watchDeployment } from './deployment-watch';
+import { changeLines, liveFrame, watchDeployment } from './deployment-watch';
+import { progressBar } from './format';
 import { deployment, device } from './testing/deployment-fixtures';
 
 const NOW = Date.parse('2026-11-27T09:00:00Z');

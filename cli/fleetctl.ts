@@ -3,9 +3,9 @@ import { CliError, EXIT, UsageError } from './cli-error';
 import type { CommandContext } from './command-context';
 import { artifactsList, artifactsUpload } from './commands/artifacts';
 import { contexts } from './commands/contexts';
-import { deploymentsAbort, deploymentsCreate, deploymentsList, deploymentsLog, deploymentsShow } from './commands/deployments';
+import { deploymentsAbort, deploymentsContinue, deploymentsCreate, deploymentsList, deploymentsLog, deploymentsPause, deploymentsResume, deploymentsShow } from './commands/deployments';
 import { devicesAdmit, devicesHistory, devicesList, devicesPreauthorize, devicesShow } from './commands/devices';
-import { groupsChange, groupsList } from './commands/groups';
+import { groupsChange, groupsCreate, groupsDelete, groupsList, groupsShow, groupsWindow } from './commands/groups';
 import { login, logout, whoami } from './commands/login';
 import { colorWanted } from './format';
 
@@ -29,14 +29,26 @@ Usage:
   fleetctl devices history ID        (the device's deployments, newest first)
   fleetctl artifacts upload FILE     (the hub verifies it; progress on a terminal)
   fleetctl artifacts list
-  fleetctl deployments create --artifact NAME_OR_ID (--devices ID,... | --group G)
+  fleetctl deployments create --artifact NAME_OR_ID (--devices ID,... | --group G | --dynamic-group G)
                               [--name N] [--allow-downgrade] [--force]   (prints the id)
-  fleetctl deployments list [--status active|finished|aborted]
-  fleetctl deployments show ID [--watch]
+                              [--phase 10% --phase 50% --phase 100%] [--phase-start auto|manual|TIME ...]
+                              [--phase-success P% ...] [--phase-max-failures 5%|N|none ...]
+                              [--pause-before install|reboot|commit ...] [--max-failures 5%|N]
+                              [--window "0 2 * * *" --window-length 2h [--tz Europe/Oslo]]
+                              [--retries N] [--max-devices N]
+  fleetctl deployments list [--status active|halted|finished|aborted]
+  fleetctl deployments show ID [--watch]   (phases, pauses, window, halt reason, history)
+  fleetctl deployments continue ID [--phase N | --devices ID,...] [--stage install|reboot|commit]
+  fleetctl deployments pause ID [--reason TEXT]
+  fleetctl deployments resume ID
   fleetctl deployments abort ID
   fleetctl deployments log ID DEVICE_ID
-  fleetctl groups add|remove GROUP DEVICE_ID...
+  fleetctl groups add|remove GROUP DEVICE_ID...                    (static groups)
+  fleetctl groups create NAME --where COND ... [--replace] [--dry-run]   (dynamic groups)
   fleetctl groups list
+  fleetctl groups show NAME
+  fleetctl groups delete NAME                                      (dynamic groups)
+  fleetctl groups window NAME (--window CRON --window-length D [--tz ZONE] | --clear)
 
 Global flags:
   --hub HOST:PORT   the hub to talk to                      (env FLEET_HUB)
@@ -58,9 +70,43 @@ Global flags:
   --group G         every member of static group G when the deployment is created
   --allow-downgrade install a lower version than the device runs
   --force           install even where the device already runs this name and version
-  --watch           follow the deployment until it is finished or aborted: a bar
-                    per device on a terminal, one line per status change otherwise;
-                    exit 0 only if every device reached success or already-installed
+  --watch           follow the deployment until it is finished, aborted or halted:
+                    bars per phase and per device on a terminal, one line per
+                    change otherwise; exit 0 only if it finished and every device
+                    reached success or already-installed (a halt exits 1 with its reason)
+
+Rollouts (deployments create; see docs/rollouts.md):
+  --phase SIZE      repeatable, in order: CUMULATIVE targets, as in Mender and hawkBit.
+                    "--phase 10% --phase 50% --phase 100%" deploys to 10% of the devices,
+                    then up to 50%, then to everyone (the hub gets 10%, 40% and the rest).
+                    Percents (10%) or device counts (20, cumulative too); the last must
+                    be 100% (or "all"). Each device is in one phase, chosen reproducibly.
+  --phase-start S   once per --phase, in order: auto (phase 1 at creation, a later one
+                    when the phase before reached its success threshold), manual
+                    (deployments continue ID --phase N), or an ISO time (2026-12-01T02:00:00Z)
+  --phase-success P%  once per --phase: success share that starts the next phase (default 100%)
+  --phase-max-failures T  once per --phase: failures in the phase that halt the deployment
+  --max-failures T  over the deployment: 5% (more than 5% failed) or 3 (more than 3 failed)
+                    halts it: no new device starts until deployments resume ID
+  --pause-before S  install, reboot or commit (repeatable): devices stop there, status
+                    paused-before-S, until deployments continue ID
+  --window CRON     maintenance window (5-field cron: minute hour day month weekday):
+                    downloads any time; install and reboot only inside the window
+  --window-length D how long each window lasts: 90m, 2h, 1h30m, 1d (1m to 7d)
+  --tz ZONE         IANA time zone of the cron expression (default UTC)
+  --retries N       offer the deployment again to a failed device up to N times
+  --dynamic-group G target a dynamic group: devices matching now, and those that come to
+                    match while the deployment is active (up to --max-devices; 0 = no cap)
+  --stage S         (continue) release pauses up to S; default: each device's next pause.
+                    Without --phase or --devices: every started phase, or else the
+                    next waiting phase starts.
+
+Dynamic groups (groups create --where, repeatable, all must hold):
+  attr=value  attr!=value  attr<v  attr<=v  attr>v  attr>=v  attr~regex
+  'attr in a,b'  'attr not in a,b'  'attr exists'  'attr not exists'
+  attr is "id", an identity attribute, or an inventory attribute; < and > compare
+  numbers, else dotted versions (1.10 > 1.9); != and "not in" match a missing attribute.
+  --dry-run counts the matching devices without saving the group.
 
 Exit codes:
   0  ok
@@ -95,6 +141,23 @@ const FLAGS: FlagSpec = {
   'allow-downgrade': 'boolean',
   force: 'boolean',
   watch: 'boolean',
+  phase: 'list',
+  'phase-start': 'list',
+  'phase-success': 'list',
+  'phase-max-failures': 'list',
+  'pause-before': 'list',
+  window: 'string',
+  'window-length': 'string',
+  tz: 'string',
+  'max-failures': 'string',
+  retries: 'string',
+  'max-devices': 'string',
+  'dynamic-group': 'string',
+  stage: 'string',
+  reason: 'string',
+  where: 'list',
+  replace: 'boolean',
+  clear: 'boolean',
 };
 
 type Command = (ctx: CommandContext) => void | Promise<void>;
@@ -115,19 +178,26 @@ const COMMANDS: Record<string, Command> = {
   'deployments create': deploymentsCreate,
   'deployments list': deploymentsList,
   'deployments show': deploymentsShow,
+  'deployments continue': deploymentsContinue,
+  'deployments pause': deploymentsPause,
+  'deployments resume': deploymentsResume,
   'deployments abort': deploymentsAbort,
   'deployments log': deploymentsLog,
   'groups add': (ctx) => groupsChange(ctx, 'add'),
   'groups remove': (ctx) => groupsChange(ctx, 'remove'),
   'groups list': groupsList,
+  'groups create': groupsCreate,
+  'groups show': groupsShow,
+  'groups delete': groupsDelete,
+  'groups window': groupsWindow,
 };
 
 /** Commands of two words, and what to say when the second is missing. */
 const SUBCOMMANDS: Record<string, string> = {
   devices: 'list, show, accept, reject, preauthorize or history',
   artifacts: 'upload or list',
-  deployments: 'create, list, show, abort or log',
-  groups: 'add, remove or list',
+  deployments: 'create, list, show, continue, pause, resume, abort or log',
+  groups: 'add, remove, create, list, show, delete or window',
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,14 +1,16 @@
-import type { CreateDeploymentRequest, DeploymentDetail } from '../../proto/gen/fleet/v1/console';
-import { allowFlags } from '../args';
+import type { CreateDeploymentRequest, Deployment, DeploymentDetail } from '../../proto/gen/fleet/v1/console';
+import { allowFlags, positiveInt } from '../args';
 import { CliError, EXIT, UsageError } from '../cli-error';
 import { GLOBAL_FLAGS, noOperands, printJson, withSession, type CommandContext } from '../command-context';
 import { countsText, deploymentDetails, deploymentTable, GOOD_STATUSES } from '../deployment-view';
 import { watchDeployment } from '../deployment-watch';
 import { HubUnreachableError, type HubSession } from '../hub-session';
+import { ROLLOUT_FLAGS, rolloutOptions } from '../rollout-flags';
 
-// `fleetctl deployments create|list|show|abort|log`.
+// `fleetctl deployments create|list|show|continue|pause|resume|abort|log`.
 
-const DEPLOYMENT_STATUSES = ['active', 'finished', 'aborted'];
+const DEPLOYMENT_STATUSES = ['active', 'halted', 'finished', 'aborted'];
+const STAGES = ['install', 'reboot', 'commit'];
 const ARTIFACT_ID = /^[0-9a-f]{64}$/;
 /** How often `show --watch` asks the hub; GetDeployment is one indexed query. */
 const WATCH_INTERVAL_MS = 500;
@@ -16,15 +18,17 @@ const WATCH_INTERVAL_MS = 500;
 const WATCH_OUTAGE_MS = 30_000;
 
 export async function deploymentsCreate(ctx: CommandContext): Promise<void> {
-  allowFlags(ctx.args, [...GLOBAL_FLAGS, 'artifact', 'devices', 'group', 'name', 'allow-downgrade', 'force']);
+  allowFlags(ctx.args, [...GLOBAL_FLAGS, 'artifact', 'devices', 'group', 'name', 'allow-downgrade', 'force', ...ROLLOUT_FLAGS]);
   noOperands(ctx);
   const artifact = ctx.args.strings.get('artifact');
   if (!artifact) throw new UsageError('needs --artifact NAME_OR_ID (see fleetctl artifacts list)');
-  const deviceIds = [...new Set((ctx.args.lists.get('devices') ?? []).flatMap((v) => v.split(',')).map((id) => id.trim()).filter(Boolean))];
+  const deviceIds = deviceList(ctx);
   const group = ctx.args.strings.get('group') ?? '';
-  if (ctx.args.lists.has('devices') && group) throw new UsageError('give --devices or --group, not both');
-  if (ctx.args.lists.has('devices') && !deviceIds.length) throw new UsageError('--devices needs device IDs, separated by commas');
-  if (!deviceIds.length && !group) throw new UsageError('needs the targets: --devices ID,... or --group NAME');
+  const dynamicGroup = ctx.args.strings.get('dynamic-group') ?? '';
+  const targets = [ctx.args.lists.has('devices'), Boolean(group), Boolean(dynamicGroup)].filter(Boolean).length;
+  if (targets > 1) throw new UsageError('give one of --devices, --group or --dynamic-group');
+  if (!targets) throw new UsageError('needs the targets: --devices ID,..., --group NAME or --dynamic-group NAME');
+  const rollout = rolloutOptions(ctx.args);
   const byId = ARTIFACT_ID.test(artifact);
   const request: CreateDeploymentRequest = {
     name: ctx.args.strings.get('name') ?? '',
@@ -34,6 +38,7 @@ export async function deploymentsCreate(ctx: CommandContext): Promise<void> {
     group,
     allowDowngrade: ctx.args.booleans.has('allow-downgrade'),
     force: ctx.args.booleans.has('force'),
+    ...(rollout ? { rollout } : {}),
   };
   const d = await withSession(ctx, (s) => s.call((c) => c.createDeployment, request));
   if (ctx.json) return printJson(ctx, d);
@@ -79,6 +84,7 @@ export async function deploymentsShow(ctx: CommandContext): Promise<void> {
   const bad = detail.devices.filter((dev) => !GOOD_STATUSES.has(dev.status));
   if (bad.length || detail.deployment!.status !== 'finished') {
     const d = detail.deployment!;
+    if (d.status === 'halted') throw new CliError(`deployment ${d.id} halted: ${d.haltReason}: ${countsText(d.counts)}; fleetctl deployments resume ${d.id} (or abort ${d.id})`, EXIT.failed);
     throw new CliError(`deployment ${d.id} ended ${d.status}: ${countsText(d.counts)}`, EXIT.failed);
   }
 }
@@ -90,6 +96,49 @@ export async function deploymentsAbort(ctx: CommandContext): Promise<void> {
   if (ctx.json) return printJson(ctx, d);
   ctx.out(`deployment ${d.id} ${d.status}: ${countsText(d.counts)}\n`);
   if (d.status === 'aborted' && d.counts.aborted !== d.total) ctx.note('devices that have not committed roll back and then report aborted: see fleetctl deployments show ID --watch\n');
+}
+
+/** Start a waiting phase, or release pause points: of every started phase, one phase, or some devices. */
+export async function deploymentsContinue(ctx: CommandContext): Promise<void> {
+  allowFlags(ctx.args, [...GLOBAL_FLAGS, 'phase', 'devices', 'stage']);
+  const id = oneId(ctx, 'deployment ID');
+  const phases = ctx.args.lists.get('phase') ?? [];
+  if (phases.length > 1) throw new UsageError('--phase takes one phase number here');
+  const phase = phases.length ? positiveInt('phase', phases[0]) : 0;
+  const deviceIds = deviceList(ctx);
+  if (phase && ctx.args.lists.has('devices')) throw new UsageError('continue one --phase or some --devices, not both');
+  const stage = ctx.args.strings.get('stage') ?? '';
+  if (stage && !STAGES.includes(stage)) throw new UsageError(`--stage must be install, reboot or commit (it releases that pause and those before it), got "${stage}"`);
+  const d = await withSession(ctx, (s) => s.call((c) => c.continueDeployment, { id, stage, phase, deviceIds }));
+  deploymentSummary(ctx, d);
+}
+
+/** Halt by hand: no new device starts and no pause is released until resumed. */
+export async function deploymentsPause(ctx: CommandContext): Promise<void> {
+  allowFlags(ctx.args, [...GLOBAL_FLAGS, 'reason']);
+  const id = oneId(ctx, 'deployment ID');
+  const d = await withSession(ctx, (s) => s.call((c) => c.pauseDeployment, { id, reason: ctx.args.strings.get('reason') ?? '' }));
+  deploymentSummary(ctx, d);
+}
+
+export async function deploymentsResume(ctx: CommandContext): Promise<void> {
+  allowFlags(ctx.args, GLOBAL_FLAGS);
+  const id = oneId(ctx, 'deployment ID');
+  const d = await withSession(ctx, (s) => s.call((c) => c.resumeDeployment, { id }));
+  deploymentSummary(ctx, d);
+}
+
+/** "deployment ID active: 3 pending, ..." plus the halt reason, or the proto JSON. */
+function deploymentSummary(ctx: CommandContext, d: Deployment): void {
+  if (ctx.json) return printJson(ctx, d);
+  ctx.out(`deployment ${d.id} ${d.status}${d.haltReason ? ` (${d.haltReason})` : ''}: ${countsText(d.counts)}\n`);
+}
+
+/** --devices ID,ID (repeatable) as unique ids; a usage error when given empty. */
+function deviceList(ctx: CommandContext): string[] {
+  const ids = [...new Set((ctx.args.lists.get('devices') ?? []).flatMap((v) => v.split(',')).map((id) => id.trim()).filter(Boolean))];
+  if (ctx.args.lists.has('devices') && !ids.length) throw new UsageError('--devices needs device IDs, separated by commas');
+  return ids;
 }
 
 export async function deploymentsLog(ctx: CommandContext): Promise<void> {
