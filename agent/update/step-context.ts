@@ -44,6 +44,8 @@ export interface StepContext {
   /** Resolves once the control stream is up; rejects after timeoutMs or on abort. */
   waitOnline(signal: AbortSignal, timeoutMs?: number): Promise<void>;
   bootloader(): Promise<Bootloader | null>;
+  /** Asks the host for a reboot; the engine runs nothing more in this boot. */
+  reboot(): Promise<void>;
   /** The installer of each (non-hook) payload of the verified manifest, with its context. */
   payloads(manifest?: Manifest): Promise<PayloadStep[]>;
   /** Runs state hooks; Error and Leave failures after the fact are logged only. */

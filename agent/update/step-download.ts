@@ -2,6 +2,7 @@ import { access, mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { downloadArtifact } from './download';
 import { freeSpace } from './free-space';
+import { holds } from './pauses';
 import { finish, type StepContext, type StepResult } from './step-context';
 import { UpdateError, reasonOf } from './update-error';
 
@@ -49,5 +50,6 @@ export async function downloadStep(c: StepContext): Promise<StepResult> {
     c.log(`downloaded ${c.state.order.artifactName} ${c.state.order.artifactVersion} (sha256 matches the artifact id)`);
     await c.hooks('Download', 'Leave');
   }
-  return { step: 'store', status: 'installing' };
+  // With a pause before install, writing the inactive slot still counts as getting the update ready.
+  return { step: 'store', status: holds(c.state, 'install') ? 'downloading' : 'installing' };
 }

@@ -1,3 +1,4 @@
+import { disarm, holds } from './pauses';
 import { rollbackTo, type StepContext, type StepResult } from './step-context';
 import { reasonOf } from './update-error';
 
@@ -10,6 +11,8 @@ export async function installStep(c: StepContext): Promise<StepResult> {
   if (bootloader) {
     const boot = await bootloader.state();
     if (boot.active === c.state.targetSlot && boot.upgradeAvailable) {
+      // Unreleased: the pause before the reboot takes the device back (pauses.ts).
+      if (holds(c.state, 'reboot')) return { step: 'reboot', status: 'rebooting', bootId: await c.opts.bootId() };
       c.log(`running slot ${boot.active} on trial (the device restarted right after the switch)`);
       return { step: 'verify', status: 'verifying', running: true };
     }
@@ -27,6 +30,7 @@ export async function installStep(c: StepContext): Promise<StepResult> {
     await c.hooks('Install', 'Error');
     return rollbackTo('rolled-back', `install failed: ${reasonOf(err)}`);
   }
+  if (reboot && holds(c.state, 'reboot')) await disarm(c);
   if (reboot) return { step: 'reboot', status: 'rebooting', bootId: await c.opts.bootId() };
   return { step: 'verify', status: 'verifying', running: true };
 }

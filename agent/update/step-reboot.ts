@@ -1,3 +1,4 @@
+import type { Bootloader, Slot } from '../bootloader/bootloader';
 import { rollbackTo, type StepContext, type StepResult } from './step-context';
 import { reasonOf } from './update-error';
 
@@ -9,6 +10,7 @@ export async function rebootStep(c: StepContext): Promise<StepResult> {
   const { targetSlot } = c.state;
   const bootloader = targetSlot ? await c.bootloader() : null;
   if (bootloader && targetSlot) {
+    if (c.state.rearm && !c.state.abort) await rearm(c, bootloader, targetSlot);
     const boot = await bootloader.state();
     if (boot.active === targetSlot) return { step: 'verify', status: 'verifying', running: true };
     if (!boot.upgradeAvailable) {
@@ -27,13 +29,20 @@ export async function rebootStep(c: StepContext): Promise<StepResult> {
   return requestReboot(c, 'into the new system', (reason) => rollbackTo('rolled-back', `cannot reboot: ${reason}`));
 }
 
+/** After a reboot pause (pauses.ts): the switch to the new slot again, unless the device already runs it. */
+async function rearm(c: StepContext, bootloader: Bootloader, target: Slot): Promise<void> {
+  const boot = await bootloader.state();
+  if (boot.active !== target && !(boot.next === target && boot.upgradeAvailable)) await bootloader.prepareSwitch(target);
+  await c.save({ rearm: false, bootId: await c.opts.bootId() });
+}
+
 /** Asks for the reboot; the step after it runs in the next boot. */
 export async function requestReboot(c: StepContext, what: string, failed: (reason: string) => StepResult): Promise<StepResult> {
   await c.hooks('Reboot', 'Enter');
   c.log(`rebooting ${what}`);
   await c.flush();
   try {
-    await c.opts.reboot();
+    await c.reboot();
   } catch (err) {
     return failed(reasonOf(err));
   }

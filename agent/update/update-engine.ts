@@ -8,6 +8,7 @@ import type { UpdateEngineOptions } from './engine-options';
 import { crashPoint } from './fault-injection';
 import type { HookMoment, HookState } from './hooks';
 import { StateStore } from './state-store';
+import { STATUS_AFTER_PAUSE, holdStep, pauseAt, pausedStatus } from './pauses';
 import { finish, rollbackTo, type PayloadStep, type StepContext, type StepResult, type Transition } from './step-context';
 import { commitStep } from './step-commit';
 import { downloadStep } from './step-download';
@@ -17,11 +18,13 @@ import { rollbackRebootStep, rollbackStep } from './step-rollback';
 import { artifactHooksDir, storeStep } from './step-store';
 import { verifyStep } from './step-verify';
 import { UpdateError, reasonOf } from './update-error';
-import { newState, type DeploymentOrder, type UpdateState, type UpdateStep } from './update-state';
+import { PAUSE_STAGES, newState, type DeploymentOrder, type PauseStage, type UpdateState, type UpdateStep } from './update-state';
 
 // The update state machine (agent/README.md has the diagram):
 //   download → store → install → reboot → verify → commit → done(success)
 //   any failure before commit → rollback [→ rollback-reboot] → done(rolled-back | aborted | failure)
+// With pause points (pauses.ts) it stops before install, reboot and/or
+// commit until the hub's DeploymentContinue for that stage.
 // The state is persisted (atomically, fsynced) BEFORE every transition's work
 // starts, so after a power cut the engine repeats the step it was in; every
 // step is idempotent and, after a reboot, asks the bootloader where it is.
@@ -58,6 +61,8 @@ export class UpdateEngine implements ControlChannel {
   private liveBytes = 0;
   private lastProgressAt = 0;
   private bootloaderPromise?: Promise<Bootloader>;
+  /** A reboot was asked for: nothing more runs in this boot. */
+  private rebootAsked = false;
 
   constructor(private readonly opts: UpdateEngineOptions) {
     this.store = new StateStore(opts.stateDir, opts.durable ?? true);
@@ -104,6 +109,9 @@ export class UpdateEngine implements ControlChannel {
     } else if (msg.msg?.$case === 'abort') {
       const id = msg.msg.abort.deploymentId;
       this.enqueue(() => this.onAbort(id));
+    } else if (msg.msg?.$case === 'deploymentContinue') {
+      const { deploymentId, stage } = msg.msg.deploymentContinue;
+      this.enqueue(() => this.onContinue(deploymentId, stage));
     }
   }
 
@@ -128,7 +136,9 @@ export class UpdateEngine implements ControlChannel {
 
   private async onDeployment(cmd: DeploymentCommand): Promise<void> {
     const current = this.state;
-    if (current?.order.deploymentId === cmd.deploymentId) return this.persistAndReport();
+    // A higher attempt than the one that ended is the hub's retry: start over.
+    const retry = current?.step === 'done' && (cmd.attempt ?? 0) > (current.order.attempt ?? 0);
+    if (current?.order.deploymentId === cmd.deploymentId && !retry) return this.persistAndReport();
     if (current && current.step !== 'done') {
       this.opts.log?.(`deployment ${cmd.deploymentId} waits: ${current.order.deploymentId} is still in progress`);
       return this.persistAndReport();
@@ -141,12 +151,16 @@ export class UpdateEngine implements ControlChannel {
       artifactSize: cmd.artifactSize,
       allowDowngrade: cmd.allowDowngrade,
       force: cmd.force,
+      pauseBefore: PAUSE_STAGES.filter((stage) => pauseFlag(cmd, stage)),
+      attempt: cmd.attempt ?? 0,
     };
     const provides = await this.provides();
     const state = newState(order, provides);
     this.state = state;
     this.liveBytes = 0;
-    this.log(`deployment ${order.deploymentId}: ${order.artifactName} ${order.artifactVersion} (${order.artifactSize} bytes)`);
+    const pauses = order.pauseBefore?.length ? `, pausing before ${order.pauseBefore.join(', ')}` : '';
+    const attempt = order.attempt ? `, attempt ${order.attempt + 1}` : '';
+    this.log(`deployment ${order.deploymentId}: ${order.artifactName} ${order.artifactVersion} (${order.artifactSize} bytes${pauses}${attempt})`);
     const group = installedGroup(provides, order.artifactName, order.artifactVersion);
     if (group && !order.force) {
       Object.assign(state, finish('already-installed', `the device already runs ${order.artifactName} ${order.artifactVersion} (group ${group}); deploy with force to install it again`));
@@ -159,6 +173,15 @@ export class UpdateEngine implements ControlChannel {
   private async onAbort(deploymentId: string): Promise<void> {
     const state = this.state;
     if (!state || state.order.deploymentId !== deploymentId) return;
+    if (state.paused) await this.driving; // a hold check may be running
+    if (state.paused && !state.abort) {
+      // Nothing runs while paused: go straight to the rollback (or, before install, to the end).
+      state.abort = true;
+      this.log(`the operator aborted the deployment while it was paused before ${state.paused}`);
+      await this.transition(state, state.paused === 'install' ? finish('aborted', 'aborted by the operator before installing') : rollbackTo('aborted', 'aborted by the operator'));
+      this.drive();
+      return;
+    }
     if (state.step === 'done' || state.step === 'commit' || state.abort) return this.persistAndReport();
     state.abort = true;
     if (state.step === 'rollback' || state.step === 'rollback-reboot') state.outcome = 'aborted';
@@ -168,8 +191,25 @@ export class UpdateEngine implements ControlChannel {
     this.drive();
   }
 
+  /** A DeploymentContinue: acts only while paused before that very stage of that deployment. */
+  private async onContinue(deploymentId: string, stage: string): Promise<void> {
+    const state = this.state;
+    if (!state || state.order.deploymentId !== deploymentId || state.step === 'done') return;
+    if (state.paused !== stage) return; // repeated, or an earlier stage sent again
+    await this.driving; // a hold check may be running
+    if (state.paused !== stage || this.stopped) return;
+    crashPoint(`persist:continue-${stage}`);
+    state.paused = undefined;
+    state.released = [...(state.released ?? []), stage];
+    state.status = STATUS_AFTER_PAUSE[stage];
+    this.log(`released: going on past the pause before ${stage}`);
+    await this.persistAndReport();
+    crashPoint(`persisted:continue-${stage}`);
+    this.drive();
+  }
+
   private drive(): void {
-    if (this.driving || this.stopped || !this.state || this.state.step === 'done') return;
+    if (this.driving || this.stopped || this.rebootAsked || !this.state || this.state.step === 'done') return;
     this.driving = this.loop().finally(() => (this.driving = undefined));
   }
 
@@ -181,7 +221,7 @@ export class UpdateEngine implements ControlChannel {
       this.stepControl = control;
       let next: StepResult;
       try {
-        next = await STEPS[state.step](this.context(state, control.signal));
+        next = await (state.paused ? holdStep : STEPS[state.step])(this.context(state, control.signal));
       } catch (err) {
         if (this.stopped) return;
         next = afterError(state, err);
@@ -192,15 +232,19 @@ export class UpdateEngine implements ControlChannel {
   }
 
   private async transition(state: UpdateState, t: Transition): Promise<void> {
-    const name = `${state.step}->${t.step}`;
+    const pause = pauseAt(state, state.step, t.step);
+    const name = `${state.step}->${pause ? pausedStatus(pause) : t.step}`;
     crashPoint(`persist:${name}`);
     state.step = t.step;
+    state.paused = pause;
     if (t.status) state.status = t.status;
+    if (pause) state.status = pausedStatus(pause);
     if (t.reason !== undefined) state.reason = t.reason;
     if (t.outcome) state.outcome = state.abort ? 'aborted' : t.outcome;
     if (t.bootId !== undefined) state.bootId = t.bootId;
     if (t.running !== undefined) state.running = t.running;
     if (t.step === 'done') this.log(`deployment ${state.order.deploymentId}: ${state.status}${state.reason ? ` (${state.reason})` : ''}`);
+    else if (pause) this.log(`paused before ${pause}: waiting for the release`);
     else if (t.step === 'rollback') this.log(`rollback: ${state.reason}`);
     await this.persistAndReport();
     crashPoint(`persisted:${name}`);
@@ -236,6 +280,7 @@ export class UpdateEngine implements ControlChannel {
       reason: state.reason,
       logLines: [...state.logs],
       seq: state.seq,
+      attempt: state.order.attempt ?? 0,
     };
   }
 
@@ -294,6 +339,15 @@ export class UpdateEngine implements ControlChannel {
       waitOnline: (s, timeoutMs) => this.waitOnline(s, timeoutMs),
       flush: () => this.persistAndReport(),
       bootloader: () => this.bootloader(),
+      reboot: async () => {
+        this.rebootAsked = true;
+        try {
+          await this.opts.reboot();
+        } catch (err) {
+          this.rebootAsked = false;
+          throw err;
+        }
+      },
       payloads: async (manifest?: Manifest) => {
         const m = manifest ?? state.manifest;
         if (!m) return [];
@@ -368,6 +422,12 @@ function afterError(state: UpdateState, err: unknown): Transition {
   if (early) return finish(err instanceof UpdateError ? err.status : 'failure', reason);
   if (state.step === 'rollback' || state.step === 'rollback-reboot') return finish('failure', `${state.reason ? `${state.reason}; ` : ''}rollback failed: ${reason}`);
   return rollbackTo('rolled-back', `${state.step} failed: ${reason}`);
+}
+
+function pauseFlag(cmd: DeploymentCommand, stage: PauseStage): boolean {
+  if (stage === 'install') return !!cmd.pauseBeforeInstall;
+  if (stage === 'reboot') return !!cmd.pauseBeforeReboot;
+  return !!cmd.pauseBeforeCommit;
 }
 
 /** The artifact group whose installed name and version are these, if any. */

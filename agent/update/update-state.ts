@@ -7,9 +7,12 @@ import type { Slot } from '../bootloader/bootloader';
 
 export type UpdateStatus =
   | 'downloading'
+  | 'paused-before-install'
   | 'installing'
+  | 'paused-before-reboot'
   | 'rebooting'
   | 'verifying'
+  | 'paused-before-commit'
   | 'committing'
   | 'success'
   | 'failure'
@@ -33,6 +36,10 @@ export type FinalStatus = 'success' | 'failure' | 'rolled-back' | 'already-insta
  */
 export type UpdateStep = 'download' | 'store' | 'install' | 'reboot' | 'verify' | 'commit' | 'rollback' | 'rollback-reboot' | 'done';
 
+/** Pause points (issue #4), in the order a deployment meets them. */
+export type PauseStage = 'install' | 'reboot' | 'commit';
+export const PAUSE_STAGES: readonly PauseStage[] = ['install', 'reboot', 'commit'];
+
 export interface DeploymentOrder {
   deploymentId: string;
   artifactId: string;
@@ -41,6 +48,10 @@ export interface DeploymentOrder {
   artifactSize: number;
   allowDowngrade: boolean;
   force: boolean;
+  /** Stages to stop before until the hub sends a DeploymentContinue for them. */
+  pauseBefore?: PauseStage[];
+  /** The hub's attempt (0 = first offer; a retry after a failure comes with a higher one). */
+  attempt?: number;
 }
 
 export interface UpdateState {
@@ -67,6 +78,12 @@ export interface UpdateState {
   running: boolean;
   /** The operator aborted this deployment. */
   abort: boolean;
+  /** Waiting before this stage for the hub's DeploymentContinue (`step` is the stage's step, not started). */
+  paused?: PauseStage;
+  /** Pauses already passed: never held again (after a restart, a repeated continue). */
+  released?: PauseStage[];
+  /** The reboot pause pointed the bootloader back at the running slot; the reboot step arms the switch again. */
+  rearm?: boolean;
   /** Final status once a rollback is done. */
   outcome?: FinalStatus;
   /** Log lines not yet sent to the hub. */
