@@ -4,7 +4,7 @@ import { isHostPort, loadConfig, readCa, readTrustedKeys, realIdentity } from '.
 import { loadOrCreateIdentityKey } from './identity-key';
 import { readInventory } from './inventory';
 import { DEFAULT_SIM_DEVICE_TYPE, simIdentity } from './sim/sim-device';
-import { startSimulator, type RunningSimulator } from './sim/simulator';
+import { evenShare, startSimulator, type RunningSimulator } from './sim/simulator';
 import { createDeviceUpdates } from './update/device-engine';
 
 // fleet-agent: the device agent (run), N simulated devices (sim), and the
@@ -29,11 +29,15 @@ Usage:
   fleet-agent sim --hub HOST:PORT --ca FILE --devices N --state DIR
                   [--artifact-key FILE]... [--device-type T] [--start-index I]
                   [--spread-ms MS] [--bootlimit N] [--modules-dir DIR]
-                  [--hooks-dir DIR] [--verbose]
+                  [--hooks-dir DIR] [--fail-health PERCENT] [--verbose]
       Run N simulated devices in this process, device i keeping its state in
       DIR/dev-0000i (its root filesystem slots in DIR/dev-0000i/slots/a.img
       and b.img). They install artifacts signed by a key given with
       --artifact-key (a .pub file; repeatable) and refuse all others.
+      --fail-health PERCENT makes that share of the devices fail the health
+      check after an update's reboot (whatever the image): device i fails
+      when floor(i*PERCENT/100) steps up at i, so exactly
+      floor(N*PERCENT/100) of devices 1..N, spread evenly (6: 17, 34, 50, ...).
       Prints a progress line; stop with Ctrl-C.
 
   fleet-agent identity (--config FILE | --state DIR [--sim] [--device-type T]) [--json]
@@ -132,6 +136,12 @@ function wholeNumber(text: string, name: string, min: number): number {
   return n;
 }
 
+function percent(text: string, name: string): number {
+  const n = Number(text.replace(/%$/, ''));
+  if (text === '' || !Number.isFinite(n) || n < 0 || n > 100) throw new UsageError(`--${name} must be a percent from 0 to 100, got "${text}"`);
+  return n;
+}
+
 async function sim(args: string[]): Promise<void> {
   const flags = parse(args, {
     hub: { type: 'string' },
@@ -145,6 +155,7 @@ async function sim(args: string[]): Promise<void> {
     bootlimit: { type: 'string' },
     'modules-dir': { type: 'string' },
     'hooks-dir': { type: 'string' },
+    'fail-health': { type: 'string' },
     verbose: { type: 'boolean' },
   });
   if (flags.help) return void console.log(HELP);
@@ -164,6 +175,7 @@ async function sim(args: string[]): Promise<void> {
     bootlimit: flags.bootlimit === undefined ? undefined : wholeNumber(flags.bootlimit as string, 'bootlimit', 1),
     modulesDir: flags['modules-dir'] as string | undefined,
     hooksDir: flags['hooks-dir'] as string | undefined,
+    failHealth: flags['fail-health'] === undefined ? undefined : evenShare(percent(flags['fail-health'] as string, 'fail-health')),
     log: flags.verbose ? stamp : undefined,
   });
   let last = '';

@@ -105,6 +105,18 @@ describe('simulated device updates', () => {
     expect(f.hub.device(f.deviceId).inventory).toMatchObject({ 'artifact.fleetos.version': '1.0.0', 'rootfs.active': 'a' });
   });
 
+  it('fails the health check of a device chosen by failHealth, for a healthy image, and rolls back', async () => {
+    const asked: number[] = [];
+    const f = await fleet({ failHealth: (index) => asked.push(index) > 0 });
+    const { artifact } = await makeSimRootfsArtifact({ version: '2.0.0', signingKey: key.privateKeyPem });
+    f.hub.deploy(f.deviceId, command(f.hub, artifact));
+    const report = await finalReport(f);
+    expect(report.status).toBe('rolled-back');
+    expect(report.reason).toMatch(/health check failed: FleetOS 2\.0\.0 in slot b: simulated health-check failure of device 1/);
+    expect(asked).toEqual([1]);
+    expect(readFileSync(join(f.dev, 'bootloader/cmdline'), 'utf8')).toBe('fleet.slot=a\n');
+  });
+
   it('falls back through the boot limit when the new slot never comes up', async () => {
     const f = await fleet();
     const { artifact } = await makeSimRootfsArtifact({ version: '2.0.0', boots: false, signingKey: key.privateKeyPem });

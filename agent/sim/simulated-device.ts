@@ -45,6 +45,8 @@ export interface SimulatedDeviceOptions {
   modulesDir?: string;
   /** Device state hooks shared by the simulated devices (<State>_<Moment>_<NN>). */
   hooksDir?: string;
+  /** Whether this device's health check fails after an update whatever its image (SimulatorOptions.failHealth). */
+  failHealth?: (index: number) => boolean;
   log?: (line: string) => void;
 }
 
@@ -190,6 +192,7 @@ export class SimulatedDevice {
         const header = await this.imageHeader(slot);
         if (!header) throw new Error(`slot ${slot} holds no system image`);
         if (!header.healthy) throw new Error(`FleetOS ${header.version} in slot ${slot} reports its services unhealthy`);
+        if (this.o.failHealth?.(this.o.index)) throw new Error(`FleetOS ${header.version} in slot ${slot}: simulated health-check failure of device ${this.o.index}`);
       },
     };
   }

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { makeTestCertificate, ScriptedHub } from '../testing/scripted-hub';
 import { waitFor } from '../testing/wait-for';
 import { simIdentity, simInventory, simMac } from './sim-device';
-import { startSimulator } from './simulator';
+import { evenShare, startSimulator } from './simulator';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'agent-sim-'));
 afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
@@ -13,6 +13,15 @@ afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
 describe('simulated device data', () => {
   const keyA = Buffer.alloc(32, 1);
   const keyB = Buffer.from(Array.from({ length: 32 }, (_, i) => i * 7));
+
+  it('picks an exact, evenly spread share of devices for simulated health failures', () => {
+    const chosen = (p: number, n: number): number[] => Array.from({ length: n }, (_, i) => i + 1).filter(evenShare(p));
+    expect(chosen(6, 200)).toEqual([17, 34, 50, 67, 84, 100, 117, 134, 150, 167, 184, 200]);
+    expect(chosen(0, 50)).toEqual([]);
+    expect(chosen(100, 5)).toEqual([1, 2, 3, 4, 5]);
+    expect(chosen(2.5, 1000)).toHaveLength(25);
+    expect(() => evenShare(101)).toThrow('a share must be a percent from 0 to 100, got 101');
+  });
 
   it('derives identity from the key: type, SIM- serial, locally administered MAC', () => {
     expect(simIdentity('gw', keyA)).toEqual({ device_type: 'gw', serial: 'SIM-010101010101', mac: '02:01:01:01:01:01' });

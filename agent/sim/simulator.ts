@@ -33,6 +33,13 @@ export interface SimulatorOptions {
   modulesDir?: string;
   /** Device state hooks every simulated device runs (<State>_<Moment>_<NN>). */
   hooksDir?: string;
+  /**
+   * Devices (by index) whose health check fails after an update's reboot,
+   * whatever the image says — asked at each health check, so a test may
+   * choose them late. `evenShare(percent)` picks a share by index (the CLI's
+   * --fail-health PERCENT).
+   */
+  failHealth?: (index: number) => boolean;
   log?: (line: string) => void;
 }
 
@@ -48,6 +55,16 @@ const STATES: AgentState[] = ['starting', 'enrolling', 'pending', 'rejected', 'c
 /** A simulated device's inventory never changes on its own: check rarely. */
 const SIM_INVENTORY_INTERVAL_MS = 3_600_000;
 const START_TICK_MS = 10;
+
+/**
+ * Exactly ⌊N·percent/100⌋ of the devices 1..N, spread evenly by index: device
+ * i is chosen when ⌊i·percent/100⌋ steps up at i (6 % of 1..200: 12 devices,
+ * 17, 34, 50, ...). Reproducible, and independent of keys and enrollment order.
+ */
+export function evenShare(percent: number): (index: number) => boolean {
+  if (!(percent >= 0 && percent <= 100)) throw new Error(`a share must be a percent from 0 to 100, got ${percent}`);
+  return (index) => index >= 1 && Math.floor((index * percent) / 100) > Math.floor(((index - 1) * percent) / 100);
+}
 
 export async function startSimulator(opts: SimulatorOptions): Promise<RunningSimulator> {
   if (!Number.isInteger(opts.devices) || opts.devices < 1) throw new Error(`devices must be a whole number >= 1, got ${opts.devices}`);
@@ -75,6 +92,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
         healthTimeoutMs: opts.healthTimeoutMs,
         modulesDir: opts.modulesDir,
         hooksDir: opts.hooksDir,
+        failHealth: opts.failHealth,
         log: opts.log,
       }),
     );
