@@ -1,4 +1,4 @@
-import type { Deployment, DeploymentDetail, DeploymentDevice } from '../proto/gen/fleet/v1/console';
+import type { Deployment, DeploymentDetail, DeploymentDevice, RolloutState } from '../proto/gen/fleet/v1/console';
 import { humanBytes, keyValueLines, progressBar, relativeTime, table, type Color } from './format';
 import { historyLines, phaseLines, phasePlanLines, rolloutFacts } from './rollout-view';
 
@@ -62,17 +62,22 @@ export function deploymentDetails(detail: DeploymentDetail, useColor: boolean, n
   if (d.abortedBy) facts['aborted by'] = d.abortedBy;
   if (d.rollout) Object.assign(facts, rolloutFacts(d.rollout, now));
   const sections = [keyValueLines(facts, '')];
-  if (d.rollout?.phases.length) {
+  if (d.rollout && rolloutShown(d.rollout)) {
     sections.push(['Phases:', ...phasePlanLines(d.rollout).map((l) => `  ${l}`), ...phaseLines(d.rollout, 20, progressBar).map((l) => `  ${l}`)].join('\n') + '\n');
   }
   if (detail.history?.entries.length) sections.push(['History:', ...historyLines(detail.history.entries, now).map((l) => `  ${l}`)].join('\n') + '\n');
-  const withPhases = detail.devices.some((dev) => dev.phase);
+  const withPhases = (d.rollout?.phases.length ?? 0) > 1;
   const devices = [...detail.devices].sort(byStatusThenId);
   const rows = devices.map((dev) => [dev.deviceId, ...(withPhases ? [String(dev.phase ?? '')] : []), dev.status, bytesText(dev), relativeTime(dev.updatedMs, now), dev.reason]);
   const header = ['DEVICE', ...(withPhases ? ['PHASE'] : []), 'STATUS', 'PROGRESS', 'UPDATED', 'REASON'];
   const statusColumn = withPhases ? 2 : 1;
   if (rows.length) sections.push(table(header, rows, { useColor, color: (col, v) => (col === statusColumn ? statusColor(v) : undefined) }));
   return sections.join('\n');
+}
+
+/** Phase bars are worth their lines with several phases, pause points or a window. */
+export function rolloutShown(r: RolloutState): boolean {
+  return r.phases.length > 1 || Boolean(r.options?.pauseBefore.length) || Boolean(r.options?.window);
 }
 
 export function historyTable(entries: readonly DeploymentDevice[], useColor: boolean, now = Date.now()): string {

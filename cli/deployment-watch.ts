@@ -1,5 +1,5 @@
 import type { DeploymentDetail, DeploymentDevice } from '../proto/gen/fleet/v1/console';
-import { bytesText, byStatusThenId, countsText, doneCount, FINAL_STATUSES, GOOD_STATUSES, statusColor } from './deployment-view';
+import { bytesText, byStatusThenId, countsText, doneCount, FINAL_STATUSES, GOOD_STATUSES, rolloutShown, statusColor } from './deployment-view';
 import { paint, progressBar } from './format';
 import { phaseLines, windowStateText } from './rollout-view';
 
@@ -84,8 +84,7 @@ export function liveFrame(detail: DeploymentDetail, columns: number, maxDeviceLi
   const window = d.rollout ? windowStateText(d.rollout, now) : '';
   if (window) head.push(`window ${window}`);
   // A bar per phase, with how far its devices got (downloaded, paused, ...).
-  const o = d.rollout?.options;
-  if (d.rollout && (d.rollout.phases.length > 1 || o?.pauseBefore.length || o?.window)) head.push(...phaseLines(d.rollout, 10, progressBar));
+  if (d.rollout && rolloutShown(d.rollout)) head.push(...phaseLines(d.rollout, 10, progressBar));
   // Devices still working first: they are what a person watches.
   const devices = [...detail.devices].sort((a, b) => Number(FINAL_STATUSES.has(a.status)) - Number(FINAL_STATUSES.has(b.status)) || byStatusThenId(a, b));
   // Lines beyond the usual two heads (window, phases) come out of the devices' room.

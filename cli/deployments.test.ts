@@ -3,10 +3,9 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Deployment, DeploymentDetail, DeploymentDevice, Group } from '../proto/gen/fleet/v1/console';
-import type { DeviceServiceClient, HubMessage, UpdateReport } from '../proto/gen/fleet/v1/device';
-import { openControlStream, type ControlStream } from '../hub/testing/control-stream';
-import { enroll, makeDeviceKey } from '../hub/testing/device-identity';
-import { bearer, call, consoleClient, deviceClient } from '../hub/testing/grpc-clients';
+import type { DeviceServiceClient } from '../proto/gen/fleet/v1/device';
+import { deviceClient } from '../hub/testing/grpc-clients';
+import { connectDevice, type FakeDevice } from './testing/fake-device';
 import { runFleetctl, startFleetctl, type FleetctlRun } from './testing/run-fleetctl';
 import { freePort, repoRoot, startHubProgram, tempDir, waitFor, type HubProgram } from '../tests/support/processes';
 
@@ -23,15 +22,6 @@ let artifactId: string;
 let group: string;
 const devices: Record<'ok' | 'bad' | 'other', FakeDevice> = {} as never;
 
-interface FakeDevice {
-  id: string;
-  stream: ControlStream;
-  seq: number;
-  /** the next command or abort for this deployment, skipping other messages */
-  next(kind: 'deployment' | 'abort', deploymentId: string): Promise<HubMessage>;
-  report(update: Partial<UpdateReport> & { deploymentId: string; status: string }): void;
-}
-
 function fleetctl(args: string[]): Promise<FleetctlRun> {
   return runFleetctl([...args, ...flags], join(dirs.work.path, 'config.json'));
 }
@@ -47,39 +37,8 @@ function fleetArtifact(args: string[]): void {
   execFileSync(process.execPath, [join(repoRoot, 'bin', 'fleet-artifact.js'), ...args], { cwd: repoRoot, stdio: 'pipe', timeout: 30_000 });
 }
 
-async function connectDevice(deviceType: string): Promise<FakeDevice> {
-  const key = makeDeviceKey();
-  const cc = consoleClient(hub);
-  try {
-    await call(cc, cc.preauthorizeDevice, { publicKey: key.publicKey, identity: { device_type: deviceType } }, bearer(hub.adminToken));
-  } finally {
-    cc.close();
-  }
-  const { deviceId, token } = await enroll(dc, key, { device_type: deviceType });
-  const stream = openControlStream(dc, token);
-  const first = await stream.next(10_000);
-  expect(first.msg?.$case).toBe('hello');
-  // The hub ends streams silent for 3 heartbeat intervals (30 s each by default).
-  const beat = setInterval(() => stream.send({ msg: { $case: 'heartbeat', heartbeat: { sentMs: Date.now() } } }), 10_000);
-  beat.unref();
-  void stream.ended.then(() => clearInterval(beat));
-  const device: FakeDevice = {
-    id: deviceId,
-    stream,
-    seq: 0,
-    async next(kind, deploymentId) {
-      const until = Date.now() + 10_000;
-      for (;;) {
-        const m = await stream.next(Math.max(1, until - Date.now()));
-        if (m.msg?.$case === 'deployment' && kind === 'deployment' && m.msg.deployment.deploymentId === deploymentId) return m;
-        if (m.msg?.$case === 'abort' && kind === 'abort' && m.msg.abort.deploymentId === deploymentId) return m;
-      }
-    },
-    report(update) {
-      stream.send({ msg: { $case: 'update', update: { artifactId, bytesDone: 0, bytesTotal: 0, reason: '', logLines: [], ...update, seq: ++device.seq } } });
-    },
-  };
-  return device;
+function connect(deviceType: string): Promise<FakeDevice> {
+  return connectDevice(hub, dc, deviceType);
 }
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -95,9 +54,9 @@ beforeAll(async () => {
   hub = await startHubProgram(dirs.hub.path, await freePort());
   flags = ['--hub', hub.address, '--token', hub.adminToken, '--ca', join(dirs.hub.path, 'hub.crt')];
   dc = deviceClient(hub);
-  devices.ok = await connectDevice('pi4');
-  devices.bad = await connectDevice('pi4');
-  devices.other = await connectDevice('sensor');
+  devices.ok = await connect('pi4');
+  devices.bad = await connect('pi4');
+  devices.other = await connect('sensor');
   const upload = await json<{ id: string; group: string }>(['artifacts', 'upload', file]);
   artifactId = upload.id;
   group = upload.group;
@@ -118,10 +77,10 @@ describe('fleetctl deployments and groups against a real hub', { timeout: 90_000
     await json<Group>(['groups', 'add', 'scratch', devices.ok.id]);
     const removed = await json<Group>(['groups', 'remove', 'scratch', devices.ok.id]);
     expect(removed).toMatchObject({ name: 'scratch', deviceIds: [] });
-    const groups = await json<Group[]>(['groups', 'list']);
+    const { groups } = await json<{ groups: Group[] }>(['groups', 'list']);
     expect(groups.find((g) => g.name === 'lab')?.deviceIds.slice().sort()).toEqual([devices.ok.id, devices.bad.id, devices.other.id].sort());
     const table = await fleetctl(['groups', 'list']);
-    expect(table.stdout).toMatch(/^GROUP\s+DEVICES\s+MEMBERS\nlab\s+3\s+/);
+    expect(table.stdout).toMatch(/^GROUP\s+KIND\s+DEVICES\s+MEMBERS\/QUERY\s+WINDOW\nlab\s+static\s+3\s+/);
   });
 
   it('deploys to a group and watches it end: success, rolled-back with its reason, incompatible -> exit 1', async () => {
@@ -139,14 +98,14 @@ describe('fleetctl deployments and groups against a real hub', { timeout: 90_000
       const cmd = await device.next('deployment', id);
       expect(cmd.msg).toMatchObject({ deployment: { deploymentId: id, artifactId, artifactName: 'os', artifactVersion: '1.0.0' } });
     }
-    devices.ok.report({ deploymentId: id, status: 'downloading', bytesDone: 1000, bytesTotal: 4000, logLines: ['2026-11-27T08:00:00Z download started'] });
-    devices.bad.report({ deploymentId: id, status: 'downloading', bytesTotal: 4000 });
+    devices.ok.report({ deploymentId: id, artifactId, status: 'downloading', bytesDone: 1000, bytesTotal: 4000, logLines: ['2026-11-27T08:00:00Z download started'] });
+    devices.bad.report({ deploymentId: id, artifactId, status: 'downloading', bytesTotal: 4000 });
     await printed(`${devices.ok.id}  downloading`);
-    devices.ok.report({ deploymentId: id, status: 'installing', logLines: ['2026-11-27T08:00:01Z writing slot b'] });
-    devices.bad.report({ deploymentId: id, status: 'verifying' });
+    devices.ok.report({ deploymentId: id, artifactId, status: 'installing', logLines: ['2026-11-27T08:00:01Z writing slot b'] });
+    devices.bad.report({ deploymentId: id, artifactId, status: 'verifying' });
     await printed(`${devices.ok.id}  installing`);
-    devices.ok.report({ deploymentId: id, status: 'success', logLines: ['2026-11-27T08:00:02Z committed slot b'] });
-    devices.bad.report({ deploymentId: id, status: 'rolled-back', reason: 'health check failed: app.service inactive' });
+    devices.ok.report({ deploymentId: id, artifactId, status: 'success', logLines: ['2026-11-27T08:00:02Z committed slot b'] });
+    devices.bad.report({ deploymentId: id, artifactId, status: 'rolled-back', reason: 'health check failed: app.service inactive' });
 
     const run = await watch.done;
     expect(run.code).toBe(1);
@@ -189,7 +148,7 @@ describe('fleetctl deployments and groups against a real hub', { timeout: 90_000
     expect(forced).toMatchObject({ force: true, total: 1 });
     const watch = fleetctl(['deployments', 'show', forced.id, '--watch']);
     await devices.ok.next('deployment', forced.id);
-    devices.ok.report({ deploymentId: forced.id, status: 'success' });
+    devices.ok.report({ deploymentId: forced.id, artifactId, status: 'success' });
     const run = await watch;
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
@@ -198,14 +157,14 @@ describe('fleetctl deployments and groups against a real hub', { timeout: 90_000
   it('aborts: the device in progress is told, and reports aborted', async () => {
     const id = (await fleetctl(['deployments', 'create', '--artifact', 'os', '--devices', `${devices.bad.id}`, '--force'])).stdout.trim();
     await devices.bad.next('deployment', id);
-    devices.bad.report({ deploymentId: id, status: 'downloading', bytesTotal: 4000 });
+    devices.bad.report({ deploymentId: id, artifactId, status: 'downloading', bytesTotal: 4000 });
     await waitForStatus(id, devices.bad.id, 'downloading');
     const abort = await fleetctl(['deployments', 'abort', id]);
     expect(abort.code).toBe(0);
     expect(abort.stdout).toMatch(new RegExp(`^deployment ${id} aborted: `));
     const told = await devices.bad.next('abort', id);
     expect(told.msg).toMatchObject({ abort: { deploymentId: id } });
-    devices.bad.report({ deploymentId: id, status: 'aborted', reason: 'aborted by the operator' });
+    devices.bad.report({ deploymentId: id, artifactId, status: 'aborted', reason: 'aborted by the operator' });
     const detail = await waitForStatus(id, devices.bad.id, 'aborted');
     expect(detail.deployment).toMatchObject({ status: 'aborted', abortedBy: 'admin' });
   });
@@ -213,14 +172,14 @@ describe('fleetctl deployments and groups against a real hub', { timeout: 90_000
   it('refuses bad lines with exit 2 and unknown things with exit 1', async () => {
     const noTargets = await fleetctl(['deployments', 'create', '--artifact', 'os']);
     expect(noTargets.code).toBe(2);
-    expect(noTargets.stderr).toBe('fleetctl: deployments create: needs the targets: --devices ID,... or --group NAME\n');
+    expect(noTargets.stderr).toBe('fleetctl: deployments create: needs the targets: --devices ID,..., --group NAME or --dynamic-group NAME\n');
     const both = await fleetctl(['deployments', 'create', '--artifact', 'os', '--group', 'lab', '--devices', devices.ok.id]);
     expect(both.code).toBe(2);
     const badStatus = await fleetctl(['deployments', 'list', '--status', 'done']);
     expect(badStatus.code).toBe(2);
-    expect(badStatus.stderr).toContain('--status must be active, finished, aborted, got "done"');
+    expect(badStatus.stderr).toContain('--status must be active, halted, finished, aborted, got "done"');
     const noSub = await fleetctl(['deployments']);
-    expect(noSub.stderr).toBe('fleetctl: deployments needs a subcommand: create, list, show, abort or log\n');
+    expect(noSub.stderr).toBe('fleetctl: deployments needs a subcommand: create, list, show, continue, pause, resume, abort or log\n');
 
     const unknownArtifact = await fleetctl(['deployments', 'create', '--artifact', 'no-such-artifact', '--devices', devices.ok.id]);
     expect(unknownArtifact.code).toBe(1);

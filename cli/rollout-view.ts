@@ -38,7 +38,8 @@ export function stageText(s: StageCounts): string {
 }
 
 /** "10%", "25 devices", "the rest" (the last phase takes every remaining device). */
-export function sizeText(spec: PhaseSpec | undefined, last: boolean): string {
+export function sizeText(spec: PhaseSpec | undefined, last: boolean, only = false): string {
+  if (only) return 'every device';
   if (last) return 'the rest';
   if (!spec) return '?';
   return spec.count ? `${spec.count} ${spec.count === 1 ? 'device' : 'devices'}` : `${spec.percent}%`;
@@ -54,7 +55,8 @@ export function startText(spec: PhaseSpec | undefined, number: number): string {
 
 /** One line per phase: "phase 1  10%  started  [███░░] 2/5 done  downloaded 5  paused 3 ...". */
 export function phaseLines(rollout: RolloutState, barWidth: number, bar: (fraction: number, width: number) => string): string[] {
-  const labels = rollout.phases.map((p, i) => `phase ${p.number}  ${sizeText(p.spec, i === rollout.phases.length - 1)}`);
+  const n = rollout.phases.length;
+  const labels = rollout.phases.map((p, i) => `phase ${p.number}  ${sizeText(p.spec, i === n - 1, n === 1)}`);
   const width = Math.max(0, ...labels.map((l) => l.length));
   return rollout.phases.map((p, i) => {
     const done = phaseDone(p);
@@ -116,7 +118,7 @@ export function rolloutFacts(r: RolloutState, now: number): Record<string, strin
 export function phasePlanLines(r: RolloutState): string[] {
   return r.phases.map((p, i) => {
     const failures = thresholdText(p.spec?.maxFailures);
-    return `phase ${p.number}: ${sizeText(p.spec, i === r.phases.length - 1)}, starts ${startText(p.spec, p.number)}${failures === 'none' ? '' : `, halts when ${failures}`}${p.startedMs ? `; started ${iso(p.startedMs)}` : ''}`;
+    return `phase ${p.number}: ${sizeText(p.spec, i === r.phases.length - 1, r.phases.length === 1)}, starts ${startText(p.spec, p.number)}${failures === 'none' ? '' : `, halts when ${failures}`}${p.startedMs ? `; started ${iso(p.startedMs)}` : ''}`;
   });
 }
 
