@@ -33,34 +33,47 @@ try {
   const sim = await bench.startSims(1);
   const [device] = await bench.operator.allDevices();
 
-  const fleet: { downloadMs: number; toSuccessMs: number; hubCpuSeconds: number; agentCpuSeconds: number; agentRssPeakMiB: number }[] = [];
-  const scp: { ms: number; plusSha256Ms: number }[] = [];
+  const fleet: { downloadMs: number; toSuccessMs: number; downloadHubCpuSeconds: number; downloadAgentCpuSeconds: number; hubCpuSeconds: number; agentCpuSeconds: number; agentRssPeakMiB: number }[] = [];
+  const scp: { ms: number; cpuSeconds: number; plusSha256Ms: number }[] = [];
   for (let run = 1; run <= rounds; run++) {
     note(`round ${run}: scp`);
     const dest = join(bench.work, 'scp-copy.fleet');
-    const scpMs = sshd.scp(file, dest);
+    const copied = sshd.scp(file, dest);
     const t = performance.now();
     execFileSync('sha256sum', [dest]);
-    scp.push({ ms: scpMs, plusSha256Ms: scpMs + (performance.now() - t) });
+    scp.push({ ...copied, plusSha256Ms: copied.ms + (performance.now() - t) });
     rmSync(dest, { force: true });
 
     note(`round ${run}: hub -> agent`);
-    const hubCpu0 = procUsage(bench.hub.child.pid!).cpuSeconds;
-    const measured = await measureWhile(sim.child.pid!, async () => {
+    const hubPid = bench.hub.child.pid!;
+    const agentPid = sim.child.pid!;
+    const hubCpu0 = procUsage(hubPid).cpuSeconds;
+    const measured = await measureWhile(agentPid, async () => {
+      const agentCpu0 = procUsage(agentPid).cpuSeconds;
       const t0 = performance.now();
       // Round 2 and later install the same artifact again: force it.
       const deployment = await createDeployment(bench.operator, { artifactId: artifact.id, deviceIds: [device.id], force: run > 1 });
       await pollDeployment(bench.operator, deployment.id, (d) => AFTER_DOWNLOAD.has(d.devices[0]?.status ?? ''), 600_000);
       const downloadMs = performance.now() - t0;
+      const download = { hubCpuSeconds: procUsage(hubPid).cpuSeconds - hubCpu0, agentCpuSeconds: procUsage(agentPid).cpuSeconds - agentCpu0 };
       const end = await pollDeployment(bench.operator, deployment.id, (d) => d.deployment!.status !== 'active', 600_000, 200);
       if (end.devices[0].status !== 'success') throw new Error(`the update ended ${end.devices[0].status}: ${end.devices[0].reason}`);
-      return { downloadMs, toSuccessMs: performance.now() - t0 };
+      return { downloadMs, toSuccessMs: performance.now() - t0, download };
     });
-    const hubCpuSeconds = procUsage(bench.hub.child.pid!).cpuSeconds - hubCpu0;
-    fleet.push({ ...measured.result, hubCpuSeconds: round(hubCpuSeconds), agentCpuSeconds: round(measured.cpuSeconds), agentRssPeakMiB: mib(measured.rssPeak) });
+    const hubCpuSeconds = procUsage(hubPid).cpuSeconds - hubCpu0;
+    const { download, ...times } = measured.result;
+    fleet.push({
+      ...times,
+      downloadHubCpuSeconds: round(download.hubCpuSeconds),
+      downloadAgentCpuSeconds: round(download.agentCpuSeconds),
+      hubCpuSeconds: round(hubCpuSeconds),
+      agentCpuSeconds: round(measured.cpuSeconds),
+      agentRssPeakMiB: mib(measured.rssPeak),
+    });
   }
 
   const mbps = (ms: number) => round(bytes / 1e6 / (ms / 1000), 1);
+  const perGiB = (seconds: number) => round(seconds / (bytes / 2 ** 30), 1);
   const best = (xs: number[]) => Math.min(...xs);
   const fleetBest = best(fleet.map((f) => f.downloadMs));
   const scpBest = best(scp.map((s) => s.ms));
@@ -73,12 +86,21 @@ try {
         hubToAgent: {
           what: 'fleet-hub -> fleet-agent sim over TLS (gRPC Download, 256 KiB chunks), written to disk, sha256 checked; time until the device reports installing',
           bestMBps: mbps(fleetBest),
-          runs: fleet.map((f) => ({ downloadMBps: mbps(f.downloadMs), downloadMs: Math.round(f.downloadMs), toSuccessMs: Math.round(f.toSuccessMs), hubCpuSeconds: f.hubCpuSeconds, agentCpuSeconds: f.agentCpuSeconds, agentRssPeakMiB: f.agentRssPeakMiB })),
+          runs: fleet.map((f) => ({
+            downloadMBps: mbps(f.downloadMs),
+            downloadMs: Math.round(f.downloadMs),
+            // CPU of the download alone, per GiB (1 GiB = 2^30 bytes), then of the whole update
+            downloadCpuSecondsPerGiB: { hub: perGiB(f.downloadHubCpuSeconds), agent: perGiB(f.downloadAgentCpuSeconds) },
+            toSuccessMs: Math.round(f.toSuccessMs),
+            hubCpuSeconds: f.hubCpuSeconds,
+            agentCpuSeconds: f.agentCpuSeconds,
+            agentRssPeakMiB: f.agentRssPeakMiB,
+          })),
         },
         scp: {
-          what: `scp to a local sshd on 127.0.0.1 (${spawnSync('ssh', ['-V']).stderr.toString().trim()}), same file, same disk; withSha256 adds sha256sum of the copy`,
+          what: `scp to a local sshd on 127.0.0.1 (${spawnSync('ssh', ['-V']).stderr.toString().trim()}), same file, same disk; CPU is scp + ssh + the sshd session; withSha256 adds sha256sum of the copy`,
           bestMBps: mbps(scpBest),
-          runs: scp.map((s) => ({ MBps: mbps(s.ms), ms: Math.round(s.ms), withSha256MBps: mbps(s.plusSha256Ms) })),
+          runs: scp.map((s) => ({ MBps: mbps(s.ms), ms: Math.round(s.ms), cpuSecondsPerGiB: perGiB(s.cpuSeconds), withSha256MBps: mbps(s.plusSha256Ms) })),
         },
         ratio: { hubToAgentOverScp: round(scpBest / fleetBest) },
       },

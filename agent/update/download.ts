@@ -1,12 +1,12 @@
 import { createHash, type Hash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { DownloadChunk } from '../../proto/gen/fleet/v1/device';
 import { Backoff, type BackoffOptions } from '../backoff';
 import { describeError } from '../device-client';
-import { crashAtBytes } from './fault-injection';
+import { DownloadWriter } from './download-writer';
 import { SPACE_MARGIN } from './free-space';
 import { sleep, throwIfAborted } from './abortable';
 import { UpdateError } from './update-error';
@@ -14,12 +14,13 @@ import { UpdateError } from './update-error';
 // The resumable download: the artifact's bytes go to artifact.part at their
 // offset. Every `syncEvery` bytes (an eighth of the artifact, between 256 KiB
 // and 4 MiB: small downloads lose little, big ones fsync rarely) the file is
-// fsynced and that offset is
-// persisted (onDurable); after a restart or reboot the file is cut back to
-// the persisted offset, whose bytes are known to be on disk, and the hub is
-// asked for the rest. A broken stream inside one run resumes from what was
-// written, without refetching. The sha256 of the whole file must be the
-// artifact id.
+// fsynced and that offset is persisted (onDurable); after a restart or reboot
+// the file is cut back to the persisted offset, whose bytes are known to be
+// on disk, and the hub is asked for the rest. A broken stream inside one run
+// resumes from the last byte received, without refetching. The sha256 of the
+// whole file, hashed as the bytes arrive, must be the artifact id. The disk
+// work runs beside the stream (DownloadWriter), holding at most
+// `maxBuffered` bytes before the stream is held.
 
 /** A Download call's stream (grpc-js's ClientReadableStream fits). */
 export interface ChunkStream extends AsyncIterable<DownloadChunk> {
@@ -46,6 +47,8 @@ export interface DownloadOptions {
   backoff?: BackoffOptions;
   /** A stream that delivers no chunk for this long is cancelled and asked again (default 20 s). */
   stallMs?: number;
+  /** Bytes received but not yet written before the stream is held (default 8 MiB). */
+  maxBuffered?: number;
 }
 
 const DEFAULT_STALL_MS = 20_000;
@@ -63,6 +66,7 @@ const MAX_REFUSALS = 5;
 
 export async function downloadArtifact(o: DownloadOptions): Promise<void> {
   const fh = await open(o.file, constants.O_RDWR | constants.O_CREAT, 0o600);
+  let writer: DownloadWriter | undefined;
   try {
     let total = o.size;
     const onDisk = (await fh.stat()).size;
@@ -75,8 +79,7 @@ export async function downloadArtifact(o: DownloadOptions): Promise<void> {
     if (total > 0) await checkSpace(o, total - pos);
 
     const backoff = new Backoff(o.backoff ?? { baseMs: 500, maxMs: 30_000 });
-    const syncEvery = o.syncEvery ?? syncInterval(total);
-    let lastSync = pos;
+    writer = new DownloadWriter(fh, pos, { syncEvery: o.syncEvery ?? syncInterval(total), onDurable: o.onDurable, maxBuffered: o.maxBuffered });
     let refusals = 0;
     let problem = '';
     while (total === 0 || pos < total) {
@@ -87,7 +90,8 @@ export async function downloadArtifact(o: DownloadOptions): Promise<void> {
       o.signal.addEventListener('abort', cancel);
       // A dead connection does not always end its calls (see device-client's
       // keepalive); a stream silent this long is given up and asked again
-      // from `pos`, so a download never waits forever.
+      // from `pos`, so a download never waits forever. Time spent waiting for
+      // the disk (below) does not count.
       const stallMs = o.stallMs ?? DEFAULT_STALL_MS;
       let stallTimer: NodeJS.Timeout | undefined;
       const watchStall = (): void => {
@@ -101,7 +105,6 @@ export async function downloadArtifact(o: DownloadOptions): Promise<void> {
         stream = o.open(pos);
         watchStall();
         for await (const chunk of stream) {
-          watchStall();
           if (chunk.offset !== pos) throw new UpdateError(`the hub sent bytes at offset ${chunk.offset}, expected ${pos}`);
           if (total === 0) {
             total = chunk.totalSize;
@@ -109,24 +112,25 @@ export async function downloadArtifact(o: DownloadOptions): Promise<void> {
           }
           if (chunk.totalSize !== total) throw new UpdateError(`the artifact is ${chunk.totalSize} bytes on the hub, but the deployment announced ${total}`);
           if (pos + chunk.data.length > total) throw new UpdateError(`the hub sent more than the ${total} bytes of the artifact`);
-          await writeAll(fh, chunk.data, pos);
           hash.update(chunk.data);
           pos += chunk.data.length;
-          crashAtBytes('download', pos);
           refusals = 0;
           backoff.reset();
           o.onProgress(pos, total);
-          if (pos - lastSync >= syncEvery) {
-            await fh.sync();
-            lastSync = pos;
-            await o.onDurable(pos);
+          // Not pulling the next chunk is the backpressure: grpc-js stops
+          // reading and HTTP/2 flow control holds the hub.
+          if (!writer.add(chunk.data)) {
+            clearTimeout(stallTimer);
+            await writer.room();
           }
+          watchStall();
         }
         if (total > 0 && pos < total) throw Object.assign(new Error(`the hub ended the download at byte ${pos} of ${total}`), { code: grpc.status.UNAVAILABLE });
       } catch (err) {
         if (err instanceof UpdateError || o.signal.aborted) throw err;
         const code = (err as grpc.ServiceError).code;
-        if (code === undefined) throw err; // a local failure (the disk): not the network's
+        // A local failure (the disk, errno codes are strings): not the network's.
+        if (typeof code !== 'number') throw err;
         const why = describeError(err);
         if (REFUSALS.has(code) && ++refusals >= MAX_REFUSALS) throw new UpdateError(`the hub refuses the download: ${why}`);
         if (why !== problem) o.log(`download interrupted at byte ${pos} (${why}); resuming`);
@@ -137,6 +141,7 @@ export async function downloadArtifact(o: DownloadOptions): Promise<void> {
         o.signal.removeEventListener('abort', cancel);
       }
     }
+    await writer.flush();
     await fh.sync();
     await o.onDurable(pos);
     const sha = hash.digest('hex');
@@ -145,6 +150,7 @@ export async function downloadArtifact(o: DownloadOptions): Promise<void> {
     if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw new UpdateError(`disk full while downloading to ${dirname(o.file)}; free some space and deploy again (nothing was installed)`);
     throw err;
   } finally {
+    await writer?.stop();
     await fh.close();
   }
 }
@@ -155,14 +161,6 @@ async function checkSpace(o: DownloadOptions, needed: number): Promise<void> {
     throw new UpdateError(
       `not enough free space in ${dirname(o.file)}: the artifact needs ${needed + SPACE_MARGIN} bytes more, ${free} are free; free some space and deploy again (nothing was installed)`,
     );
-  }
-}
-
-async function writeAll(fh: FileHandle, data: Uint8Array, position: number): Promise<void> {
-  let done = 0;
-  while (done < data.length) {
-    const { bytesWritten } = await fh.write(data, done, data.length - done, position + done);
-    done += bytesWritten;
   }
 }
 

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +11,8 @@ import { freePort, tempDir, waitFor } from '../../tests/support/processes';
 
 export interface LocalSshd {
   port: number;
-  /** `scp` of `file` to `dest` on this sshd; returns the wall time in ms. */
-  scp(file: string, dest: string): number;
+  /** `scp` of `file` to `dest` on this sshd: wall time, and CPU of scp, ssh and the sshd session together. */
+  scp(file: string, dest: string): { ms: number; cpuSeconds: number };
   stop(): Promise<void>;
 }
 
@@ -64,13 +64,16 @@ export async function startLocalSshd(): Promise<LocalSshd> {
   return {
     port,
     scp(file, dest) {
+      const cpu0 = reapedChildrenCpu('self') + reapedChildrenCpu(child.pid!);
       const t0 = performance.now();
       try {
         execFileSync('scp', ['-q', ...sshOptions, file, `${userInfo().username}@127.0.0.1:${dest}`], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 600_000 });
       } catch (err) {
         throw new Error(`scp to the local sshd failed: ${String((err as { stderr?: Buffer }).stderr ?? err)}\nsshd log:\n${log.slice(-2000)}`);
       }
-      return performance.now() - t0;
+      const ms = performance.now() - t0;
+      // scp (and the ssh it runs) are reaped by us, the session by sshd.
+      return { ms, cpuSeconds: reapedChildrenCpu('self') + reapedChildrenCpu(child.pid!) - cpu0 };
     },
     async stop() {
       if (child.exitCode === null) {
@@ -80,6 +83,14 @@ export async function startLocalSshd(): Promise<LocalSshd> {
       dir.remove();
     },
   };
+}
+
+/** CPU seconds (user + system) of the children a process has waited for, from /proc (Linux). */
+function reapedChildrenCpu(pid: number | 'self'): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name start at index 2 (state); cutime and cstime are fields 16 and 17.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / 100;
 }
 
 function canConnect(port: number): Promise<boolean> {
