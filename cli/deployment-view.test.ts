@@ -8,7 +8,7 @@ describe('countsText', () => {
   it('lists statuses in the order work happens, then outcomes, skipping zeros', () => {
     expect(countsText({ failure: 1, success: 3, pending: 2, downloading: 0 })).toBe('2 pending, 3 success, 1 failure');
     expect(countsText({})).toBe('no devices');
-    expect(countsText({ 'paused-before-install': 1, success: 1 })).toBe('1 success, 1 paused-before-install');
+    expect(countsText({ 'paused-before-install': 1, success: 1, 'new-status': 2 })).toBe('1 paused-before-install, 1 success, 2 new-status');
   });
 });
 
