@@ -25,10 +25,12 @@ const mbps = (ms: number) => Math.round((bytes / 1e6 / (ms / 1000)) * 10) / 10;
 
 // The sink resolves the pending round once `bytes` have arrived.
 let arrived: (() => void) | undefined;
+let counted: ((n: number) => void) | undefined;
 const sink: Server = createServer((s) => {
   let n = 0;
   s.on('data', (d: Buffer) => {
     n += d.length;
+    counted?.(n);
     if (n >= bytes) arrived?.();
   });
   s.on('error', () => {});
@@ -41,7 +43,11 @@ function push(port: number): Promise<number> {
   const chunk = Buffer.alloc(256 * 1024, 7);
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
+    let received = 0;
     const done = new Promise<void>((r) => (arrived = r));
+    const stuck = setTimeout(() => reject(new Error(`the sink got ${received} of ${bytes} bytes within 120 s`)), 120_000);
+    void done.then(() => clearTimeout(stuck));
+    counted = (n) => (received = n);
     const sock = connect(port, '127.0.0.1', () => {
       let sent = 0;
       const pump = () => {
@@ -72,14 +78,13 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-// A hung round must not hang the run.
-const watchdog = setTimeout(() => {
-  note('direct-tunnel bench: no result within 10 minutes; giving up');
-  process.exit(1);
-}, 600_000);
-
 const work = tempDir('bench-direct-tunnel');
 const sshd = await startTestSshd();
+// A hung round must not hang the run, nor leave sshd behind.
+const watchdog = setTimeout(() => {
+  note('direct-tunnel bench: no result within 10 minutes; giving up');
+  void sshd.stop().finally(() => process.exit(1));
+}, 600_000);
 const store = HostKeyStore.open(join(work.path, 'cache.db'));
 try {
   const conn = await SshConnection.connect(

@@ -13,7 +13,7 @@ import { SshTunnel } from '../../src-main/services/direct/ssh-tunnel';
 import { DirectSessions, type DirectEvent } from '../../src-main/services/direct/direct-sessions';
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, get as httpGet } from 'node:http';
-import { createServer as createTcpServer } from 'node:net';
+import { connect as tcpConnect, createServer as createTcpServer } from 'node:net';
 import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -282,6 +282,36 @@ describe('direct mode: tunnels', () => {
     await Promise.all([tunnel.close(), broken.close()]);
     expect(await portIsFree(tunnel.localPort)).toBe(true);
     expect(await portIsFree(broken.localPort)).toBe(true);
+  });
+
+  it('delivers everything a client sends before it half-closes, and the answer after', async () => {
+    // A device-side service that counts what it receives until EOF, then answers with the count.
+    const counter = createTcpServer({ allowHalfOpen: true }, (s) => {
+      let n = 0;
+      s.on('data', (d: Buffer) => (n += d.length));
+      s.on('end', () => s.end(`got ${n}`));
+    });
+    await new Promise<void>((r) => counter.listen(0, '127.0.0.1', () => r()));
+    const tunnel = await SshTunnel.open(conn, { remoteHost: '127.0.0.1', remotePort: (counter.address() as { port: number }).port });
+    try {
+      const size = 24 * 1024 * 1024;
+      const answers = await Promise.all(
+        [0, 1, 2].map(
+          () =>
+            new Promise<string>((resolve, reject) => {
+              let answer = '';
+              const c = tcpConnect(tunnel.localPort, '127.0.0.1', () => c.end(Buffer.alloc(size, 1)));
+              c.on('data', (d) => (answer += d));
+              c.on('end', () => resolve(answer));
+              c.on('error', reject);
+            }),
+        ),
+      );
+      expect(answers).toEqual([`got ${size}`, `got ${size}`, `got ${size}`]);
+    } finally {
+      await tunnel.close();
+      await new Promise((r) => counter.close(r));
+    }
   });
 
   it('binds the local port asked for, refuses one in use, and closes when the device connection ends', async () => {

@@ -61,7 +61,9 @@ export class SshTunnel {
     }
     if (!options.remoteHost?.trim()) throw new DirectError('invalid-target', 'the device-side host of a tunnel is required (127.0.0.1 for a service on the device itself)');
     conn.assertOpen('open a tunnel');
-    const server = createServer({ pauseOnConnect: true });
+    // allowHalfOpen: a client that has sent everything (FIN) still gets the
+    // whole answer, and its FIN reaches the device only after the data.
+    const server = createServer({ pauseOnConnect: true, allowHalfOpen: true });
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: Error & { code?: string }) =>
         reject(
@@ -125,7 +127,12 @@ export class SshTunnel {
     channel.pipe(socket);
     channel.on('error', (err: Error) => this.fail(socket, err));
     channel.once('close', () => socket.end());
-    socket.once('close', () => channel.close());
+    socket.once('close', (hadError) => {
+      // After a normal end the channel may still hold data the SSH window
+      // has not let out yet: close it only once that is sent.
+      if (hadError || channel.writableFinished) channel.close();
+      else channel.once('finish', () => channel.close());
+    });
     socket.resume();
   }
 
