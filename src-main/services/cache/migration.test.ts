@@ -23,7 +23,7 @@ describe('cache migrations', () => {
     expect(db.pragma('user_version', { simple: true })).toBe(cacheMigrations.length);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
-    expect(tables).toEqual(['device_details', 'devices', 'meta']);
+    expect(tables).toEqual(['device_details', 'devices', 'host_keys', 'meta']);
     db.close();
     // Reopening runs nothing again (a second CREATE TABLE would throw).
     new DeviceCache(file).close();
