@@ -52,7 +52,7 @@ export function deploymentDetails(detail: DeploymentDetail, useColor: boolean, n
     artifact: `${d.artifactName} ${d.artifactVersion} (${d.artifactId})`,
     status: d.status,
   };
-  if (d.haltReason) facts['halt reason'] = `${d.haltReason} (fleetctl deployments resume ID, or abort ID)`;
+  if (d.haltReason) facts['halt reason'] = `${d.haltReason} (fleetctl deployments resume ${d.id}, or abort ${d.id})`;
   Object.assign(facts, {
     created: `${when(d.createdMs)} by ${d.createdBy}`,
     finished: when(d.finishedMs),

@@ -73,7 +73,9 @@ Global flags:
   --watch           follow the deployment until it is finished, aborted or halted:
                     bars per phase and per device on a terminal, one line per
                     change otherwise; exit 0 only if it finished and every device
-                    reached success or already-installed (a halt exits 1 with its reason)
+                    reached success or already-installed (a halt exits 1 with its reason).
+                    A deployment to a dynamic group without --max-devices stays active:
+                    its watch runs until interrupted.
 
 Rollouts (deployments create; see docs/rollouts.md):
   --phase SIZE      repeatable, in order: CUMULATIVE targets, as in Mender and hawkBit.

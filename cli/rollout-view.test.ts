@@ -70,12 +70,12 @@ describe('phase bars', () => {
 describe('deploymentDetails with a rollout', () => {
   it('shows the halt reason, settings, next window, phases, history and each device’s phase', () => {
     const out = deploymentDetails(halted(), false, NOW);
-    expect(out).toContain('status        halted\nhalt reason   2 of 4 devices of phase 2 failed, more than its threshold of 1 (fleetctl deployments resume ID, or abort ID)\n');
+    expect(out).toContain('status        halted\nhalt reason   2 of 4 devices of phase 2 failed, more than its threshold of 1 (fleetctl deployments resume dep-1, or abort dep-1)\n');
     expect(out).toContain('pause before  reboot\n');
     expect(out).toContain('window        "0 2 * * *" for 2h (Europe/Oslo)\n');
     expect(out).toContain('window now    closed; next opens 2026-11-27T12:30:00.000Z (in 3h30m)\n');
     expect(out).toContain('max failures  more than 5% failed\n');
-    expect(out).toContain('  phase 2: 40%, starts by hand (deployments continue ID --phase N), halts when more than 1 failed; started 2026-11-27T08:59:00.000Z\n');
+    expect(out).toContain('  phase 2: 40%, starts by hand (fleetctl deployments continue ID --phase 2), halts when more than 1 failed; started 2026-11-27T08:59:00.000Z\n');
     expect(out).toContain('  phase 3: the rest, starts when phase 2 reaches 100% success\n');
     expect(out).toMatch(/\n {2}phase 1 {2}10% {7}started {2}\[█{10}░{10}\] 1\/2 done/);
     expect(out).toContain('History:\n  2026-11-27T08:58:00.000Z (2m ago)  admin  created  total=10\n  2026-11-27T08:59:00.000Z (1m ago)  alice  continued  stage=reboot phases=1\n');

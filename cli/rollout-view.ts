@@ -47,7 +47,7 @@ export function sizeText(spec: PhaseSpec | undefined, last: boolean, only = fals
 
 /** How a phase starts: "at creation", "by hand", "at <time>", "after phase N reaches 90%". */
 export function startText(spec: PhaseSpec | undefined, number: number): string {
-  if (spec?.manual) return 'by hand (deployments continue ID --phase N)';
+  if (spec?.manual) return `by hand (fleetctl deployments continue ID --phase ${number})`;
   if (spec?.startMs) return `at ${new Date(spec.startMs).toISOString()}`;
   if (number === 1) return 'at creation';
   return `when phase ${number - 1} reaches ${spec?.successPercent || 100}% success`;

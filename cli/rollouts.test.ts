@@ -78,11 +78,13 @@ describe('fleetctl rollout control against a real hub', { timeout: 60_000 }, () 
     expect(shown.code).toBe(0);
     expect(shown.stdout).toMatch(/\npause before\s+install, reboot\n/);
     expect(shown.stdout).toMatch(/\nwindow now\s+closed; next opens \S+Z \(in \d/);
-    expect(shown.stdout).toContain('phase 2: 40%, starts by hand (deployments continue ID --phase N)\n');
+    expect(shown.stdout).toContain('phase 2: 40%, starts by hand (fleetctl deployments continue ID --phase 2)\n');
     expect(shown.stdout).toMatch(/\n {2}phase 3 {2}the rest {2}waiting {2}\[░+\] 0\/\d done {2}downloaded 0 {2}paused 0 {2}installed 0 {2}committed 0 {2}failed 0\n/);
     expect(shown.stdout).toMatch(/History:\n {2}\S+Z \([^)]+\) {2}admin {2}created/);
 
     // Phase 2 waits for a hand: continue --phase 2 starts it.
+    // 3 devices: 10% is at least 1, 40% of 3 rounds to 1, the rest is 1.
+    expect(d.rollout!.phases.map((p) => p.total)).toEqual([1, 1, 1]);
     const started = await json<Deployment>(['deployments', 'continue', d.id, '--phase', '2']);
     expect(started.rollout!.phases[1].status).toBe('started');
     expect((await fleetctl(['deployments', 'abort', d.id])).code).toBe(0);

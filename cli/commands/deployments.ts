@@ -44,7 +44,8 @@ export async function deploymentsCreate(ctx: CommandContext): Promise<void> {
   if (ctx.json) return printJson(ctx, d);
   // Only the id on stdout, so scripts can write ID=$(fleetctl deployments create ...).
   ctx.out(`${d.id}\n`);
-  ctx.note(`created deployment "${d.name}" of ${d.artifactName} ${d.artifactVersion} to ${d.total} ${d.total === 1 ? 'device' : 'devices'}: ${countsText(d.counts)}\n`);
+  const phases = d.rollout && d.rollout.phases.length > 1 ? ` in phases of ${d.rollout.phases.map((p) => p.total).join(', ')}` : '';
+  ctx.note(`created deployment "${d.name}" of ${d.artifactName} ${d.artifactVersion} to ${d.total} ${d.total === 1 ? 'device' : 'devices'}${phases}: ${countsText(d.counts)}\n`);
 }
 
 export async function deploymentsList(ctx: CommandContext): Promise<void> {
