@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DirectError } from './direct-error';
 import { describeTarget, loginCredentials, validateDirectTarget } from './direct-target';
+import { opensshKeyPair } from './test-keys';
 
-const pem = ssh2.utils.generateKeyPairSync('ed25519').private;
-const encrypted = ssh2.utils.generateKeyPairSync('ed25519', { passphrase: 'secret', cipher: 'aes256-ctr', rounds: 4 }).private;
+const pem = opensshKeyPair().private;
+const encrypted = opensshKeyPair('secret').private;
 const dir = mkdtempSync(join(tmpdir(), 'direct-target-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

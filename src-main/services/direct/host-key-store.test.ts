@@ -7,13 +7,14 @@ import ssh2 from 'ssh2';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DeviceCache } from '../cache/device-cache';
 import { HostKeyStore, hostKeyFingerprint, presentedHostKey } from './host-key-store';
+import { opensshKeyPair } from './test-keys';
 
 const dir = mkdtempSync(join(tmpdir(), 'host-keys-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A fresh ed25519 public key as the SSH wire blob a server presents, plus its OpenSSH text. */
 function hostKey(): { blob: Buffer; line: string } {
-  const parsed = ssh2.utils.parseKey(ssh2.utils.generateKeyPairSync('ed25519').public);
+  const parsed = ssh2.utils.parseKey(opensshKeyPair().public);
   if (parsed instanceof Error) throw parsed;
   const blob = parsed.getPublicSSH();
   return { blob, line: `ssh-ed25519 ${blob.toString('base64')}` };

@@ -9,6 +9,7 @@ import type { DirectTarget } from './direct-target';
 import { HostKeyStore } from './host-key-store';
 import { SshConnection } from './ssh-connection';
 import { exec } from './ssh-shell';
+import { opensshKeyPair } from './test-keys';
 
 // Password login and the handshake timeout. The test sshd (tests/support/sshd.ts)
 // takes keys only, since a password login there would need a password in
@@ -24,7 +25,7 @@ let port: number;
 let silentPort: number;
 
 beforeAll(async () => {
-  server = new ssh2.Server({ hostKeys: [ssh2.utils.generateKeyPairSync('ed25519').private] }, (client) => {
+  server = new ssh2.Server({ hostKeys: [opensshKeyPair().private] }, (client) => {
     client.on('error', () => {});
     client.on('authentication', (ctx) => {
       if (ctx.method === 'password' && ctx.username === 'field' && ctx.password === 'correct horse') ctx.accept();
@@ -48,8 +49,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await new Promise((r) => server.close(r));
-  await new Promise((r) => silent.close(r));
+  await new Promise((r) => (server ? server.close(r) : r(undefined)));
+  await new Promise((r) => (silent ? silent.close(r) : r(undefined)));
   store.close();
   rmSync(dir, { recursive: true, force: true });
 });
