@@ -72,6 +72,11 @@ describe('SshConnection', () => {
     expect(err.message).toMatch(/SSH login as field@127\.0\.0\.1:\d+ \(device pw-dev\) was refused: the server did not accept the password/);
   });
 
+  it('rejects (never throws) when the key file is missing', async () => {
+    const p = SshConnection.connect({ ...target('x'), auth: { kind: 'key', keyFile: join(dir, 'no-such-key') } }, { hostKeys: store });
+    await expect(p).rejects.toMatchObject({ code: 'key-unreadable', message: expect.stringMatching(/cannot read the SSH key file .*no-such-key/) });
+  });
+
   it('gives up on a server that never answers, within the ready timeout', async () => {
     const t0 = Date.now();
     const err = (await SshConnection.connect(target('x', silentPort), { hostKeys: store, readyTimeoutMs: 500 }).catch((e: unknown) => e)) as DirectError;

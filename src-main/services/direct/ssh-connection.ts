@@ -64,7 +64,7 @@ export class SshConnection {
   }
 
   /** Connects and logs in; checks the host key against the store (trust on first use) before any credential is sent. */
-  static connect(target: DirectTarget, options: SshConnectOptions): Promise<SshConnection> {
+  static async connect(target: DirectTarget, options: SshConnectOptions): Promise<SshConnection> {
     const readyTimeout = options.readyTimeoutMs ?? 15_000;
     const credentials = loginCredentials(target);
     const client = new Client();
