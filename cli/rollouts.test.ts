@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Deployment, DeploymentDetail, DynamicGroup, DynamicGroupDetail, Group, GroupWindow, PreviewDeviceQueryResponse } from '../proto/gen/fleet/v1/console';
+import type { ConsoleServiceClient, Deployment, DeploymentDetail, DynamicGroup, Group, GroupWindow, PreviewDeviceQueryResponse } from '../proto/gen/fleet/v1/console';
 import type { DeviceServiceClient } from '../proto/gen/fleet/v1/device';
-import { deviceClient } from '../hub/testing/grpc-clients';
+import { bearer, call, consoleClient, deviceClient } from '../hub/testing/grpc-clients';
 import { connectDevice, type FakeDevice } from './testing/fake-device';
 import { runFleetctl, type FleetctlRun } from './testing/run-fleetctl';
 import { freePort, repoRoot, startHubProgram, tempDir, waitFor, type HubProgram } from '../tests/support/processes';
@@ -18,6 +18,8 @@ const dirs = { hub: tempDir('fleetctl-roll-hub'), work: tempDir('fleetctl-roll-w
 let hub: HubProgram;
 let flags: string[];
 let dc: DeviceServiceClient;
+/** Waits poll the hub directly: a fleetctl process per poll costs a second. */
+let cc: ConsoleServiceClient;
 let artifactId: string;
 const devices: FakeDevice[] = [];
 
@@ -30,6 +32,10 @@ async function json<T>(args: string[]): Promise<T> {
   expect(run.stderr).toBe('');
   expect(run.code).toBe(0);
   return JSON.parse(run.stdout) as T;
+}
+
+function getDeployment(id: string): Promise<DeploymentDetail> {
+  return call(cc, cc.getDeployment, { id }, bearer(hub.adminToken));
 }
 
 const ids = (n: number) => devices.slice(0, n).map((d) => d.id).join(',');
@@ -46,6 +52,7 @@ beforeAll(async () => {
   hub = await startHubProgram(dirs.hub.path, await freePort());
   flags = ['--hub', hub.address, '--token', hub.adminToken, '--ca', join(dirs.hub.path, 'hub.crt')];
   dc = deviceClient(hub);
+  cc = consoleClient(hub);
   for (let i = 0; i < 3; i++) devices.push(await connectDevice(hub, dc, 'pi4'));
   artifactId = (await json<{ id: string }>(['artifacts', 'upload', file])).id;
 }, 90_000);
@@ -53,6 +60,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const d of devices) d.stream.call.cancel();
   dc?.close();
+  cc?.close();
   await hub?.stop();
   Object.values(dirs).forEach((d) => d.remove());
 }, 30_000);
@@ -98,7 +106,7 @@ describe('fleetctl rollout control against a real hub', { timeout: 60_000 }, () 
       expect(cmd.msg).toMatchObject({ deployment: { pauseBeforeInstall: true } });
       dev.report({ deploymentId: id, artifactId, status: 'paused-before-install' });
     }
-    await waitFor('both devices paused', async () => (await json<DeploymentDetail>(['deployments', 'show', id])).deployment!.counts['paused-before-install'] === 2, 10_000, 200);
+    await waitFor('both devices paused', async () => (await getDeployment(id)).deployment!.counts['paused-before-install'] === 2, 10_000, 100);
 
     const paused = await fleetctl(['deployments', 'pause', id, '--reason', 'checking the canary']);
     expect(paused.stdout).toMatch(new RegExp(`^deployment ${id} halted \\(checking the canary\\): 2 paused-before-install\\n$`));
@@ -120,7 +128,7 @@ describe('fleetctl rollout control against a real hub', { timeout: 60_000 }, () 
     const actions = detail.history!.entries.filter((e) => e.actor === 'admin').map((e) => e.action);
     expect(actions).toEqual(['created', 'paused', 'resumed', 'continued', 'continued']);
     for (const dev of [a, b]) dev.report({ deploymentId: id, artifactId, status: 'success' });
-    await waitFor('the deployment finished', async () => (await json<DeploymentDetail>(['deployments', 'show', id])).deployment!.status === 'finished', 10_000, 200);
+    await waitFor('the deployment finished', async () => (await getDeployment(id)).deployment!.status === 'finished', 10_000, 100);
   });
 
   it('a failure over the threshold halts it; --watch exits 1 with the reason', async () => {
@@ -143,7 +151,7 @@ describe('fleetctl rollout control against a real hub', { timeout: 60_000 }, () 
     const created = await fleetctl(['groups', 'create', 'lab-pis', '--where', 'device_type=pi4', '--where', 'site in lab,office', '--where', 'os.version>=1.2']);
     expect(created.stdout).toBe('dynamic group lab-pis: 0 matching devices now\n');
     a.inventory({ site: 'lab', 'os.version': '1.10' });
-    await waitFor('the device to match', async () => (await json<DynamicGroupDetail>(['groups', 'show', 'lab-pis'])).deviceIds.includes(a.id), 10_000, 200);
+    await waitFor('the device to match', async () => (await call(cc, cc.getDynamicGroup, { name: 'lab-pis' }, bearer(hub.adminToken))).deviceIds.includes(a.id), 10_000, 100);
     const preview = await json<PreviewDeviceQueryResponse>(['groups', 'create', 'unsaved', '--where', 'site~^la', '--dry-run']);
     expect(preview).toEqual({ matching: 1, sample: [a.id] });
 
