@@ -82,7 +82,8 @@ Rollouts (deployments create; see docs/rollouts.md):
                     "--phase 10% --phase 50% --phase 100%" deploys to 10% of the devices,
                     then up to 50%, then to everyone (the hub gets 10%, 40% and the rest).
                     Percents (10%) or device counts (20, cumulative too); the last must
-                    be 100% (or "all"). Each device is in one phase, chosen reproducibly.
+                    be 100% (or "all"). Each device is in one phase, chosen reproducibly;
+                    the hub rounds each phase's share on its own (at least 1 device).
   --phase-start S   once per --phase, in order: auto (phase 1 at creation, a later one
                     when the phase before reached its success threshold), manual
                     (deployments continue ID --phase N), or an ISO time (2026-12-01T02:00:00Z)
@@ -114,7 +115,7 @@ Exit codes:
   0  ok
   1  the operation failed (e.g. unknown device ids; known ones were still applied;
      an artifact the hub refused as truncated, tampered or badly signed; a watched
-     deployment where a device did not end in success or already-installed)
+     deployment that halted, or where a device did not end in success or already-installed)
   2  usage error (bad flags or arguments, unreadable --ca file, bad config)
   3  hub unreachable, certificate not trusted, or token/role refused
 `;
