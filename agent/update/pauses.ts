@@ -1,5 +1,6 @@
+import { crashPoint } from './fault-injection';
 import { requestReboot } from './step-reboot';
-import { rollbackTo, type StepContext, type StepResult } from './step-context';
+import { finish, rollbackTo, type StepContext, type StepResult } from './step-context';
 import { notOnTarget } from './step-verify';
 import type { PauseStage, UpdateState, UpdateStatus, UpdateStep } from './update-state';
 
@@ -38,7 +39,7 @@ export function pausedStatus(stage: PauseStage): UpdateStatus {
 
 /** Whether the deployment still has to stop before `stage`. */
 export function holds(state: UpdateState, stage: PauseStage): boolean {
-  return !!state.order.pauseBefore?.includes(stage) && !state.released?.includes(stage);
+  return !state.abort && !!state.order.pauseBefore?.includes(stage) && !state.released?.includes(stage);
 }
 
 /** The pause a transition from `from` to `to` must stop at, if any. */
@@ -55,6 +56,8 @@ export function pauseAt(state: UpdateState, from: UpdateStep, to: UpdateStep): P
  * = stay paused; a transition gives the pause up (the new slot fell back).
  */
 export async function holdStep(c: StepContext): Promise<StepResult> {
+  // Aborted while the step before the pause was finishing.
+  if (c.state.abort) return c.state.paused === 'install' ? finish('aborted', 'aborted by the operator before installing') : rollbackTo('aborted', 'aborted by the operator');
   if (c.state.paused === 'reboot') return holdBeforeReboot(c);
   if (c.state.paused === 'commit') return (await notOnTarget(c)) ?? 'wait';
   return 'wait';
@@ -88,5 +91,6 @@ export async function disarm(c: StepContext): Promise<void> {
   // Saved first: a cut right after the undo still arms the switch again later.
   await c.save({ rearm: true });
   await bootloader.rollback();
+  crashPoint('pause:disarmed');
   c.log(`slot ${targetSlot} is ready; the bootloader keeps booting slot ${boot.active} until the reboot is released`);
 }

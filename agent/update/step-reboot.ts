@@ -1,4 +1,5 @@
 import type { Bootloader, Slot } from '../bootloader/bootloader';
+import { crashPoint } from './fault-injection';
 import { rollbackTo, type StepContext, type StepResult } from './step-context';
 import { reasonOf } from './update-error';
 
@@ -32,7 +33,10 @@ export async function rebootStep(c: StepContext): Promise<StepResult> {
 /** After a reboot pause (pauses.ts): the switch to the new slot again, unless the device already runs it. */
 async function rearm(c: StepContext, bootloader: Bootloader, target: Slot): Promise<void> {
   const boot = await bootloader.state();
-  if (boot.active !== target && !(boot.next === target && boot.upgradeAvailable)) await bootloader.prepareSwitch(target);
+  if (boot.active !== target && !(boot.next === target && boot.upgradeAvailable)) {
+    await bootloader.prepareSwitch(target);
+    crashPoint('pause:rearmed');
+  }
   await c.save({ rearm: false, bootId: await c.opts.bootId() });
 }
 
