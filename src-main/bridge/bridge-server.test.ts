@@ -53,12 +53,32 @@ function fakeApi(): ConsoleApi {
       abort: async (id) => {
         throw new Error(`no deployment ${id}`);
       },
+      continue: async (id) => {
+        throw new Error(`no deployment ${id}`);
+      },
+      pause: async (id) => {
+        throw new Error(`no deployment ${id}`);
+      },
+      resume: async (id) => {
+        throw new Error(`no deployment ${id}`);
+      },
       deviceHistory: async () => [],
       deviceLog: async () => [],
     },
     groups: {
       list: async () => [],
       setMembers: async (name, change) => ({ name, deviceIds: change.add ?? [] }),
+      listDynamic: async () => [],
+      getDynamic: async (name) => {
+        throw new Error(`no dynamic group ${name}`);
+      },
+      createDynamic: async () => {
+        throw new Error('not used here');
+      },
+      deleteDynamic: async (name) => {
+        throw new Error(`no dynamic group ${name}`);
+      },
+      preview: async () => ({ matching: 0, sample: [] }),
     },
   };
 }

@@ -145,9 +145,12 @@ export interface UploadResult {
 export const DEVICE_DEPLOYMENT_STATUSES = [
   'pending',
   'downloading',
+  'paused-before-install',
   'installing',
+  'paused-before-reboot',
   'rebooting',
   'verifying',
+  'paused-before-commit',
   'committing',
   'success',
   'failure',
@@ -160,7 +163,95 @@ export type DeviceDeploymentStatus = (typeof DEVICE_DEPLOYMENT_STATUSES)[number]
 /** Statuses a device never leaves. */
 export const FINAL_DEVICE_STATUSES: readonly DeviceDeploymentStatus[] = ['success', 'failure', 'rolled-back', 'already-installed', 'incompatible', 'aborted'];
 
-export type DeploymentStatus = 'active' | 'finished' | 'aborted';
+/** `halted`: a failure threshold was exceeded or an operator paused it; no new device starts until resumed. */
+export type DeploymentStatus = 'active' | 'halted' | 'finished' | 'aborted';
+
+/** The stages a device can be held before (docs/rollouts.md), in their order. */
+export const PAUSE_STAGES = ['install', 'reboot', 'commit'] as const;
+export type PauseStage = (typeof PAUSE_STAGES)[number];
+
+/** Halts the deployment when failed devices exceed `count`, or `percent` % of the devices concerned. 0/0: no threshold. */
+export interface FailureThreshold {
+  count: number;
+  percent: number;
+}
+
+/** A recurring window: opens at every minute the 5-field cron matches in `timeZone` ('' = UTC) and lasts `durationMs`. */
+export interface MaintenanceWindow {
+  cron: string;
+  durationMs: number;
+  timeZone: string;
+}
+
+/** One phase: its size is `percent` (1-100) or `count` of the target devices, not cumulative; the last takes the rest. */
+export interface PhaseSpec {
+  percent: number;
+  count: number;
+  /** epoch ms it starts at; 0: not timed */
+  startMs: number;
+  /** waits for a Continue with its number instead of starting after the previous phase succeeded */
+  manual: boolean;
+  /** share of this phase's devices that must succeed before the next starts automatically; 0 = 100 */
+  successPercent: number;
+  maxFailures: FailureThreshold;
+}
+
+/** How a deployment rolls out; every field may be left out (one phase, started at once, no pause). */
+export interface RolloutOptions {
+  phases?: Partial<PhaseSpec>[];
+  pauseBefore?: PauseStage[];
+  window?: MaintenanceWindow;
+  /** over the whole deployment */
+  maxFailures?: Partial<FailureThreshold>;
+  /** times a failed device is offered the deployment again */
+  retries?: number;
+  /** target this dynamic group (instead of devices or a static group), including devices that match later */
+  dynamicGroup?: string;
+  /** cap on the dynamic group's targets; 0: none */
+  maxDevices?: number;
+}
+
+export interface PhaseState {
+  /** 1-based */
+  number: number;
+  spec: PhaseSpec;
+  status: 'waiting' | 'started';
+  startedMs: number;
+  total: number;
+  counts: Partial<Record<DeviceDeploymentStatus, number>>;
+}
+
+/** The rollout as the hub runs it: options normalized, phases, maintenance window now. */
+export interface RolloutState {
+  phases: PhaseState[];
+  pauseBefore: PauseStage[];
+  window: MaintenanceWindow | null;
+  maxFailures: FailureThreshold;
+  retries: number;
+  dynamicGroup: string;
+  maxDevices: number;
+  windowOpen: boolean;
+  /** 0 when closed */
+  windowEndsMs: number;
+  /** 0 without a window */
+  nextWindowMs: number;
+}
+
+/** One deployment-level event: created, phase-started, continued, paused, halted, resumed, aborted, finished, device-joined, device-left. */
+export interface DeploymentHistoryEntry {
+  atMs: number;
+  /** operator name, or `hub` */
+  actor: string;
+  action: string;
+  details: Record<string, string>;
+}
+
+/** What a Continue releases: one phase, some devices, or (neither) every started phase; `stage` defaults to each one's next pause. */
+export interface ContinueTarget {
+  phase?: number;
+  deviceIds?: string[];
+  stage?: PauseStage;
+}
 
 export interface DeploymentRow {
   id: string;
@@ -180,6 +271,10 @@ export interface DeploymentRow {
   force: boolean;
   /** who aborted it, '' unless aborted */
   abortedBy: string;
+  /** why it is halted, '' unless halted */
+  haltReason: string;
+  /** null for a hub that predates rollouts */
+  rollout: RolloutState | null;
 }
 
 /** One device's part in one deployment (also a line of its update history). */
@@ -198,11 +293,17 @@ export interface DeploymentDeviceRow {
   artifactName: string;
   artifactVersion: string;
   deploymentName: string;
+  /** 1-based phase; 0 when the hub does not say */
+  phase: number;
+  /** 1 + retries so far; 0 when the hub does not say */
+  attempt: number;
 }
 
 export interface DeploymentDetail {
   deployment: DeploymentRow;
   devices: DeploymentDeviceRow[];
+  /** oldest first */
+  history: DeploymentHistoryEntry[];
 }
 
 export interface CreateDeploymentParams {
@@ -210,13 +311,14 @@ export interface CreateDeploymentParams {
   name?: string;
   /** the artifact's id (sha256 hex) */
   artifactId: string;
-  /** explicit targets; or `group` (exactly one of the two) */
+  /** explicit targets; or `group`, or `rollout.dynamicGroup` (exactly one of the three) */
   deviceIds?: string[];
   /** every member of this static group at creation time */
   group?: string;
   allowDowngrade?: boolean;
   /** install even where the same name and version is already installed */
   force?: boolean;
+  rollout?: RolloutOptions;
 }
 
 export interface DeploymentListQuery {
@@ -229,6 +331,46 @@ export interface DeploymentListQuery {
 export interface GroupRow {
   name: string;
   deviceIds: string[];
+}
+
+export const CONDITION_OPS = ['eq', 'ne', 'in', 'not-in', 'lt', 'le', 'gt', 'ge', 'exists', 'not-exists', 'regex'] as const;
+export type ConditionOp = (typeof CONDITION_OPS)[number];
+
+/** One condition on `id`, an identity attribute or else an inventory attribute. */
+export interface AttributeCondition {
+  attribute: string;
+  op: ConditionOp;
+  /** for every op but in, not-in, exists, not-exists */
+  value?: string;
+  /** for in and not-in */
+  values?: string[];
+}
+
+/** Accepted devices for which every condition holds (a dynamic group's filter). */
+export interface AttributeQuery {
+  conditions: AttributeCondition[];
+}
+
+export interface DynamicGroupRow {
+  name: string;
+  query: AttributeQuery;
+  createdBy: string;
+  createdMs: number;
+  /** accepted devices matching now */
+  matching: number;
+  window: MaintenanceWindow | null;
+}
+
+export interface DynamicGroupDetail {
+  group: DynamicGroupRow;
+  /** matching devices, by id */
+  deviceIds: string[];
+}
+
+export interface QueryPreview {
+  matching: number;
+  /** up to 20 matching ids */
+  sample: string[];
 }
 
 export interface GroupChange {
@@ -279,6 +421,11 @@ export interface ConsoleApi {
     get(id: string): Promise<DeploymentDetail>;
     /** Pending devices stop at once; devices in progress roll back unless they already committed. */
     abort(id: string): Promise<DeploymentRow>;
+    /** Releases pauses (or starts the next phase): see ContinueTarget. Refused while halted. */
+    continue(id: string, target?: ContinueTarget): Promise<DeploymentRow>;
+    /** Halts it: no new device starts and no pause is released until resumed. */
+    pause(id: string, reason?: string): Promise<DeploymentRow>;
+    resume(id: string): Promise<DeploymentRow>;
     /** One device's update history, newest first. */
     deviceHistory(deviceId: string): Promise<DeploymentDeviceRow[]>;
     /** The log lines a device sent for one deployment. */
@@ -289,6 +436,14 @@ export interface ConsoleApi {
     list(): Promise<GroupRow[]>;
     /** Adds and removes members (a group exists while it has members); returns the group after the change. */
     setMembers(name: string, change: GroupChange): Promise<GroupRow>;
+    /** Dynamic groups (saved filters), by name. */
+    listDynamic(): Promise<DynamicGroupRow[]>;
+    getDynamic(name: string): Promise<DynamicGroupDetail>;
+    /** Saves a filter under a name; an existing name is refused unless `replace`. */
+    createDynamic(name: string, query: AttributeQuery, replace?: boolean): Promise<DynamicGroupRow>;
+    deleteDynamic(name: string): Promise<DynamicGroupRow>;
+    /** How many accepted devices match now, and a few of them: the wizard's live count. */
+    preview(query: AttributeQuery): Promise<QueryPreview>;
   };
 }
 
@@ -318,10 +473,18 @@ export const CONSOLE_API_METHODS = [
   'deployments.list',
   'deployments.get',
   'deployments.abort',
+  'deployments.continue',
+  'deployments.pause',
+  'deployments.resume',
   'deployments.deviceHistory',
   'deployments.deviceLog',
   'groups.list',
   'groups.setMembers',
+  'groups.listDynamic',
+  'groups.getDynamic',
+  'groups.createDynamic',
+  'groups.deleteDynamic',
+  'groups.preview',
 ] as const;
 
 export type ConsoleApiMethod = (typeof CONSOLE_API_METHODS)[number];

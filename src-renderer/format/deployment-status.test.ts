@@ -8,7 +8,9 @@ describe('deployment statuses', () => {
     expect(isFinalStatus('committing')).toBe(false);
     expect(statusTone('rolled-back')).toBe('bad');
     expect(statusTone('incompatible')).toBe('skipped');
-    expect(statusTone('paused-before-install')).toBe('neutral');
+    expect(statusTone('paused-before-install')).toBe('paused');
+    expect(statusTone('halted')).toBe('paused');
+    expect(statusTone('a-status-from-a-newer-hub')).toBe('neutral');
     expect(statusText('already-installed')).toBe('already installed');
   });
   it('turns a device status into steady progress', () => {

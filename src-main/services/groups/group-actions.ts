@@ -1,11 +1,12 @@
 import type { ConsoleApi, GroupChange } from '../../common/console-api';
 import type { HubSession } from '../connection/hub-session';
 import { unary } from '../hub-client/hub-connection';
+import { dynamicGroupActions } from './dynamic-groups';
 
 const MAX_IDS = 10_000;
 
-// The `groups` half of the console API: static groups live on the hub (they
-// are deployment targets), so both calls go to the live hub.
+// The `groups` half of the console API: static and dynamic groups live on
+// the hub (they are deployment targets), so every call goes to the live hub.
 export function groupActions(session: HubSession): ConsoleApi['groups'] {
   return {
     list: () =>
@@ -20,6 +21,7 @@ export function groupActions(session: HubSession): ConsoleApi['groups'] {
         const g = await unary(client, client.setGroupMembers, req, token);
         return { name: g.name, deviceIds: g.deviceIds };
       }),
+    ...dynamicGroupActions(session),
   };
 }
 
