@@ -24,8 +24,13 @@ import { repoRoot, startProgram, tempDir, waitFor, type Program } from '../suppo
 // and the hub's final status must say which: success exactly when the new
 // image runs, committed.
 //
-// Two scenarios: a good release (success path) and a release whose health
-// check fails (rollback path), so the transitions of both are cut. The named
+// Three scenarios: a good release (success path), a release whose health
+// check fails (rollback path), and the good release with pauses before
+// install, reboot and commit that the operator released in advance (each
+// pause is reported and continued at once), so the transitions of all are
+// cut — a cut while paused must come back paused (then continued), and a cut
+// while paused before the commit is a boot of the trial slot (boot limit 1:
+// it falls back, rolled-back). The named
 // points come from a traced clean run of each (FLEET_CRASH_TRACE), so a new
 // transition is cut without touching this test.
 //
@@ -44,7 +49,7 @@ const FINAL = new Set(['success', 'failure', 'rolled-back', 'already-installed',
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 interface Scenario {
-  name: 'good' | 'bad';
+  name: 'good' | 'bad' | 'paused';
   artifactId: string;
   imageSha: string;
   /** Named crash points of a clean run, in order. */
@@ -114,6 +119,7 @@ beforeAll(async () => {
     const uploaded = (await uploadBytes(operators, admin(), artifact)).artifact!;
     scenarios.push({ name, artifactId: uploaded.id, imageSha: sha(image), points: [] });
   }
+  scenarios.push({ ...scenarios[0], name: 'paused', points: [] });
 }, 60_000);
 
 afterAll(async () => {
@@ -133,12 +139,15 @@ async function newDevice(s: Scenario): Promise<{ dir: string; deviceId: string; 
   mkdirSync(devDir, { recursive: true });
   const key = await loadOrCreateIdentityKey(devDir, { durable: false });
   const device = await call(operators, operators.preauthorizeDevice, { publicKey: key.publicKey, identity: simIdentity('sim-device', key.publicKey) }, admin());
+  const paused = s.name === 'paused' ? { rollout: { phases: [], pauseBefore: ['install', 'reboot', 'commit'], window: undefined, maxFailures: undefined, retries: 0, dynamicGroup: '', maxDevices: 0 } } : {};
   const dep = await call(
     operators,
     operators.createDeployment,
-    { name: `power-cut ${trialCount}`, artifactId: s.artifactId, artifactName: '', deviceIds: [device.id], group: '', allowDowngrade: false, force: false },
+    { name: `power-cut ${trialCount}`, artifactId: s.artifactId, artifactName: '', deviceIds: [device.id], group: '', allowDowngrade: false, force: false, ...paused },
     admin(),
   );
+  // Released in advance: the hub answers each pause with its continue.
+  if (s.name === 'paused') await call(operators, operators.continueDeployment, { id: dep.id, stage: 'commit', phase: 0, deviceIds: [] }, admin());
   return { dir, deviceId: device.id, deploymentId: dep.id };
 }
 
@@ -240,10 +249,22 @@ describe('power cuts during updates', () => {
   it(`ends every trial on the old or the new image with the matching hub status (≥${MIN_CUTS} cuts)`, async () => {
     const t0 = Date.now();
     for (const s of scenarios) s.points = await tracePoints(s);
-    const good = scenarios[0];
-    const bad = scenarios[1];
+    const [good, bad, paused] = scenarios;
     expect(good.points).toEqual(expect.arrayContaining(['persisted:install->reboot#1', 'sim:reboot#1', 'sim:booted#1', 'persist:commit->done#1', 'rootfs:committed#1']));
     expect(bad.points).toEqual(expect.arrayContaining(['persisted:verify->rollback#1', 'rootfs:rolled-back#1', 'persisted:rollback->rollback-reboot#1', 'sim:reboot#2']));
+    expect(paused.points).toEqual(
+      expect.arrayContaining([
+        'persisted:store->paused-before-install#1',
+        'persisted:continue-install#1',
+        'rootfs:switched#1',
+        'pause:disarmed#1',
+        'persisted:install->paused-before-reboot#1',
+        'persisted:continue-reboot#1',
+        'pause:rearmed#1',
+        'persisted:verify->paused-before-commit#1',
+        'persisted:continue-commit#1',
+      ]),
+    );
 
     // First every named point of both scenarios as the first cut (then
     // maybe later points), then random trials — a byte offset of the
@@ -256,7 +277,8 @@ describe('power cuts during updates', () => {
       const fixed = first.shift();
       if (fixed) return fixed;
       if (cutsSoFar >= MIN_CUTS) return undefined;
-      const s = random() < 0.6 ? good : bad;
+      const r = random();
+      const s = r < 0.45 ? good : r < 0.75 ? paused : bad;
       return { s, plan: randomPlan(s) };
     };
     await Promise.all(
@@ -278,7 +300,7 @@ describe('power cuts during updates', () => {
       cutsInDownload: results.reduce((n, r) => n + r.cuts.filter((c) => c.startsWith('download-bytes:')).length, 0),
       cutsInSlotWrite: results.reduce((n, r) => n + r.cuts.filter((c) => c.startsWith('store-bytes:')).length, 0),
       plannedCutsNotReached: results.reduce((n, r) => n + r.planned.length - r.cuts.length, 0),
-      namedPoints: { good: good.points.length, bad: bad.points.length },
+      namedPoints: Object.fromEntries(scenarios.map((s) => [s.name, s.points.length])),
       outcomes: Object.fromEntries(
         [...new Set(results.map((r) => `${r.scenario} ${r.status} (${r.image} image)`))].sort().map((k) => [k, results.filter((r) => `${r.scenario} ${r.status} (${r.image} image)` === k).length]),
       ),
@@ -297,5 +319,6 @@ describe('power cuts during updates', () => {
     // A good release ends in success unless a cut sent it back; a bad one never succeeds.
     expect(results.filter((r) => r.scenario === 'bad' && r.status === 'success')).toEqual([]);
     expect(results.some((r) => r.scenario === 'good' && r.status === 'success')).toBe(true);
+    expect(results.some((r) => r.scenario === 'paused' && r.status === 'success')).toBe(true);
   }, Math.max(600_000, MIN_CUTS * 2_000));
 });
