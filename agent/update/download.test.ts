@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import type { DownloadChunk } from '../../proto/gen/fleet/v1/device';
-import { downloadArtifact, type ChunkStream } from './download';
+import { downloadArtifact, syncInterval, type ChunkStream, type DownloadOptions } from './download';
 
 // The stall watchdog: a connection can die without ending its calls (seen in
 // tests/system/network-cut.test.ts before device keepalive), so a stream that
@@ -42,7 +42,76 @@ function chunkStream(data: Buffer, offset: number, stallAfter?: number): ChunkSt
   return stream;
 }
 
+function options(dir: string, data: Buffer, o: Partial<DownloadOptions>): DownloadOptions {
+  return {
+    file: join(dir, 'artifact.part'),
+    artifactId: createHash('sha256').update(data).digest('hex'),
+    size: data.length,
+    durableOffset: 0,
+    open: (offset) => chunkStream(data, offset),
+    waitOnline: async () => undefined,
+    onDurable: async () => undefined,
+    onProgress: () => undefined,
+    freeSpace: async () => 1e12,
+    log: () => undefined,
+    signal: new AbortController().signal,
+    backoff: { baseMs: 10, maxMs: 20 },
+    ...o,
+  };
+}
+
 describe('downloadArtifact', () => {
+  it('makes offsets durable in order, each only once its bytes are in the file, and holds the stream while the disk is behind', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'download-'));
+    dirs.push(dir);
+    const data = randomBytes(4 * 1024 * 1024);
+    const file = join(dir, 'artifact.part');
+    const durable: number[] = [];
+    let aheadOfDisk = 0;
+    const maxBuffered = 4 * CHUNK;
+    await downloadArtifact(
+      options(dir, data, {
+        syncEvery: 512 * 1024,
+        maxBuffered,
+        // Slow state saves must not hold the writes behind them.
+        onDurable: async (offset) => {
+          expect(readFileSync(file).subarray(0, offset).equals(data.subarray(0, offset))).toBe(true);
+          durable.push(offset);
+          await new Promise((r) => setTimeout(r, 20));
+        },
+        onProgress: (bytes) => (aheadOfDisk = Math.max(aheadOfDisk, bytes - statSync(file).size)),
+      }),
+    );
+    expect(readFileSync(file).equals(data)).toBe(true);
+    expect(durable.at(-1)).toBe(data.length);
+    expect(durable).toEqual([...durable].sort((a, b) => a - b));
+    // Marks every 512 KiB (folded when one arrives while a sync runs), then the end.
+    const marks = durable.slice(0, -1);
+    expect(new Set(marks).size).toBe(marks.length);
+    for (const offset of marks) expect(offset % (512 * 1024)).toBe(0);
+    expect(marks.length).toBeGreaterThan(1);
+    // Never more than maxBuffered bytes (plus the chunk just received) waited for the disk.
+    expect(aheadOfDisk).toBeLessThanOrEqual(maxBuffered + CHUNK);
+  });
+
+  it('fails at once on a local failure (saving the durable offset) instead of asking the hub again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'download-'));
+    dirs.push(dir);
+    const data = randomBytes(1024 * 1024);
+    let opened = 0;
+    const run = downloadArtifact(
+      options(dir, data, {
+        syncEvery: syncInterval(data.length),
+        open: (offset) => (opened++, chunkStream(data, offset)),
+        onDurable: async () => {
+          throw new Error('the state disk is read-only');
+        },
+      }),
+    );
+    await expect(run).rejects.toThrow('the state disk is read-only');
+    expect(opened).toBe(1);
+  });
+
   it('gives up a stream that stops delivering and resumes from the byte reached', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'download-'));
     dirs.push(dir);
