@@ -62,6 +62,7 @@ function fakeApi(): ConsoleApi {
       resume: async (id) => {
         throw new Error(`no deployment ${id}`);
       },
+      nextWindow: async () => ({ nextMs: 0, error: 'not used here' }),
       deviceHistory: async () => [],
       deviceLog: async () => [],
     },

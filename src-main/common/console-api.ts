@@ -426,6 +426,8 @@ export interface ConsoleApi {
     /** Halts it: no new device starts and no pause is released until resumed. */
     pause(id: string, reason?: string): Promise<DeploymentRow>;
     resume(id: string): Promise<DeploymentRow>;
+    /** When a maintenance window opens next after now (worked out locally with the hub's cron rules); `error` says what is wrong with it. */
+    nextWindow(window: MaintenanceWindow): Promise<{ nextMs: number; error: string }>;
     /** One device's update history, newest first. */
     deviceHistory(deviceId: string): Promise<DeploymentDeviceRow[]>;
     /** The log lines a device sent for one deployment. */
@@ -476,6 +478,7 @@ export const CONSOLE_API_METHODS = [
   'deployments.continue',
   'deployments.pause',
   'deployments.resume',
+  'deployments.nextWindow',
   'deployments.deviceHistory',
   'deployments.deviceLog',
   'groups.list',

@@ -6,7 +6,7 @@ import { relativeTime } from '../format/relative-time';
 import { deploymentHref } from '../route';
 import { useNow } from '../use-now';
 import { usePoll } from '../use-poll';
-import { DeployDialog } from './deploy-dialog';
+import { DeploymentWizard } from './deployment-wizard';
 import { plural } from './device-list';
 import { ProgressBar } from './progress-bar';
 import { StatusBadge } from './status-badge';
@@ -42,7 +42,7 @@ export function DeploymentsView() {
           New deployment…
         </button>
       </div>
-      {creating && <DeployDialog onCancel={() => setCreating(false)} onCreated={(id) => (location.hash = deploymentHref(id))} />}
+      {creating && <DeploymentWizard onCancel={() => setCreating(false)} onCreated={(id) => (location.hash = deploymentHref(id))} />}
       {load.state === 'loading' && <p className="muted">Loading deployments…</p>}
       {load.state === 'error' && (
         <div role="alert" className="notice error">

@@ -5,7 +5,7 @@ import { DeviceWindowLoader, type DeviceFilter } from '../device-window-loader';
 import { deploymentHref, deviceHref } from '../route';
 import { useDeviceList, type StatusFilter } from '../stores/device-list-store';
 import { ConfirmDialog } from './confirm-dialog';
-import { DeployDialog } from './deploy-dialog';
+import { DeploymentWizard } from './deployment-wizard';
 import { DeviceGrid } from './device-grid';
 import { GroupDialog } from './group-dialog';
 
@@ -160,7 +160,7 @@ export function DeviceList() {
       <DeviceGrid loader={loader} total={snap.total ?? 0} onOpen={open} />
 
       {deploying && (
-        <DeployDialog
+        <DeploymentWizard
           deviceIds={ids}
           onCancel={() => setDeploying(false)}
           onCreated={(id) => {

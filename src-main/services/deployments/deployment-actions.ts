@@ -3,6 +3,7 @@ import type { ContinueDeploymentRequest, CreateDeploymentRequest } from '../../.
 import type { HubSession } from '../connection/hub-session';
 import { unary } from '../hub-client/hub-connection';
 import { toDeploymentDeviceRow, toDeploymentRow, toHistory } from './deployment-rows';
+import { nextWindow } from './next-window';
 import { toRolloutRequest } from './rollout-request';
 
 const MAX_IDS = 10_000;
@@ -39,6 +40,7 @@ export function deploymentActions(session: HubSession): ConsoleApi['deployments'
       }),
     resume: (id) =>
       session.call('resuming a deployment', async (client, token) => toDeploymentRow(await unary(client, client.resumeDeployment, { id: checkId(id, 'deployment id') }, token))),
+    nextWindow: async (window) => nextWindow(window, Date.now()),
     deviceHistory: (deviceId) =>
       session.call("reading a device's update history", async (client, token) => {
         const res = await unary(client, client.listDeviceDeployments, { deviceId: checkId(deviceId, 'device id') }, token);

@@ -1,0 +1,48 @@
+import type { PhaseRow } from '../format/rollout-plan';
+
+// The wizard's phases: ordered rows, each a percent or a count of the
+// target devices (not cumulative; the last takes the rest), started after
+// the previous phase succeeded or by hand.
+
+const MAX_PHASES = 20;
+
+export function WizardPhases({ phases, onChange }: { phases: PhaseRow[]; onChange: (phases: PhaseRow[]) => void }) {
+  const set = (i: number, change: Partial<PhaseRow>) => onChange(phases.map((p, j) => (j === i ? { ...p, ...change } : p)));
+  return (
+    <fieldset className="wizard-phases">
+      <legend>Phases</legend>
+      <p className="muted">Each device is in exactly one phase, chosen reproducibly. The last phase takes every remaining device.</p>
+      <ol className="phase-rows">
+        {phases.map((p, i) => {
+          const n = i + 1;
+          const last = i === phases.length - 1;
+          return (
+            <li key={i} role="group" aria-label={`Phase ${n}`} className="phase-row">
+              <span className="phase-name">Phase {n}</span>
+              <input aria-label={`Size of phase ${n}`} inputMode="numeric" value={p.size} onChange={(e) => set(i, { size: e.target.value })} />
+              <select aria-label={`Unit of phase ${n}`} value={p.unit} onChange={(e) => set(i, { unit: e.target.value as PhaseRow['unit'] })}>
+                <option value="percent">% of devices</option>
+                <option value="count">devices</option>
+              </select>
+              {i === 0 ? (
+                <span className="muted">starts at once</span>
+              ) : (
+                <select aria-label={`Start of phase ${n}`} value={p.start} onChange={(e) => set(i, { start: e.target.value as PhaseRow['start'] })}>
+                  <option value="auto">when phase {i} succeeded</option>
+                  <option value="manual">on Continue</option>
+                </select>
+              )}
+              {last && i > 0 && <span className="muted">(takes the rest)</span>}
+              <button type="button" aria-label={`Remove phase ${n}`} disabled={phases.length === 1} onClick={() => onChange(phases.filter((_, j) => j !== i))}>
+                ×
+              </button>
+            </li>
+          );
+        })}
+      </ol>
+      <button type="button" disabled={phases.length >= MAX_PHASES} onClick={() => onChange([...phases, { size: '100', unit: 'percent', start: 'auto' }])}>
+        Add phase
+      </button>
+    </fieldset>
+  );
+}
