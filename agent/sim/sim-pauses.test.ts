@@ -180,6 +180,20 @@ describe('pause points on a simulated device', () => {
     expect(file(f, 'bootloader/cmdline')).toBe('fleet.slot=a\n');
   });
 
+  it('ends aborted at once when aborted while paused before the install, the running slot untouched', async () => {
+    const f = await fleet();
+    await deploy(f, { pauseBeforeInstall: true });
+    await reach(f, 'paused-before-install');
+    f.hub.sendTo(f.deviceId, { msg: { $case: 'abort', abort: { deploymentId: 'dep-1' } } });
+    await reach(f, 'aborted');
+    expect(statuses(f)).toEqual(['downloading', 'paused-before-install', 'aborted']);
+    expect(latest(f)).toBe('aborted');
+    expect(reports(f).at(-1)!.reason).toBe('aborted by the operator before installing');
+    expect(file(f, 'bootloader/env')).toMatch(/fleet_boot_part=a\n[^]*upgrade_available=0/);
+    carryOn(f, 'install');
+    await staysAt(f, 'aborted');
+  });
+
   it('starts over for a higher attempt after a failure, and reports the attempt', async () => {
     const f = await fleet();
     const cmd = await deploy(f, {}, false);
