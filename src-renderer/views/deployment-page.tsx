@@ -8,14 +8,18 @@ import { deviceHref } from '../route';
 import { useNow } from '../use-now';
 import { usePoll } from '../use-poll';
 import { ConfirmDialog } from './confirm-dialog';
+import { DeploymentHistory } from './deployment-history';
 import { DeploymentLog } from './deployment-log';
 import { DeploymentProgress } from './deployments-view';
 import { ProgressBar } from './progress-bar';
+import { RolloutPanel, type RolloutAction } from './rollout-panel';
 import { StatusBadge } from './status-badge';
 
 // One deployment, live: re-read every second while the page is visible and
-// any device is still working, with counts per status, a progress bar and
-// state per device (filtered by status on demand), its log, and Abort.
+// any device is still working, with counts per status, the rollout (halt
+// reason, window, bars per phase and stage, Continue/Pause/Resume), a
+// progress bar and state per device (filtered by status on demand, selectable
+// for a per-device Continue), its log, its history, and Abort.
 
 type Load = { state: 'loading' } | { state: 'error'; message: string } | { state: 'ready'; detail: DeploymentDetail; error: string };
 
@@ -29,6 +33,7 @@ export function DeploymentPage({ id }: { id: string }) {
   const [openLogs, setOpenLogs] = useState<ReadonlySet<string>>(new Set());
   /** a status to show alone (large deployments: "which ones failed?"), or all */
   const [shown, setShown] = useState<string | null>(null);
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const now = useNow(10_000);
 
   const read = useCallback(
@@ -40,7 +45,7 @@ export function DeploymentPage({ id }: { id: string }) {
       ),
     [id],
   );
-  const live = load.state !== 'ready' || load.detail.deployment.status === 'active' || load.detail.devices.some((d) => !isFinalStatus(d.status));
+  const live = load.state !== 'ready' || isOpen(load.detail.deployment.status) || load.detail.devices.some((d) => !isFinalStatus(d.status));
   usePoll(read, POLL_MS, live);
 
   async function abort(): Promise<void> {
@@ -57,6 +62,36 @@ export function DeploymentPage({ id }: { id: string }) {
     }
   }
 
+  async function rolloutAction(action: RolloutAction): Promise<void> {
+    setBusy(true);
+    try {
+      if (action.kind === 'continue') {
+        await fleet.deployments.continue(id, action.target);
+        setNotice({ kind: 'ok', text: `Continued ${action.what}.` });
+        if (action.target.deviceIds) setSelected(new Set());
+      } else if (action.kind === 'pause') {
+        await fleet.deployments.pause(id);
+        setNotice({ kind: 'ok', text: 'Deployment paused: no new device starts and no pause is released until you resume it.' });
+      } else {
+        await fleet.deployments.resume(id);
+        setNotice({ kind: 'ok', text: 'Deployment resumed.' });
+      }
+      await read();
+    } catch (err) {
+      const what = action.kind === 'continue' ? `Continue (${action.what})` : action.kind === 'pause' ? 'Pause' : 'Resume';
+      setNotice({ kind: 'error', text: `${what} failed: ${(err as Error).message}` });
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const toggleSelected = (deviceId: string) =>
+    setSelected((prev) => {
+      const next = new Set(prev);
+      if (!next.delete(deviceId)) next.add(deviceId);
+      return next;
+    });
+
   const toggleLog = (deviceId: string) =>
     setOpenLogs((prev) => {
       const next = new Set(prev);
@@ -65,6 +100,9 @@ export function DeploymentPage({ id }: { id: string }) {
     });
 
   const d = load.state === 'ready' ? load.detail.deployment : null;
+  const phased = (d?.rollout?.phases.length ?? 0) > 1;
+  const selectable = d !== null && isOpen(d.status);
+  const columns = 6 + (phased ? 1 : 0) + (selectable ? 1 : 0);
   return (
     <article className="deployment-page" aria-labelledby="deployment-title">
       <a href="#/deployments" className="back">
@@ -75,7 +113,7 @@ export function DeploymentPage({ id }: { id: string }) {
         {d && <StatusBadge status={d.status} />}
         <span className="spacer" />
         {d && (
-          <button type="button" className="danger" disabled={busy || d.status !== 'active'} onClick={() => setConfirm(true)}>
+          <button type="button" className="danger" disabled={busy || !isOpen(d.status)} onClick={() => setConfirm(true)}>
             Abort…
           </button>
         )}
@@ -123,6 +161,7 @@ export function DeploymentPage({ id }: { id: string }) {
               <DeploymentProgress deployment={d} />
             </dd>
           </dl>
+          <RolloutPanel deployment={d} selected={[...selected].filter((s) => load.detail.devices.some((dev) => dev.deviceId === s))} busy={busy} onAction={(a) => void rolloutAction(a)} />
           <div role="group" aria-label="Show devices by status" className="status-counts">
             <button type="button" className="chip" aria-pressed={shown === null} onClick={() => setShown(null)}>
               all: {d.total}
@@ -148,18 +187,32 @@ export function DeploymentPage({ id }: { id: string }) {
                 <th scope="col">Progress</th>
                 <th scope="col">Reason</th>
                 <th scope="col">Updated</th>
+                {phased && <th scope="col">Phase</th>}
                 <th scope="col">
                   <span className="sr-only">Log</span>
                 </th>
+                {selectable && (
+                  <th scope="col">
+                    <span className="sr-only">Select</span>
+                  </th>
+                )}
               </tr>
             </thead>
             <tbody>
               {load.detail.devices.filter((dev) => shown === null || dev.status === shown).map((dev) => (
                 <Fragment key={dev.deviceId}>
-                  <DeviceRow device={dev} now={now} logOpen={openLogs.has(dev.deviceId)} onToggleLog={() => toggleLog(dev.deviceId)} />
+                  <DeviceRow
+                    device={dev}
+                    now={now}
+                    phased={phased}
+                    logOpen={openLogs.has(dev.deviceId)}
+                    onToggleLog={() => toggleLog(dev.deviceId)}
+                    selected={selectable ? selected.has(dev.deviceId) : undefined}
+                    onToggleSelected={() => toggleSelected(dev.deviceId)}
+                  />
                   {openLogs.has(dev.deviceId) && (
                     <tr className="log-row">
-                      <td colSpan={6}>
+                      <td colSpan={columns}>
                         <DeploymentLog id={logId(dev)} deploymentId={id} deviceId={dev.deviceId} live={!isFinalStatus(dev.status)} />
                       </td>
                     </tr>
@@ -168,6 +221,7 @@ export function DeploymentPage({ id }: { id: string }) {
               ))}
             </tbody>
           </table>
+          <DeploymentHistory entries={load.detail.history} />
         </>
       )}
       {confirm && d && (
@@ -180,9 +234,22 @@ export function DeploymentPage({ id }: { id: string }) {
   );
 }
 
+const isOpen = (status: string) => status === 'active' || status === 'halted';
+
 const logId = (dev: DeploymentDeviceRow) => `log-${dev.deploymentId}-${dev.deviceId}`.replace(/[^A-Za-z0-9_-]/g, '_');
 
-function DeviceRow({ device: dev, now, logOpen, onToggleLog }: { device: DeploymentDeviceRow; now: number; logOpen: boolean; onToggleLog: () => void }) {
+interface DeviceRowProps {
+  device: DeploymentDeviceRow;
+  now: number;
+  phased: boolean;
+  logOpen: boolean;
+  onToggleLog: () => void;
+  /** undefined: no selection column (the deployment is over) */
+  selected: boolean | undefined;
+  onToggleSelected: () => void;
+}
+
+function DeviceRow({ device: dev, now, phased, logOpen, onToggleLog, selected, onToggleSelected }: DeviceRowProps) {
   const bytes = dev.bytesTotal > 0 ? `${formatSize(dev.bytesDone)} of ${formatSize(dev.bytesTotal)}` : '';
   const progress = deviceProgress(dev);
   const text = `${statusText(dev.status)}${bytes ? `, ${bytes}` : ''}`;
@@ -200,11 +267,17 @@ function DeviceRow({ device: dev, now, logOpen, onToggleLog }: { device: Deploym
       </td>
       <td className="reason">{dev.reason}</td>
       <td>{dev.updatedMs ? relativeTime(dev.updatedMs, now) : '—'}</td>
+      {phased && <td>{dev.phase || '—'}</td>}
       <td>
         <button type="button" aria-expanded={logOpen} aria-controls={logOpen ? logId(dev) : undefined} onClick={onToggleLog} aria-label={`Log of ${dev.deviceId}`}>
           {logOpen ? 'Hide log' : 'Log'}
         </button>
       </td>
+      {selected !== undefined && (
+        <td>
+          <input type="checkbox" aria-label={`Select ${dev.deviceId}`} checked={selected} disabled={isFinalStatus(dev.status)} onChange={onToggleSelected} />
+        </td>
+      )}
     </tr>
   );
 }

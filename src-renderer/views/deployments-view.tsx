@@ -28,7 +28,7 @@ export function DeploymentsView() {
       ),
     [],
   );
-  const anyActive = load.state !== 'ready' || load.rows.some((d) => d.status === 'active');
+  const anyActive = load.state !== 'ready' || load.rows.some((d) => d.status === 'active' || d.status === 'halted');
   usePoll(read, 2000, anyActive);
 
   return (
