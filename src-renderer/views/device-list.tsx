@@ -7,9 +7,11 @@ import { useDeviceList, type StatusFilter } from '../stores/device-list-store';
 import { ConfirmDialog } from './confirm-dialog';
 import { DeploymentWizard } from './deployment-wizard';
 import { DeviceGrid } from './device-grid';
+import { DynamicGroupPanel } from './dynamic-group-panel';
 import { GroupDialog } from './group-dialog';
 
-// The device list: text filter, status chips, bulk actions and the grid.
+// The device list: text filter, status chips, bulk actions, the grid, and
+// (on demand) the filter builder that saves dynamic groups.
 
 const FILTER_DEBOUNCE_MS = 250;
 const CHIPS: { status: StatusFilter; label: string }[] = [
@@ -36,6 +38,7 @@ export function DeviceList() {
   const [busy, setBusy] = useState(false);
   const [deploying, setDeploying] = useState(false);
   const [grouping, setGrouping] = useState(false);
+  const [building, setBuilding] = useState(false);
 
   useEffect(() => loader.setFilter(filter), [loader, filter]);
   useEffect(() => {
@@ -112,7 +115,11 @@ export function DeviceList() {
             </button>
           ))}
         </div>
+        <button type="button" aria-expanded={building} onClick={() => setBuilding(!building)}>
+          {building ? 'Hide filter builder' : 'Filter builder…'}
+        </button>
       </div>
+      {building && <DynamicGroupPanel />}
 
       <div className="actions" role="toolbar" aria-label="Device actions">
         <span className="selection-count" aria-live="polite">

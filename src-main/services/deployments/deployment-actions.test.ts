@@ -82,11 +82,71 @@ describe('deployments and groups through the console API', () => {
     expect((await app.api.groups.setMembers('lab', { remove: [a] })).deviceIds).toEqual([b]);
   });
 
+  it('rolls out in phases with pauses: continue, pause (halted, with the reason), resume; dynamic groups and their live count; history', async () => {
+    const { hub, app } = await connected();
+    const ids = await phantoms(hub, 'board-a', 4);
+    await phantoms(hub, 'board-b', 1);
+    const artifactId = await uploadArtifact(app, '1.0.0');
+
+    const d = await app.api.deployments.create({
+      artifactId,
+      deviceIds: ids,
+      rollout: { phases: [{ percent: 50 }, { count: 2, manual: true }], pauseBefore: ['commit', 'reboot'], maxFailures: { percent: 25 }, retries: 1, window: { cron: '0 2 * * *', durationMs: 3_600_000, timeZone: 'Europe/Oslo' } },
+    });
+    expect(d.rollout).toMatchObject({
+      pauseBefore: ['reboot', 'commit'],
+      maxFailures: { count: 0, percent: 25 },
+      retries: 1,
+      window: { cron: '0 2 * * *', durationMs: 3_600_000, timeZone: 'Europe/Oslo' },
+      phases: [
+        { number: 1, status: 'started', total: 2, spec: { percent: 50, manual: false } },
+        { number: 2, status: 'waiting', total: 2, spec: { count: 2, manual: true } },
+      ],
+    });
+    expect(d.rollout!.nextWindowMs).toBeGreaterThan(Date.now());
+    expect(d.haltReason).toBe('');
+
+    expect((await app.api.deployments.continue(d.id, { phase: 2 })).rollout!.phases[1].status).toBe('started');
+    const paused = await app.api.deployments.pause(d.id, 'looking at the logs');
+    expect(paused).toMatchObject({ status: 'halted', haltReason: 'looking at the logs' });
+    expect((await app.api.deployments.list({ status: 'halted' })).map((x) => x.id)).toEqual([d.id]);
+    await expect(app.api.deployments.continue(d.id)).rejects.toThrow(/resume it first/);
+    expect(await app.api.deployments.resume(d.id)).toMatchObject({ status: 'active', haltReason: '' });
+    const detail = await app.api.deployments.get(d.id);
+    expect(detail.devices.map((x) => x.phase).sort()).toEqual([1, 1, 2, 2]);
+    expect(detail.history.map((h) => [h.action, h.actor])).toEqual([
+      ['created', 'admin'],
+      ['phase-started', 'admin'],
+      ['paused', 'admin'],
+      ['resumed', 'admin'],
+    ]);
+    expect(detail.history[2].details).toEqual({ reason: 'looking at the logs' });
+
+    const query = { conditions: [{ attribute: 'device_type', op: 'eq' as const, value: 'board-a' }] };
+    expect(await app.api.groups.preview(query)).toEqual({ matching: 4, sample: ids });
+    expect(await app.api.groups.preview({ conditions: [{ attribute: 'device_type', op: 'in', values: ['board-a', 'board-b'] }] })).toMatchObject({ matching: 5 });
+    expect(await app.api.groups.createDynamic(' boards ', query)).toMatchObject({ name: 'boards', matching: 4, createdBy: 'admin', window: null, query });
+    await expect(app.api.groups.createDynamic('boards', query)).rejects.toThrow(/exists/);
+    expect((await app.api.groups.listDynamic()).map((g) => g.name)).toEqual(['boards']);
+    expect((await app.api.groups.getDynamic('boards')).deviceIds).toEqual(ids);
+    const dyn = await app.api.deployments.create({ artifactId, rollout: { dynamicGroup: 'boards', maxDevices: 3 } });
+    expect(dyn).toMatchObject({ total: 3, rollout: { dynamicGroup: 'boards', maxDevices: 3 } });
+    expect(await app.api.groups.deleteDynamic('boards')).toMatchObject({ name: 'boards' });
+    expect(await app.api.groups.listDynamic()).toEqual([]);
+
+    await expect(app.api.deployments.create({ artifactId, deviceIds: ids, rollout: { phases: [{ percent: 10, count: 1 }] } })).rejects.toThrow(/phase 1 needs a size/);
+    await expect(app.api.deployments.create({ artifactId, deviceIds: ids, rollout: { pauseBefore: ['download' as never] } })).rejects.toThrow(/unknown pause stage "download"/);
+    await expect(app.api.deployments.continue(d.id, { phase: 1, deviceIds: [ids[0]] })).rejects.toThrow(/not both/);
+    await expect(app.api.groups.preview({ conditions: [{ attribute: 'x', op: 'in', values: [] }] })).rejects.toThrow(/needs at least one value/);
+    expect(await app.api.deployments.nextWindow({ cron: '0 2 * * *', durationMs: 0, timeZone: 'UTC' })).toMatchObject({ error: '' });
+    expect((await app.api.deployments.nextWindow({ cron: '0 25 * * *', durationMs: 0, timeZone: '' })).error).not.toBe('');
+  });
+
   it('refuses unclear requests before asking the hub, and passes on what the hub refuses', async () => {
     const { hub, app } = await connected();
     const [a] = await phantoms(hub, 'board-a', 1);
     const artifactId = await uploadArtifact(app, '1.0.0');
-    await expect(app.api.deployments.create({ artifactId, deviceIds: [a], group: 'lab' })).rejects.toThrow('deploy either to devices or to a group, not both');
+    await expect(app.api.deployments.create({ artifactId, deviceIds: [a], group: 'lab' })).rejects.toThrow('deploy to devices, a group or a dynamic group: only one of them');
     await expect(app.api.deployments.create({ artifactId })).rejects.toThrow(/no devices selected/);
     await expect(app.api.deployments.create({ artifactId: '', deviceIds: [a] })).rejects.toThrow('artifact id is empty');
     await expect(app.api.deployments.list({ status: 'done' as never })).rejects.toThrow(/unknown deployment status "done"/);
