@@ -119,7 +119,7 @@ function DynamicGroupChoice({ groups, name, disabled, onChange }: { groups: Load
   }
   return (
     <label className="group-choice">
-      Dynamic group
+      Target dynamic group
       <select value={name} disabled={disabled} onChange={(e) => onChange(e.target.value)}>
         {groups.rows.map((g) => (
           <option key={g.name} value={g.name}>

@@ -13,7 +13,9 @@ import { deviceRow, pageErrors, startConsoleUnderTest, waitForDevices, WAIT, typ
 // phase-1 device stop at `paused-before-reboot` while phase 2 waits; one
 // Continue lets it reboot and commit, which starts phase 2, whose device
 // stops at the same pause; a second Continue finishes the deployment. The
-// history names who continued.
+// history names who continued. Then the device list's filter builder counts
+// matching devices live and saves a dynamic group, which the wizard offers
+// as a target with its live count, next to a new filter of its own.
 
 let c: ConsoleUnderTest;
 
@@ -98,5 +100,39 @@ it('creates a phased deployment paused before the reboot in the wizard, shows de
   expect(actions[0]).toBe('created');
   expect(await page.getByTestId('history').innerText()).toMatch(/continued by admin/);
   for (const d of devices) expect((await app.api.devices.get(d.id))!.inventory['artifact.fleetos.version']).toBe('3.0.0');
+  expect(pageErrors(c)).toEqual([]);
+});
+
+it('saves a filter built on the device list as a dynamic group, and the wizard counts the devices of a dynamic target live', async () => {
+  const { page, app } = c;
+  const ids = (await waitForDevices(app, 2)).map((d) => d.id);
+  await page.evaluate("location.hash = '#/devices'");
+  await page.getByRole('button', { name: 'Filter builder…' }).click();
+  const panel = page.getByRole('region', { name: 'Filter builder' });
+  await panel.getByLabel('Attribute of condition 1').fill('device_type');
+  await panel.getByLabel('Value of condition 1').fill('sim-device');
+  await expect.poll(() => panel.getByTestId('filter-count').innerText(), WAIT).toBe('2 accepted devices match');
+  await panel.getByLabel('Operator of condition 1').selectOption('ne');
+  await expect.poll(() => panel.getByTestId('filter-count').innerText(), WAIT).toBe('0 accepted devices match');
+  await panel.getByLabel('Operator of condition 1').selectOption('eq');
+  await panel.getByLabel('Dynamic group name').fill('sims');
+  await panel.getByRole('button', { name: 'Save as dynamic group' }).click();
+  await expect.poll(() => panel.getByRole('status').filter({ hasText: 'saved' }).innerText(), WAIT).toBe('Dynamic group “sims” saved: 2 devices match now.');
+  await expect.poll(() => panel.getByTestId('dynamic-group-row').allInnerTexts(), WAIT).toEqual([expect.stringMatching(/^sims\s+device_type equals “sim-device”\s+2/)]);
+  expect((await app.api.groups.getDynamic('sims')).deviceIds).toEqual(ids);
+
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Deployments' }).click();
+  await page.getByRole('button', { name: 'New deployment…' }).click();
+  const wizard = page.getByRole('dialog', { name: 'New deployment' });
+  await wizard.getByRole('radio', { name: 'Dynamic group' }).check();
+  await expect.poll(() => wizard.getByLabel('Target dynamic group').inputValue(), WAIT).toBe('sims');
+  await expect.poll(() => wizard.getByTestId('preview-count').innerText(), WAIT).toBe(`2 devices match now: ${ids.join(', ')}`);
+  await wizard.getByRole('radio', { name: 'New filter' }).check();
+  await wizard.getByRole('button', { name: 'Add condition' }).click();
+  await wizard.getByLabel('Attribute of condition 1').fill('id');
+  await wizard.getByLabel('Value of condition 1').fill(ids[1]);
+  await expect.poll(() => wizard.getByTestId('preview-count').innerText(), WAIT).toBe(`1 device matches now: ${ids[1]}`);
+  expect(await wizard.getByRole('button', { name: 'Deploy', exact: true }).isDisabled()).toBe(true); // the filter has no name yet
+  await wizard.getByRole('button', { name: 'Cancel' }).click();
   expect(pageErrors(c)).toEqual([]);
 });
