@@ -1,13 +1,13 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, type SigningKeyPair } from '../../artifact';
 import type { DeploymentCommand, UpdateReport } from '../../proto/gen/fleet/v1/device';
-import { makeTestCertificate, ScriptedHub, type TestCertificate } from '../testing/scripted-hub';
+import { makeTestCertificate, type TestCertificate } from '../testing/scripted-hub';
+import { startSimFleet, type SimFleet } from '../testing/sim-fleet';
 import { makeSimRootfsArtifact } from '../testing/sim-image';
 import { waitFor } from '../testing/wait-for';
-import { startSimulator, type RunningSimulator, type SimulatorOptions } from './simulator';
+import type { SimulatorOptions } from './simulator';
 
 // Pause points on a simulated device (issue #4): it stops before install,
 // reboot and commit, reports paused-before-<stage>, stays there across
@@ -16,7 +16,6 @@ import { startSimulator, type RunningSimulator, type SimulatorOptions } from './
 
 let cert: TestCertificate;
 let key: SigningKeyPair;
-const dirs: string[] = [];
 const cleanups: (() => Promise<void> | void)[] = [];
 
 beforeAll(() => {
@@ -26,83 +25,54 @@ beforeAll(() => {
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
 
-interface Fleet {
-  hub: ScriptedHub;
-  sim: RunningSimulator;
-  dir: string;
-  deviceId: string;
-  dev: string;
-  opts: SimulatorOptions;
-}
-
-async function fleet(over: Partial<SimulatorOptions> = {}): Promise<Fleet> {
-  const hub = new ScriptedHub(cert, { heartbeatIntervalMs: 200 });
-  await hub.listen();
-  const dir = mkdtempSync(join(tmpdir(), 'sim-pauses-'));
-  dirs.push(dir);
-  const opts: SimulatorOptions = { hub: hub.address, caPem: cert.certPem, devices: 1, stateDir: dir, connectSpreadMs: 0, backoff: { baseMs: 50, maxMs: 300 }, trustedArtifactKeys: [key.publicKeyPem], healthTimeoutMs: 10_000, ...over };
-  const sim = await startSimulator(opts);
-  cleanups.push(() => hub.kill());
-  const f: Fleet = { hub, sim, dir, deviceId: '', dev: join(dir, 'dev-00001'), opts };
-  cleanups.push(() => f.sim.close());
-  await waitFor('pending', () => hub.devices.size === 1);
-  for (const k of hub.devices.keys()) hub.setAdmission(k, 'accepted');
-  await waitFor('online', () => sim.agents[0].state === 'online');
-  f.deviceId = sim.agents[0].deviceId;
+async function fleet(sim: Partial<SimulatorOptions> = {}): Promise<SimFleet> {
+  const f = await startSimFleet({ cert, trustedKeyPem: key.publicKeyPem, prefix: 'sim-pauses-', sim });
+  cleanups.push(() => f.close());
   return f;
 }
 
-/** A power cut and power-on of the simulated device (a clean stop of its process, then a new one). */
-async function restart(f: Fleet): Promise<void> {
-  await f.sim.close();
-  f.sim = await startSimulator(f.opts);
-}
-
-async function deploy(f: Fleet, over: Partial<DeploymentCommand> = {}, healthy = true): Promise<DeploymentCommand> {
+async function deploy(f: SimFleet, over: Partial<DeploymentCommand> = {}, healthy = true): Promise<DeploymentCommand> {
   const { artifact } = await makeSimRootfsArtifact({ version: '2.0.0', healthy, signingKey: key.privateKeyPem });
   const cmd: DeploymentCommand = { deploymentId: 'dep-1', artifactId: f.hub.addArtifact(artifact), artifactName: 'fleetos', artifactVersion: '2.0.0', artifactSize: artifact.length, allowDowngrade: false, force: false, ...over };
   f.hub.deploy(f.deviceId, cmd);
   return cmd;
 }
 
-function reports(f: Fleet, attempt = 0): UpdateReport[] {
+function reports(f: SimFleet, attempt = 0): UpdateReport[] {
   return f.hub
     .device(f.deviceId)
     .updates.filter((u) => u.deploymentId === 'dep-1' && (u.attempt ?? 0) === attempt)
     .sort((a, b) => a.seq - b.seq);
 }
 
-function latest(f: Fleet, attempt = 0): string {
+function latest(f: SimFleet, attempt = 0): string {
   return reports(f, attempt).at(-1)?.status ?? '';
 }
 
-function statuses(f: Fleet, attempt = 0): string[] {
+function statuses(f: SimFleet, attempt = 0): string[] {
   return reports(f, attempt)
     .map((u) => u.status)
     .filter((s, i, all) => s !== all[i - 1]);
 }
 
-async function reach(f: Fleet, status: string, attempt = 0): Promise<void> {
+async function reach(f: SimFleet, status: string, attempt = 0): Promise<void> {
   await waitFor(status, () => latest(f, attempt) === status, 20_000);
 }
 
-function carryOn(f: Fleet, stage: string, deploymentId = 'dep-1'): void {
+function carryOn(f: SimFleet, stage: string, deploymentId = 'dep-1'): void {
   f.hub.sendTo(f.deviceId, { msg: { $case: 'deploymentContinue', deploymentContinue: { deploymentId, stage } } });
 }
 
 /** Waits a little and checks the device did not move on. */
-async function staysAt(f: Fleet, status: string): Promise<void> {
+async function staysAt(f: SimFleet, status: string): Promise<void> {
   const before = reports(f).length;
   await new Promise((r) => setTimeout(r, 400));
   expect(latest(f)).toBe(status);
   expect(reports(f).slice(before).every((u) => u.status === status)).toBe(true);
 }
 
-const file = (f: Fleet, name: string): string => readFileSync(join(f.dev, name), 'utf8');
+const file = (f: SimFleet, name: string): string => readFileSync(join(f.dev, name), 'utf8');
 
 describe('pause points on a simulated device', () => {
   it('stops before install, reboot and commit; only the continue of that stage releases each', async () => {
@@ -148,7 +118,7 @@ describe('pause points on a simulated device', () => {
     for (const stage of ['install', 'reboot', 'commit']) {
       await reach(f, `paused-before-${stage}`);
       const slot = file(f, 'bootloader/cmdline');
-      await restart(f);
+      await f.restart();
       await waitFor('online again', () => f.sim.agents[0].state === 'online');
       await staysAt(f, `paused-before-${stage}`);
       expect(file(f, 'bootloader/cmdline')).toBe(slot);

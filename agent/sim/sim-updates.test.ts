@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, type SigningKeyPair } from '../../artifact';
 import type { DeploymentCommand } from '../../proto/gen/fleet/v1/device';
-import { makeTestCertificate, ScriptedHub, type TestCertificate } from '../testing/scripted-hub';
+import { makeTestCertificate, type ScriptedHub, type ScriptedHubOptions, type TestCertificate } from '../testing/scripted-hub';
+import { startSimFleet, type SimFleet } from '../testing/sim-fleet';
 import { factoryImage, makeSimRootfsArtifact } from '../testing/sim-image';
 import { waitFor } from '../testing/wait-for';
 import { syncInterval } from '../update/download';
-import { startSimulator, type RunningSimulator, type SimulatorOptions } from './simulator';
+import type { SimulatorOptions } from './simulator';
 
 // Simulated devices taking real updates from a scripted hub: the image lands
 // byte for byte in the other slot file, the simulated U-Boot switches, the
@@ -17,7 +17,6 @@ import { startSimulator, type RunningSimulator, type SimulatorOptions } from './
 
 let cert: TestCertificate;
 let key: SigningKeyPair;
-const dirs: string[] = [];
 const cleanups: (() => Promise<void> | void)[] = [];
 
 beforeAll(() => {
@@ -27,44 +26,25 @@ beforeAll(() => {
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
-interface Fleet {
-  hub: ScriptedHub;
-  sim: RunningSimulator;
-  dir: string;
-  deviceId: string;
-  dev: string;
-}
-
-async function fleet(opts: Partial<SimulatorOptions> = {}, hubOpts: ConstructorParameters<typeof ScriptedHub>[1] = {}): Promise<Fleet> {
-  const hub = new ScriptedHub(cert, { heartbeatIntervalMs: 200, ...hubOpts });
-  await hub.listen();
-  const dir = mkdtempSync(join(tmpdir(), 'sim-updates-'));
-  dirs.push(dir);
-  const sim = await startSimulator({ hub: hub.address, caPem: cert.certPem, devices: 1, stateDir: dir, connectSpreadMs: 0, backoff: { baseMs: 50, maxMs: 300 }, trustedArtifactKeys: [key.publicKeyPem], healthTimeoutMs: 10_000, ...opts });
-  cleanups.push(() => hub.kill());
-  cleanups.push(() => sim.close());
-  await waitFor('pending', () => hub.devices.size === 1);
-  for (const k of hub.devices.keys()) hub.setAdmission(k, 'accepted');
-  await waitFor('online', () => sim.agents[0].state === 'online');
-  return { hub, sim, dir, deviceId: sim.agents[0].deviceId, dev: join(dir, 'dev-00001') };
+async function fleet(sim: Partial<SimulatorOptions> = {}, hub: ScriptedHubOptions = {}): Promise<SimFleet> {
+  const f = await startSimFleet({ cert, trustedKeyPem: key.publicKeyPem, prefix: 'sim-updates-', sim, hub });
+  cleanups.push(() => f.close());
+  return f;
 }
 
 function command(hub: ScriptedHub, artifact: Buffer, over: Partial<DeploymentCommand> = {}): DeploymentCommand {
   return { deploymentId: 'dep-1', artifactId: hub.addArtifact(artifact), artifactName: 'fleetos', artifactVersion: '2.0.0', artifactSize: artifact.length, allowDowngrade: false, force: false, ...over };
 }
 
-async function finalReport(f: Fleet, deploymentId = 'dep-1', timeoutMs = 20_000) {
+async function finalReport(f: SimFleet, deploymentId = 'dep-1', timeoutMs = 20_000) {
   await waitFor(`a final report for ${deploymentId}`, () => ['success', 'failure', 'rolled-back', 'already-installed', 'incompatible', 'aborted'].includes(f.hub.latestUpdate(f.deviceId, deploymentId)?.status ?? ''), timeoutMs);
   return f.hub.latestUpdate(f.deviceId, deploymentId)!;
 }
 
-function statuses(f: Fleet, deploymentId = 'dep-1'): string[] {
+function statuses(f: SimFleet, deploymentId = 'dep-1'): string[] {
   const seen = f.hub.device(f.deviceId).updates.filter((u) => u.deploymentId === deploymentId).sort((a, b) => a.seq - b.seq);
   return seen.map((u) => u.status).filter((s, i, all) => s !== all[i - 1]);
 }
@@ -200,9 +180,7 @@ describe('simulated device updates', () => {
     await waitFor('the download stuck at 5 MiB', () => f.hub.downloads.length >= 2, 10_000);
     await f.sim.close();
     hold = false;
-    const sim = await startSimulator({ hub: f.hub.address, caPem: cert.certPem, devices: 1, stateDir: f.dir, connectSpreadMs: 0, backoff: { baseMs: 50, maxMs: 300 }, trustedArtifactKeys: [key.publicKeyPem] });
-    cleanups.push(() => sim.close());
-    f.sim = sim;
+    await f.restart();
     expect((await finalReport(f)).status).toBe('success');
     // Every eighth of the artifact was fsynced and recorded (at 64 KiB chunk
     // ends); the restart asked from the last such offset before the stall.
