@@ -24,6 +24,10 @@ import { StatusBadge } from './status-badge';
 type Load = { state: 'loading' } | { state: 'error'; message: string } | { state: 'ready'; detail: DeploymentDetail; error: string };
 
 const POLL_MS = 1000;
+// A finished deployment is still read now and then: a device the hub had
+// marked aborted while it was already working reports its own final truth
+// (rolled back, or success if it had committed) a little later.
+const SETTLED_POLL_MS = 5000;
 
 export function DeploymentPage({ id }: { id: string }) {
   const [load, setLoad] = useState<Load>({ state: 'loading' });
@@ -46,7 +50,7 @@ export function DeploymentPage({ id }: { id: string }) {
     [id],
   );
   const live = load.state !== 'ready' || isOpen(load.detail.deployment.status) || load.detail.devices.some((d) => !isFinalStatus(d.status));
-  usePoll(read, POLL_MS, live);
+  usePoll(read, live ? POLL_MS : SETTLED_POLL_MS, true);
 
   async function abort(): Promise<void> {
     setConfirm(false);

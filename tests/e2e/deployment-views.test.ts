@@ -119,15 +119,20 @@ it('aborts a deployment from its page after confirming; no device is left workin
   await expect.poll(settled, { timeout: 90_000, interval: 250 }).toBe(true);
   const detail = await app.api.deployments.get(id);
   expect(detail.deployment).toMatchObject({ status: 'aborted', abortedBy: 'admin' });
-  await expect
-    .poll(() => page.getByTestId('deployment-device').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-status'))), WAIT)
-    .toEqual(detail.devices.map((d) => d.status));
+  // The page catches up with the hub's final word (a device the hub marked
+  // aborted while it was working reports its own final status a little later).
+  const pageMatchesHub = async () => {
+    const shown = await page.getByTestId('deployment-device').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-status')));
+    const now = await app.api.deployments.get(id);
+    return JSON.stringify(shown) === JSON.stringify(now.devices.map((d) => d.status));
+  };
+  await expect.poll(pageMatchesHub, WAIT).toBe(true);
 
   // Showing one status alone.
   const statuses = page.getByRole('group', { name: 'Show devices by status' });
   await statuses.getByTestId('count-aborted').click();
   expect(await statuses.getByTestId('count-aborted').getAttribute('aria-pressed')).toBe('true');
-  const aborted = detail.devices.filter((d) => d.status === 'aborted').map((d) => d.deviceId);
+  const aborted = (await app.api.deployments.get(id)).devices.filter((d) => d.status === 'aborted').map((d) => d.deviceId);
   await expect.poll(() => page.getByTestId('deployment-device').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-device-id'))), WAIT).toEqual(aborted);
   await statuses.getByRole('button', { name: 'all: 2' }).click();
   await expect.poll(() => page.getByTestId('deployment-device').count(), WAIT).toBe(2);
