@@ -10,10 +10,12 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
   type ClientWritableStream,
+  type handleBidiStreamingCall,
   type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
@@ -22,6 +24,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { ChannelFrame, ChannelOpen } from "./channel";
 import { AdmissionStatus, Device } from "./common";
 
 export const protobufPackage = "fleet.v1";
@@ -597,6 +600,106 @@ export interface ListGroupWindowsRequest {
 
 export interface ListGroupWindowsResponse {
   windows: GroupWindow[];
+}
+
+export interface ConsoleChannelRequest {
+  msg: { $case: "start"; start: ChannelStart } | { $case: "frame"; frame: ChannelFrame } | undefined;
+}
+
+export interface ChannelStart {
+  deviceId: string;
+  open: ChannelOpen | undefined;
+}
+
+export interface ConsoleChannelResponse {
+  msg:
+    | //
+    /** The device accepted; frames follow. */
+    { $case: "started"; started: ChannelStarted }
+    | { $case: "frame"; frame: ChannelFrame }
+    | undefined;
+}
+
+export interface ChannelStarted {
+  sessionId: string;
+  /** Shell sessions are recorded on the hub (asciicast v2). */
+  recorded: boolean;
+}
+
+/** One remote session as the hub recorded it. */
+export interface RemoteSession {
+  id: string;
+  deviceId: string;
+  operator: string;
+  /** shell | command | file | port-forward */
+  kind: string;
+  /** The command, `op path` of a file operation, or `host:port`. */
+  detail: string;
+  startedMs: number;
+  /** Absent while open. */
+  endedMs?:
+    | number
+    | undefined;
+  /** Why it ended (exit 0, closed by operator, device went offline, ...). */
+  endReason: string;
+  bytesToDevice: number;
+  bytesFromDevice: number;
+  /** Shells: size of the recording, and whether it hit the size cap. */
+  recordingBytes?: number | undefined;
+  recordingTruncated: boolean;
+}
+
+export interface ListSessionsRequest {
+  /** Optional filters. */
+  deviceId: string;
+  kind: string;
+  openOnly: boolean;
+  pageSize: number;
+  pageToken: string;
+}
+
+export interface ListSessionsResponse {
+  sessions: RemoteSession[];
+  nextPageToken: string;
+}
+
+export interface CloseSessionRequest {
+  id: string;
+}
+
+export interface GetRecordingRequest {
+  sessionId: string;
+}
+
+export interface RecordingChunk {
+  data: Buffer;
+}
+
+/** One entry of the hub's event log. */
+export interface AuditEntry {
+  revision: number;
+  atMs: number;
+  /** Operator name, `device:<id>` or `hub`. */
+  actor: string;
+  /** e.g. device.accepted, deployment.created, session.opened, session.closed */
+  kind: string;
+  /** The device, deployment or session the entry is about. */
+  subject: string;
+  /** Extra facts as a JSON object. */
+  detailJson: string;
+}
+
+export interface ListAuditRequest {
+  /** Entries with a revision below this (paging backwards); 0: from the newest. */
+  beforeRevision: number;
+  limit: number;
+  /** Optional filters. */
+  kindPrefix: string;
+  subject: string;
+}
+
+export interface ListAuditResponse {
+  entries: AuditEntry[];
 }
 
 function createBaseWhoAmIRequest(): WhoAmIRequest {
@@ -5981,6 +6084,1100 @@ export const ListGroupWindowsResponse: MessageFns<ListGroupWindowsResponse> = {
   },
 };
 
+function createBaseConsoleChannelRequest(): ConsoleChannelRequest {
+  return { msg: undefined };
+}
+
+export const ConsoleChannelRequest: MessageFns<ConsoleChannelRequest> = {
+  encode(message: ConsoleChannelRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.msg?.$case) {
+      case "start":
+        ChannelStart.encode(message.msg.start, writer.uint32(10).fork()).join();
+        break;
+      case "frame":
+        ChannelFrame.encode(message.msg.frame, writer.uint32(18).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConsoleChannelRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConsoleChannelRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.msg = { $case: "start", start: ChannelStart.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.msg = { $case: "frame", frame: ChannelFrame.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ConsoleChannelRequest>, I>>(base?: I): ConsoleChannelRequest {
+    return ConsoleChannelRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConsoleChannelRequest>, I>>(object: I): ConsoleChannelRequest {
+    const message = createBaseConsoleChannelRequest();
+    switch (object.msg?.$case) {
+      case "start": {
+        if (object.msg?.start !== undefined && object.msg?.start !== null) {
+          message.msg = { $case: "start", start: ChannelStart.fromPartial(object.msg.start) };
+        }
+        break;
+      }
+      case "frame": {
+        if (object.msg?.frame !== undefined && object.msg?.frame !== null) {
+          message.msg = { $case: "frame", frame: ChannelFrame.fromPartial(object.msg.frame) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseChannelStart(): ChannelStart {
+  return { deviceId: "", open: undefined };
+}
+
+export const ChannelStart: MessageFns<ChannelStart> = {
+  encode(message: ChannelStart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deviceId !== "") {
+      writer.uint32(10).string(message.deviceId);
+    }
+    if (message.open !== undefined) {
+      ChannelOpen.encode(message.open, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChannelStart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChannelStart();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deviceId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.open = ChannelOpen.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ChannelStart>, I>>(base?: I): ChannelStart {
+    return ChannelStart.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChannelStart>, I>>(object: I): ChannelStart {
+    const message = createBaseChannelStart();
+    message.deviceId = object.deviceId ?? "";
+    message.open = (object.open !== undefined && object.open !== null)
+      ? ChannelOpen.fromPartial(object.open)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseConsoleChannelResponse(): ConsoleChannelResponse {
+  return { msg: undefined };
+}
+
+export const ConsoleChannelResponse: MessageFns<ConsoleChannelResponse> = {
+  encode(message: ConsoleChannelResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.msg?.$case) {
+      case "started":
+        ChannelStarted.encode(message.msg.started, writer.uint32(10).fork()).join();
+        break;
+      case "frame":
+        ChannelFrame.encode(message.msg.frame, writer.uint32(18).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConsoleChannelResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConsoleChannelResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.msg = { $case: "started", started: ChannelStarted.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.msg = { $case: "frame", frame: ChannelFrame.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ConsoleChannelResponse>, I>>(base?: I): ConsoleChannelResponse {
+    return ConsoleChannelResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConsoleChannelResponse>, I>>(object: I): ConsoleChannelResponse {
+    const message = createBaseConsoleChannelResponse();
+    switch (object.msg?.$case) {
+      case "started": {
+        if (object.msg?.started !== undefined && object.msg?.started !== null) {
+          message.msg = { $case: "started", started: ChannelStarted.fromPartial(object.msg.started) };
+        }
+        break;
+      }
+      case "frame": {
+        if (object.msg?.frame !== undefined && object.msg?.frame !== null) {
+          message.msg = { $case: "frame", frame: ChannelFrame.fromPartial(object.msg.frame) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseChannelStarted(): ChannelStarted {
+  return { sessionId: "", recorded: false };
+}
+
+export const ChannelStarted: MessageFns<ChannelStarted> = {
+  encode(message: ChannelStarted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sessionId !== "") {
+      writer.uint32(10).string(message.sessionId);
+    }
+    if (message.recorded !== false) {
+      writer.uint32(16).bool(message.recorded);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChannelStarted {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChannelStarted();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sessionId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.recorded = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ChannelStarted>, I>>(base?: I): ChannelStarted {
+    return ChannelStarted.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChannelStarted>, I>>(object: I): ChannelStarted {
+    const message = createBaseChannelStarted();
+    message.sessionId = object.sessionId ?? "";
+    message.recorded = object.recorded ?? false;
+    return message;
+  },
+};
+
+function createBaseRemoteSession(): RemoteSession {
+  return {
+    id: "",
+    deviceId: "",
+    operator: "",
+    kind: "",
+    detail: "",
+    startedMs: 0,
+    endedMs: undefined,
+    endReason: "",
+    bytesToDevice: 0,
+    bytesFromDevice: 0,
+    recordingBytes: undefined,
+    recordingTruncated: false,
+  };
+}
+
+export const RemoteSession: MessageFns<RemoteSession> = {
+  encode(message: RemoteSession, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.deviceId !== "") {
+      writer.uint32(18).string(message.deviceId);
+    }
+    if (message.operator !== "") {
+      writer.uint32(26).string(message.operator);
+    }
+    if (message.kind !== "") {
+      writer.uint32(34).string(message.kind);
+    }
+    if (message.detail !== "") {
+      writer.uint32(42).string(message.detail);
+    }
+    if (message.startedMs !== 0) {
+      writer.uint32(48).int64(message.startedMs);
+    }
+    if (message.endedMs !== undefined) {
+      writer.uint32(56).int64(message.endedMs);
+    }
+    if (message.endReason !== "") {
+      writer.uint32(66).string(message.endReason);
+    }
+    if (message.bytesToDevice !== 0) {
+      writer.uint32(72).int64(message.bytesToDevice);
+    }
+    if (message.bytesFromDevice !== 0) {
+      writer.uint32(80).int64(message.bytesFromDevice);
+    }
+    if (message.recordingBytes !== undefined) {
+      writer.uint32(88).int64(message.recordingBytes);
+    }
+    if (message.recordingTruncated !== false) {
+      writer.uint32(96).bool(message.recordingTruncated);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoteSession {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoteSession();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.deviceId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.operator = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.startedMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.endedMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.endReason = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.bytesToDevice = longToNumber(reader.int64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.bytesFromDevice = longToNumber(reader.int64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.recordingBytes = longToNumber(reader.int64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.recordingTruncated = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<RemoteSession>, I>>(base?: I): RemoteSession {
+    return RemoteSession.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoteSession>, I>>(object: I): RemoteSession {
+    const message = createBaseRemoteSession();
+    message.id = object.id ?? "";
+    message.deviceId = object.deviceId ?? "";
+    message.operator = object.operator ?? "";
+    message.kind = object.kind ?? "";
+    message.detail = object.detail ?? "";
+    message.startedMs = object.startedMs ?? 0;
+    message.endedMs = object.endedMs ?? undefined;
+    message.endReason = object.endReason ?? "";
+    message.bytesToDevice = object.bytesToDevice ?? 0;
+    message.bytesFromDevice = object.bytesFromDevice ?? 0;
+    message.recordingBytes = object.recordingBytes ?? undefined;
+    message.recordingTruncated = object.recordingTruncated ?? false;
+    return message;
+  },
+};
+
+function createBaseListSessionsRequest(): ListSessionsRequest {
+  return { deviceId: "", kind: "", openOnly: false, pageSize: 0, pageToken: "" };
+}
+
+export const ListSessionsRequest: MessageFns<ListSessionsRequest> = {
+  encode(message: ListSessionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deviceId !== "") {
+      writer.uint32(10).string(message.deviceId);
+    }
+    if (message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.openOnly !== false) {
+      writer.uint32(24).bool(message.openOnly);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(32).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(42).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSessionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSessionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deviceId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.openOnly = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ListSessionsRequest>, I>>(base?: I): ListSessionsRequest {
+    return ListSessionsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSessionsRequest>, I>>(object: I): ListSessionsRequest {
+    const message = createBaseListSessionsRequest();
+    message.deviceId = object.deviceId ?? "";
+    message.kind = object.kind ?? "";
+    message.openOnly = object.openOnly ?? false;
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListSessionsResponse(): ListSessionsResponse {
+  return { sessions: [], nextPageToken: "" };
+}
+
+export const ListSessionsResponse: MessageFns<ListSessionsResponse> = {
+  encode(message: ListSessionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.sessions) {
+      RemoteSession.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSessionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSessionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sessions.push(RemoteSession.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ListSessionsResponse>, I>>(base?: I): ListSessionsResponse {
+    return ListSessionsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSessionsResponse>, I>>(object: I): ListSessionsResponse {
+    const message = createBaseListSessionsResponse();
+    message.sessions = object.sessions?.map((e) => RemoteSession.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseCloseSessionRequest(): CloseSessionRequest {
+  return { id: "" };
+}
+
+export const CloseSessionRequest: MessageFns<CloseSessionRequest> = {
+  encode(message: CloseSessionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CloseSessionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCloseSessionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<CloseSessionRequest>, I>>(base?: I): CloseSessionRequest {
+    return CloseSessionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CloseSessionRequest>, I>>(object: I): CloseSessionRequest {
+    const message = createBaseCloseSessionRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseGetRecordingRequest(): GetRecordingRequest {
+  return { sessionId: "" };
+}
+
+export const GetRecordingRequest: MessageFns<GetRecordingRequest> = {
+  encode(message: GetRecordingRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sessionId !== "") {
+      writer.uint32(10).string(message.sessionId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetRecordingRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetRecordingRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sessionId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<GetRecordingRequest>, I>>(base?: I): GetRecordingRequest {
+    return GetRecordingRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetRecordingRequest>, I>>(object: I): GetRecordingRequest {
+    const message = createBaseGetRecordingRequest();
+    message.sessionId = object.sessionId ?? "";
+    return message;
+  },
+};
+
+function createBaseRecordingChunk(): RecordingChunk {
+  return { data: Buffer.alloc(0) };
+}
+
+export const RecordingChunk: MessageFns<RecordingChunk> = {
+  encode(message: RecordingChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.data.length !== 0) {
+      writer.uint32(10).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordingChunk {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordingChunk();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<RecordingChunk>, I>>(base?: I): RecordingChunk {
+    return RecordingChunk.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecordingChunk>, I>>(object: I): RecordingChunk {
+    const message = createBaseRecordingChunk();
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseAuditEntry(): AuditEntry {
+  return { revision: 0, atMs: 0, actor: "", kind: "", subject: "", detailJson: "" };
+}
+
+export const AuditEntry: MessageFns<AuditEntry> = {
+  encode(message: AuditEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.revision !== 0) {
+      writer.uint32(8).int64(message.revision);
+    }
+    if (message.atMs !== 0) {
+      writer.uint32(16).int64(message.atMs);
+    }
+    if (message.actor !== "") {
+      writer.uint32(26).string(message.actor);
+    }
+    if (message.kind !== "") {
+      writer.uint32(34).string(message.kind);
+    }
+    if (message.subject !== "") {
+      writer.uint32(42).string(message.subject);
+    }
+    if (message.detailJson !== "") {
+      writer.uint32(50).string(message.detailJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.atMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.detailJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<AuditEntry>, I>>(base?: I): AuditEntry {
+    return AuditEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuditEntry>, I>>(object: I): AuditEntry {
+    const message = createBaseAuditEntry();
+    message.revision = object.revision ?? 0;
+    message.atMs = object.atMs ?? 0;
+    message.actor = object.actor ?? "";
+    message.kind = object.kind ?? "";
+    message.subject = object.subject ?? "";
+    message.detailJson = object.detailJson ?? "";
+    return message;
+  },
+};
+
+function createBaseListAuditRequest(): ListAuditRequest {
+  return { beforeRevision: 0, limit: 0, kindPrefix: "", subject: "" };
+}
+
+export const ListAuditRequest: MessageFns<ListAuditRequest> = {
+  encode(message: ListAuditRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.beforeRevision !== 0) {
+      writer.uint32(8).int64(message.beforeRevision);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(16).int32(message.limit);
+    }
+    if (message.kindPrefix !== "") {
+      writer.uint32(26).string(message.kindPrefix);
+    }
+    if (message.subject !== "") {
+      writer.uint32(34).string(message.subject);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAuditRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAuditRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.beforeRevision = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.limit = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.kindPrefix = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ListAuditRequest>, I>>(base?: I): ListAuditRequest {
+    return ListAuditRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListAuditRequest>, I>>(object: I): ListAuditRequest {
+    const message = createBaseListAuditRequest();
+    message.beforeRevision = object.beforeRevision ?? 0;
+    message.limit = object.limit ?? 0;
+    message.kindPrefix = object.kindPrefix ?? "";
+    message.subject = object.subject ?? "";
+    return message;
+  },
+};
+
+function createBaseListAuditResponse(): ListAuditResponse {
+  return { entries: [] };
+}
+
+export const ListAuditResponse: MessageFns<ListAuditResponse> = {
+  encode(message: ListAuditResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entries) {
+      AuditEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAuditResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAuditResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entries.push(AuditEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ListAuditResponse>, I>>(base?: I): ListAuditResponse {
+    return ListAuditResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListAuditResponse>, I>>(object: I): ListAuditResponse {
+    const message = createBaseListAuditResponse();
+    message.entries = object.entries?.map((e) => AuditEntry.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * What operators (console, fleetctl) call. Every call carries
  * `authorization: Bearer <operator token>` metadata; roles are checked per call.
@@ -6275,6 +7472,70 @@ export const ConsoleServiceService = {
       Buffer.from(ListGroupWindowsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListGroupWindowsResponse => ListGroupWindowsResponse.decode(value),
   },
+  /**
+   * Remote sessions (issue #5). One call per shell, file operation or
+   * port-forward connection: the first message is `start`, then frames both
+   * ways (channel.proto). Needs the operator role (viewers get an error frame
+   * with code `forbidden`). Every refusal (role, device offline or not
+   * answering within 10 s, the device's own refusal) arrives as an error
+   * frame followed by a close frame; then the hub ends the call with OK.
+   * Every session is audited; shells are recorded (asciicast v2).
+   */
+  channel: {
+    path: "/fleet.v1.ConsoleService/Channel" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: ConsoleChannelRequest): Buffer =>
+      Buffer.from(ConsoleChannelRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ConsoleChannelRequest => ConsoleChannelRequest.decode(value),
+    responseSerialize: (value: ConsoleChannelResponse): Buffer =>
+      Buffer.from(ConsoleChannelResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConsoleChannelResponse => ConsoleChannelResponse.decode(value),
+  },
+  /** Sessions, newest first, open ones included (any role). */
+  listSessions: {
+    path: "/fleet.v1.ConsoleService/ListSessions" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListSessionsRequest): Buffer => Buffer.from(ListSessionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListSessionsRequest => ListSessionsRequest.decode(value),
+    responseSerialize: (value: ListSessionsResponse): Buffer =>
+      Buffer.from(ListSessionsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListSessionsResponse => ListSessionsResponse.decode(value),
+  },
+  /** Ends an open session (admin, or the operator who opened it). */
+  closeSession: {
+    path: "/fleet.v1.ConsoleService/CloseSession" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CloseSessionRequest): Buffer => Buffer.from(CloseSessionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CloseSessionRequest => CloseSessionRequest.decode(value),
+    responseSerialize: (value: RemoteSession): Buffer => Buffer.from(RemoteSession.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoteSession => RemoteSession.decode(value),
+  },
+  /**
+   * A shell session's recording: the asciicast v2 file, in chunks (any role
+   * but viewer: recordings show what was typed).
+   */
+  getRecording: {
+    path: "/fleet.v1.ConsoleService/GetRecording" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: GetRecordingRequest): Buffer => Buffer.from(GetRecordingRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetRecordingRequest => GetRecordingRequest.decode(value),
+    responseSerialize: (value: RecordingChunk): Buffer => Buffer.from(RecordingChunk.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RecordingChunk => RecordingChunk.decode(value),
+  },
+  /** The audit trail (event log), newest first (admin). */
+  listAudit: {
+    path: "/fleet.v1.ConsoleService/ListAudit" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListAuditRequest): Buffer => Buffer.from(ListAuditRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListAuditRequest => ListAuditRequest.decode(value),
+    responseSerialize: (value: ListAuditResponse): Buffer => Buffer.from(ListAuditResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListAuditResponse => ListAuditResponse.decode(value),
+  },
 } as const;
 
 export interface ConsoleServiceServer extends UntypedServiceImplementation {
@@ -6332,6 +7593,27 @@ export interface ConsoleServiceServer extends UntypedServiceImplementation {
    */
   setGroupWindow: handleUnaryCall<SetGroupWindowRequest, GroupWindow>;
   listGroupWindows: handleUnaryCall<ListGroupWindowsRequest, ListGroupWindowsResponse>;
+  /**
+   * Remote sessions (issue #5). One call per shell, file operation or
+   * port-forward connection: the first message is `start`, then frames both
+   * ways (channel.proto). Needs the operator role (viewers get an error frame
+   * with code `forbidden`). Every refusal (role, device offline or not
+   * answering within 10 s, the device's own refusal) arrives as an error
+   * frame followed by a close frame; then the hub ends the call with OK.
+   * Every session is audited; shells are recorded (asciicast v2).
+   */
+  channel: handleBidiStreamingCall<ConsoleChannelRequest, ConsoleChannelResponse>;
+  /** Sessions, newest first, open ones included (any role). */
+  listSessions: handleUnaryCall<ListSessionsRequest, ListSessionsResponse>;
+  /** Ends an open session (admin, or the operator who opened it). */
+  closeSession: handleUnaryCall<CloseSessionRequest, RemoteSession>;
+  /**
+   * A shell session's recording: the asciicast v2 file, in chunks (any role
+   * but viewer: recordings show what was typed).
+   */
+  getRecording: handleServerStreamingCall<GetRecordingRequest, RecordingChunk>;
+  /** The audit trail (event log), newest first (admin). */
+  listAudit: handleUnaryCall<ListAuditRequest, ListAuditResponse>;
 }
 
 export interface ConsoleServiceClient extends Client {
@@ -6740,6 +8022,79 @@ export interface ConsoleServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListGroupWindowsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Remote sessions (issue #5). One call per shell, file operation or
+   * port-forward connection: the first message is `start`, then frames both
+   * ways (channel.proto). Needs the operator role (viewers get an error frame
+   * with code `forbidden`). Every refusal (role, device offline or not
+   * answering within 10 s, the device's own refusal) arrives as an error
+   * frame followed by a close frame; then the hub ends the call with OK.
+   * Every session is audited; shells are recorded (asciicast v2).
+   */
+  channel(): ClientDuplexStream<ConsoleChannelRequest, ConsoleChannelResponse>;
+  channel(options: Partial<CallOptions>): ClientDuplexStream<ConsoleChannelRequest, ConsoleChannelResponse>;
+  channel(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<ConsoleChannelRequest, ConsoleChannelResponse>;
+  /** Sessions, newest first, open ones included (any role). */
+  listSessions(
+    request: ListSessionsRequest,
+    callback: (error: ServiceError | null, response: ListSessionsResponse) => void,
+  ): ClientUnaryCall;
+  listSessions(
+    request: ListSessionsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListSessionsResponse) => void,
+  ): ClientUnaryCall;
+  listSessions(
+    request: ListSessionsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListSessionsResponse) => void,
+  ): ClientUnaryCall;
+  /** Ends an open session (admin, or the operator who opened it). */
+  closeSession(
+    request: CloseSessionRequest,
+    callback: (error: ServiceError | null, response: RemoteSession) => void,
+  ): ClientUnaryCall;
+  closeSession(
+    request: CloseSessionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoteSession) => void,
+  ): ClientUnaryCall;
+  closeSession(
+    request: CloseSessionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoteSession) => void,
+  ): ClientUnaryCall;
+  /**
+   * A shell session's recording: the asciicast v2 file, in chunks (any role
+   * but viewer: recordings show what was typed).
+   */
+  getRecording(request: GetRecordingRequest, options?: Partial<CallOptions>): ClientReadableStream<RecordingChunk>;
+  getRecording(
+    request: GetRecordingRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<RecordingChunk>;
+  /** The audit trail (event log), newest first (admin). */
+  listAudit(
+    request: ListAuditRequest,
+    callback: (error: ServiceError | null, response: ListAuditResponse) => void,
+  ): ClientUnaryCall;
+  listAudit(
+    request: ListAuditRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListAuditResponse) => void,
+  ): ClientUnaryCall;
+  listAudit(
+    request: ListAuditRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListAuditResponse) => void,
   ): ClientUnaryCall;
 }
 

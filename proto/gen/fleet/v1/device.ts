@@ -22,6 +22,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { ChannelError, ChannelFrame, ChannelOpen } from "./channel";
 import { AdmissionStatus } from "./common";
 
 export const protobufPackage = "fleet.v1";
@@ -66,7 +67,12 @@ export interface DeviceMessage {
   msg: { $case: "heartbeat"; heartbeat: Heartbeat } | { $case: "inventory"; inventory: InventoryReport } | {
     $case: "update";
     update: UpdateReport;
-  } | undefined;
+  } | //
+  /**
+   * Answer to a ChannelRequest: accepted (then the device dials Channel)
+   * or refused with the reason.
+   */
+  { $case: "channelAnswer"; channelAnswer: ChannelAnswer } | undefined;
 }
 
 export interface Heartbeat {
@@ -93,6 +99,13 @@ export interface HubMessage {
     | //
     /** Rollout control (issue #4): release one pause point. */
     { $case: "deploymentContinue"; deploymentContinue: DeploymentContinue }
+    | //
+    /**
+     * Remote sessions (issue #5): open a channel. The device checks it
+     * against its config and answers with ChannelAnswer; when accepted it
+     * dials DeviceService.Channel with the same channel id within 10 s.
+     */
+    { $case: "channelRequest"; channelRequest: ChannelRequest }
     | undefined;
 }
 
@@ -206,6 +219,20 @@ export interface DeploymentAbort {
 export interface DeploymentContinue {
   deploymentId: string;
   stage: string;
+}
+
+/** Hub -> device: an operator asks for a remote session. */
+export interface ChannelRequest {
+  /** Random, unguessable; names the Channel call the device dials back. */
+  channelId: string;
+  open: ChannelOpen | undefined;
+}
+
+/** Device -> hub: the answer to a ChannelRequest. */
+export interface ChannelAnswer {
+  channelId: string;
+  /** Absent: accepted. Present: refused (code and message as in channel.proto). */
+  refused?: ChannelError | undefined;
 }
 
 function createBaseChallengeRequest(): ChallengeRequest {
@@ -606,6 +633,9 @@ export const DeviceMessage: MessageFns<DeviceMessage> = {
       case "update":
         UpdateReport.encode(message.msg.update, writer.uint32(26).fork()).join();
         break;
+      case "channelAnswer":
+        ChannelAnswer.encode(message.msg.channelAnswer, writer.uint32(34).fork()).join();
+        break;
     }
     return writer;
   },
@@ -647,6 +677,14 @@ export const DeviceMessage: MessageFns<DeviceMessage> = {
             message.msg = { $case: "update", update: UpdateReport.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.msg = { $case: "channelAnswer", channelAnswer: ChannelAnswer.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -680,6 +718,12 @@ export const DeviceMessage: MessageFns<DeviceMessage> = {
       case "update": {
         if (object.msg?.update !== undefined && object.msg?.update !== null) {
           message.msg = { $case: "update", update: UpdateReport.fromPartial(object.msg.update) };
+        }
+        break;
+      }
+      case "channelAnswer": {
+        if (object.msg?.channelAnswer !== undefined && object.msg?.channelAnswer !== null) {
+          message.msg = { $case: "channelAnswer", channelAnswer: ChannelAnswer.fromPartial(object.msg.channelAnswer) };
         }
         break;
       }
@@ -912,6 +956,9 @@ export const HubMessage: MessageFns<HubMessage> = {
       case "deploymentContinue":
         DeploymentContinue.encode(message.msg.deploymentContinue, writer.uint32(42).fork()).join();
         break;
+      case "channelRequest":
+        ChannelRequest.encode(message.msg.channelRequest, writer.uint32(50).fork()).join();
+        break;
     }
     return writer;
   },
@@ -972,6 +1019,14 @@ export const HubMessage: MessageFns<HubMessage> = {
             };
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.msg = { $case: "channelRequest", channelRequest: ChannelRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1019,6 +1074,15 @@ export const HubMessage: MessageFns<HubMessage> = {
           message.msg = {
             $case: "deploymentContinue",
             deploymentContinue: DeploymentContinue.fromPartial(object.msg.deploymentContinue),
+          };
+        }
+        break;
+      }
+      case "channelRequest": {
+        if (object.msg?.channelRequest !== undefined && object.msg?.channelRequest !== null) {
+          message.msg = {
+            $case: "channelRequest",
+            channelRequest: ChannelRequest.fromPartial(object.msg.channelRequest),
           };
         }
         break;
@@ -1723,6 +1787,144 @@ export const DeploymentContinue: MessageFns<DeploymentContinue> = {
   },
 };
 
+function createBaseChannelRequest(): ChannelRequest {
+  return { channelId: "", open: undefined };
+}
+
+export const ChannelRequest: MessageFns<ChannelRequest> = {
+  encode(message: ChannelRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.channelId !== "") {
+      writer.uint32(10).string(message.channelId);
+    }
+    if (message.open !== undefined) {
+      ChannelOpen.encode(message.open, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChannelRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChannelRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.channelId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.open = ChannelOpen.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ChannelRequest>, I>>(base?: I): ChannelRequest {
+    return ChannelRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChannelRequest>, I>>(object: I): ChannelRequest {
+    const message = createBaseChannelRequest();
+    message.channelId = object.channelId ?? "";
+    message.open = (object.open !== undefined && object.open !== null)
+      ? ChannelOpen.fromPartial(object.open)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseChannelAnswer(): ChannelAnswer {
+  return { channelId: "", refused: undefined };
+}
+
+export const ChannelAnswer: MessageFns<ChannelAnswer> = {
+  encode(message: ChannelAnswer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.channelId !== "") {
+      writer.uint32(10).string(message.channelId);
+    }
+    if (message.refused !== undefined) {
+      ChannelError.encode(message.refused, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChannelAnswer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChannelAnswer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.channelId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.refused = ChannelError.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ChannelAnswer>, I>>(base?: I): ChannelAnswer {
+    return ChannelAnswer.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChannelAnswer>, I>>(object: I): ChannelAnswer {
+    const message = createBaseChannelAnswer();
+    message.channelId = object.channelId ?? "";
+    message.refused = (object.refused !== undefined && object.refused !== null)
+      ? ChannelError.fromPartial(object.refused)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * What devices call. Every call except Challenge and Enroll carries
  * `authorization: Bearer <device token>` metadata.
@@ -1773,6 +1975,23 @@ export const DeviceServiceService = {
     responseSerialize: (value: DownloadChunk): Buffer => Buffer.from(DownloadChunk.encode(value).finish()),
     responseDeserialize: (value: Buffer): DownloadChunk => DownloadChunk.decode(value),
   },
+  /**
+   * The data plane of one remote session (issue #5), dialled by the device
+   * after it accepted a ChannelRequest. Metadata: `authorization` as always
+   * and `fleet-channel-id: <ChannelRequest.channel_id>`. Frames as in
+   * channel.proto; the hub pairs the call with the console's Channel call and
+   * relays both ways. An unknown, expired or foreign channel id ends the call
+   * with NOT_FOUND.
+   */
+  channel: {
+    path: "/fleet.v1.DeviceService/Channel" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: ChannelFrame): Buffer => Buffer.from(ChannelFrame.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ChannelFrame => ChannelFrame.decode(value),
+    responseSerialize: (value: ChannelFrame): Buffer => Buffer.from(ChannelFrame.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ChannelFrame => ChannelFrame.decode(value),
+  },
 } as const;
 
 export interface DeviceServiceServer extends UntypedServiceImplementation {
@@ -1788,6 +2007,15 @@ export interface DeviceServiceServer extends UntypedServiceImplementation {
    * that lost the stream (or restarted) asks again from what it has on disk.
    */
   download: handleServerStreamingCall<DownloadRequest, DownloadChunk>;
+  /**
+   * The data plane of one remote session (issue #5), dialled by the device
+   * after it accepted a ChannelRequest. Metadata: `authorization` as always
+   * and `fleet-channel-id: <ChannelRequest.channel_id>`. Frames as in
+   * channel.proto; the hub pairs the call with the console's Channel call and
+   * relays both ways. An unknown, expired or foreign channel id ends the call
+   * with NOT_FOUND.
+   */
+  channel: handleBidiStreamingCall<ChannelFrame, ChannelFrame>;
 }
 
 export interface DeviceServiceClient extends Client {
@@ -1838,6 +2066,17 @@ export interface DeviceServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<DownloadChunk>;
+  /**
+   * The data plane of one remote session (issue #5), dialled by the device
+   * after it accepted a ChannelRequest. Metadata: `authorization` as always
+   * and `fleet-channel-id: <ChannelRequest.channel_id>`. Frames as in
+   * channel.proto; the hub pairs the call with the console's Channel call and
+   * relays both ways. An unknown, expired or foreign channel id ends the call
+   * with NOT_FOUND.
+   */
+  channel(): ClientDuplexStream<ChannelFrame, ChannelFrame>;
+  channel(options: Partial<CallOptions>): ClientDuplexStream<ChannelFrame, ChannelFrame>;
+  channel(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<ChannelFrame, ChannelFrame>;
 }
 
 export const DeviceServiceClient = makeGenericClientConstructor(
