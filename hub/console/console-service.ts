@@ -145,6 +145,22 @@ export function createConsoleService(ctx: ConsoleServiceContext): ConsoleService
     setGroupWindow: unary('SetGroupWindow', r.setGroupWindow),
     listGroupWindows: unary('ListGroupWindows', r.listGroupWindows),
 
+    channel(call) {
+      call.emit('error', { code: status.UNIMPLEMENTED, details: 'remote sessions are not wired on this hub yet' });
+    },
+    listSessions: unary('ListSessions', async () => {
+      throw new RpcError(status.UNIMPLEMENTED, 'remote sessions are not wired on this hub yet');
+    }),
+    closeSession: unary('CloseSession', async () => {
+      throw new RpcError(status.UNIMPLEMENTED, 'remote sessions are not wired on this hub yet');
+    }),
+    getRecording(call) {
+      call.emit('error', { code: status.UNIMPLEMENTED, details: 'remote sessions are not wired on this hub yet' });
+    },
+    listAudit: unary('ListAudit', async () => {
+      throw new RpcError(status.UNIMPLEMENTED, 'remote sessions are not wired on this hub yet');
+    }),
+
     watch(call: WatchCall) {
       ctx.watchers.add(call);
       call.on('close', () => ctx.watchers.delete(call));

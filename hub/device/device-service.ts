@@ -67,6 +67,10 @@ export function createDeviceService(ctx: DeviceServiceContext): DeviceServiceSer
         if (!call.writableEnded && !call.cancelled) call.emit('error', { code: e.code, details: e.details });
       });
     },
+
+    channel(call) {
+      call.emit('error', { code: status.UNIMPLEMENTED, details: 'remote sessions are not wired on this hub yet' });
+    },
   };
 }
 
