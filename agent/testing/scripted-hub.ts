@@ -4,9 +4,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import type { ChannelFrame, ChannelOpen } from '../../proto/gen/fleet/v1/channel';
 import { AdmissionStatus } from '../../proto/gen/fleet/v1/common';
 import {
   DeviceServiceService,
+  type ChannelAnswer,
   type DeploymentCommand,
   type DeviceMessage,
   type DeviceServiceServer,
@@ -83,6 +85,19 @@ interface Device {
   /** Sent after every Hello, as the real hub sends the oldest unfinished deployment. */
   command?: DeploymentCommand;
   stream?: grpc.ServerDuplexStream<DeviceMessage, HubMessage>;
+  /** Every ChannelAnswer, in arrival order. */
+  channelAnswers: ChannelAnswer[];
+}
+
+/** The hub's end of a Channel call the device dialled back. */
+export type ChannelCall = grpc.ServerDuplexStream<ChannelFrame, ChannelFrame>;
+
+interface ChannelWait {
+  deviceKey: string;
+  answer: Promise<ChannelAnswer>;
+  answered: (a: ChannelAnswer) => void;
+  call: Promise<ChannelCall>;
+  dialled: (c: ChannelCall) => void;
 }
 
 export class ScriptedHub {
@@ -102,6 +117,8 @@ export class ScriptedHub {
   private readonly nonces = new Set<string>();
   private readonly tokens = new Map<string, { keyHex: string; expires: number }>();
   private readonly streams = new Set<grpc.ServerDuplexStream<DeviceMessage, HubMessage>>();
+  private readonly channels = new Map<string, ChannelWait>();
+  private channelSeq = 0;
 
   /** Streams open right now. */
   get openStreams(): number {
@@ -163,6 +180,23 @@ export class ScriptedHub {
     return !!stream;
   }
 
+  /**
+   * Asks the device for a channel (HubMessage.channelRequest). `answer`
+   * resolves with its ChannelAnswer; `call` with the Channel call it dials
+   * back (only when accepted).
+   */
+  requestChannel(deviceId: string, open: ChannelOpen, channelId = `ch-${++this.channelSeq}`): { channelId: string; answer: Promise<ChannelAnswer>; call: Promise<ChannelCall> } {
+    const device = this.device(deviceId);
+    const deviceKey = [...this.devices.entries()].find(([, d]) => d === device)![0];
+    let answered!: (a: ChannelAnswer) => void;
+    let dialled!: (c: ChannelCall) => void;
+    const answer = new Promise<ChannelAnswer>((r) => (answered = r));
+    const call = new Promise<ChannelCall>((r) => (dialled = r));
+    this.channels.set(channelId, { deviceKey, answer, answered, call, dialled });
+    if (!this.sendTo(deviceId, { msg: { $case: 'channelRequest', channelRequest: { channelId, open } } })) throw new Error(`device ${deviceId} is offline`);
+    return { channelId, answer, call };
+  }
+
   /** The update report with the highest seq for a deployment (what the real hub keeps). */
   latestUpdate(deviceId: string, deploymentId: string): UpdateReport | undefined {
     let best: UpdateReport | undefined;
@@ -194,7 +228,7 @@ export class ScriptedHub {
         const keyHex = req.publicKey.toString('hex');
         let device = this.devices.get(keyHex);
         if (!device) {
-          device = { id: `dev-${this.devices.size + 1}`, admission: 'pending', identity: req.identity, inventory: {}, reports: [], heartbeats: 0, updates: [] };
+          device = { id: `dev-${this.devices.size + 1}`, admission: 'pending', identity: req.identity, inventory: {}, reports: [], heartbeats: 0, updates: [], channelAnswers: [] };
           this.devices.set(keyHex, device);
         }
         const status = { pending: AdmissionStatus.ADMISSION_STATUS_PENDING, accepted: AdmissionStatus.ADMISSION_STATUS_ACCEPTED, rejected: AdmissionStatus.ADMISSION_STATUS_REJECTED }[device.admission];
@@ -235,6 +269,11 @@ export class ScriptedHub {
             else device.inventory[k] = v;
           } else if (msg.msg?.$case === 'update') {
             device.updates.push(msg.msg.update);
+          } else if (msg.msg?.$case === 'channelAnswer') {
+            const answer = msg.msg.channelAnswer;
+            device.channelAnswers.push(answer);
+            this.channels.get(answer.channelId)?.answered(answer);
+            if (answer.refused) this.channels.delete(answer.channelId);
           }
         });
         call.on('end', () => call.end());
@@ -265,6 +304,17 @@ export class ScriptedHub {
           call.end();
         };
         pump();
+      },
+      channel: (call) => {
+        const token = /^Bearer (.+)$/.exec(String(call.metadata.get('authorization')[0] ?? ''))?.[1];
+        const entry = token ? this.tokens.get(token) : undefined;
+        if (!entry || entry.expires <= Date.now()) return call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'token expired or unknown' });
+        const channelId = String(call.metadata.get('fleet-channel-id')[0] ?? '');
+        const wait = this.channels.get(channelId);
+        // Like the real hub: an unknown or foreign channel id is NOT_FOUND; each id is dialled once.
+        if (!wait || wait.deviceKey !== entry.keyHex) return call.emit('error', { code: grpc.status.NOT_FOUND, details: `no channel ${channelId} for this device` });
+        this.channels.delete(channelId);
+        wait.dialled(call);
       },
     };
   }
