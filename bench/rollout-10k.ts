@@ -1,0 +1,141 @@
+// Rollout with a pause before install (issue #4), the maintenance-window
+// figure: a small signed rootfs artifact to N simulated devices (default
+// 10,000, in several real `fleet-agent sim` processes) through a real
+// fleet-hub process, as one deployment to a static group with
+// `pause_before: install`. Measures
+//   1. downloadedMs: from creating the deployment until every device has
+//      downloaded and reports paused-before-install;
+//   2. continueToCommittedMs: from one ContinueDeployment (the whole
+//      deployment) until every device has installed, rebooted (a new agent,
+//      a new TLS connection), passed its health check and committed
+//      (target: under 2 minutes);
+// and hub CPU and RSS sampled from /proc during each part. Prints JSON.
+//
+//   npx tsx bench/rollout-10k.ts [N] [SIM_PROCESSES] [IMAGE_KIB]   (default 10000 ceil(N/5000) 64)
+import { statSync } from 'node:fs';
+import type { Deployment } from '../proto/gen/fleet/v1/console';
+import { unary } from '../src-main/services/hub-client/hub-connection';
+import { procUsage } from '../tests/support/proc-usage';
+import { getDeployment } from '../tests/support/update-fixture';
+import { deploymentRequest } from '../hub/testing/rollout-fleet';
+import { measureWhile, mib, note, round, startUpdateBench, type UpdateBench } from './update-bench';
+import type { Program } from '../tests/support/processes';
+
+const n = Number(process.argv[2] ?? 10_000);
+const processes = Number(process.argv[3] ?? Math.ceil(n / 5000));
+const imageKiB = Number(process.argv[4] ?? 64);
+if (!(n > 0) || !(processes > 0) || !(imageKiB > 0)) throw new Error('usage: tsx bench/rollout-10k.ts [N] [SIM_PROCESSES] [IMAGE_KIB]');
+
+/** The deployment's row (counts, status) without its N device rows: cheap to poll. */
+async function row(bench: UpdateBench, id: string): Promise<Deployment> {
+  const list = await unary(bench.operator.client, bench.operator.client.listDeployments, { status: '', limit: 5 }, bench.operator.token, 60_000);
+  const d = list.deployments.find((x) => x.id === id);
+  if (!d) throw new Error(`deployment ${id} not listed`);
+  return d;
+}
+
+async function until(bench: UpdateBench, id: string, what: string, done: (d: Deployment) => boolean, timeoutMs: number): Promise<Deployment> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const d = await row(bench, id);
+    if (done(d)) return d;
+    const counts = JSON.stringify(d.counts);
+    if (counts !== last) note(`${what}: ${counts}`);
+    last = counts;
+    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms: ${counts}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** Peak RSS and CPU of the simulator processes over a part of the run. */
+function simSampler(sims: Program[]) {
+  const pids = sims.map((s) => s.child.pid!);
+  const cpu0 = pids.reduce((t, pid) => t + procUsage(pid).cpuSeconds, 0);
+  let rssPeak = 0;
+  const timer = setInterval(() => (rssPeak = Math.max(rssPeak, pids.reduce((t, pid) => t + procUsage(pid).rss, 0))), 1000);
+  return () => {
+    clearInterval(timer);
+    return { cpuSeconds: round(pids.reduce((t, pid) => t + procUsage(pid).cpuSeconds, 0) - cpu0), rssPeakMiBAll: mib(rssPeak) };
+  };
+}
+
+const bench = await startUpdateBench();
+try {
+  const { artifact, file } = await bench.artifact('2.0.0', imageKiB * 1024);
+  const sims: Program[] = [];
+  const tOnline = performance.now();
+  for (let p = 0; p < processes; p++) {
+    const size = Math.floor(n / processes) + (p < n % processes ? 1 : 0);
+    note(`starting ${size} simulated devices (process ${p + 1} of ${processes})`);
+    sims.push(await bench.startSims(size));
+  }
+  const onlineMs = performance.now() - tOnline;
+  const ids = (await bench.operator.allDevices()).map((d) => d.id);
+  await unary(bench.operator.client, bench.operator.client.setGroupMembers, { name: 'fleet', add: ids, remove: [] }, bench.operator.token, 120_000);
+  const hubIdle = procUsage(bench.hub.child.pid!).rss;
+
+  note(`deploying ${artifact.name} ${artifact.version} (${statSync(file).size} bytes) to ${n} devices, pause before install`);
+  const t0 = performance.now();
+  const simDownload = simSampler(sims);
+  const download = await measureWhile(bench.hub.child.pid!, async () => {
+    const req = deploymentRequest({ artifactId: artifact.id, group: 'fleet' }, { pauseBefore: ['install'] });
+    const deployment = await unary(bench.operator.client, bench.operator.client.createDeployment, req, bench.operator.token, 120_000);
+    const createdMs = performance.now() - t0;
+    await until(bench, deployment.id, 'downloading', (d) => d.counts['paused-before-install'] === n, 1_800_000);
+    return { id: deployment.id, createdMs, allPausedMs: performance.now() - t0 };
+  });
+  const simDownloadUsage = simDownload();
+  const id = download.result.id;
+
+  note(`all ${n} paused before install; continue`);
+  const t1 = performance.now();
+  const simInstall = simSampler(sims);
+  const install = await measureWhile(bench.hub.child.pid!, async () => {
+    await unary(bench.operator.client, bench.operator.client.continueDeployment, { id, stage: '', phase: 0, deviceIds: [] }, bench.operator.token, 120_000);
+    const continueCallMs = performance.now() - t1;
+    const end = await until(bench, id, 'installing', (d) => d.status !== 'active', 1_800_000);
+    return { continueCallMs, end, allCommittedMs: performance.now() - t1 };
+  });
+  const simInstallUsage = simInstall();
+  const counts = install.result.end.counts;
+  if (counts.success !== n) throw new Error(`not every device succeeded: ${JSON.stringify(counts)}`);
+
+  // Per-device finish times after the continue, from the hub's rows (read once).
+  const detail = await getDeployment(bench.operator, id);
+  const continuedAt = detail.history!.entries.find((e) => e.action === 'continued')!.atMs;
+  const finished = detail.devices.map((d) => d.finishedMs - continuedAt).sort((a, b) => a - b);
+  const pct = (p: number) => finished[Math.min(finished.length - 1, Math.floor((p / 100) * finished.length))];
+  const seconds = (ms: number) => ms / 1000;
+
+  console.log(
+    JSON.stringify(
+      {
+        benchmark: 'rollout-10k',
+        devices: n,
+        simulatorProcesses: processes,
+        artifactBytes: statSync(file).size,
+        what: 'one deployment to a static group with pause before install; all download and pause, then one ContinueDeployment: install into slot B, reboot (new agent, new TLS connection), health check, commit',
+        fleetOnlineMs: Math.round(onlineMs),
+        createDeploymentMs: Math.round(download.result.createdMs),
+        downloadedAndPausedMs: Math.round(download.result.allPausedMs),
+        continueCallMs: Math.round(install.result.continueCallMs),
+        continueToCommittedMs: Math.round(install.result.allCommittedMs),
+        targetContinueToCommittedMs: 120_000,
+        targetMet: install.result.allCommittedMs < 120_000,
+        deviceCommittedAfterContinueMs: { p50: pct(50), p90: pct(90), max: pct(100) },
+        counts,
+        hub: {
+          rssIdleMiB: mib(hubIdle),
+          download: { cpuSeconds: round(download.cpuSeconds), cpuCoresAverage: round(download.cpuSeconds / seconds(download.result.allPausedMs)), rssPeakMiB: mib(download.rssPeak) },
+          continueToCommitted: { cpuSeconds: round(install.cpuSeconds), cpuCoresAverage: round(install.cpuSeconds / seconds(install.result.allCommittedMs)), rssPeakMiB: mib(install.rssPeak) },
+        },
+        simulators: { download: simDownloadUsage, continueToCommitted: simInstallUsage },
+      },
+      null,
+      2,
+    ),
+  );
+} finally {
+  await bench.close();
+}
