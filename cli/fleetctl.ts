@@ -3,10 +3,13 @@ import { CliError, EXIT, UsageError } from './cli-error';
 import type { CommandContext } from './command-context';
 import { artifactsList, artifactsUpload } from './commands/artifacts';
 import { contexts } from './commands/contexts';
+import { cp } from './commands/cp';
 import { deploymentsAbort, deploymentsContinue, deploymentsCreate, deploymentsList, deploymentsLog, deploymentsPause, deploymentsResume, deploymentsShow } from './commands/deployments';
 import { devicesAdmit, devicesHistory, devicesList, devicesPreauthorize, devicesShow } from './commands/devices';
 import { groupsChange, groupsCreate, groupsDelete, groupsList, groupsShow, groupsWindow } from './commands/groups';
 import { login, logout, whoami } from './commands/login';
+import { portForward } from './commands/port-forward';
+import { shell } from './commands/shell';
 import { colorWanted } from './format';
 
 // fleetctl: the operator CLI for scripts and CI pipelines. This file parses
@@ -49,6 +52,10 @@ Usage:
   fleetctl groups show NAME
   fleetctl groups delete NAME                                      (dynamic groups)
   fleetctl groups window NAME (--window CRON --window-length D [--tz ZONE] | --clear)
+  fleetctl shell DEVICE                          (interactive shell through the hub, recorded)
+  fleetctl shell DEVICE -- COMMAND...            (runs COMMAND, stdin/stdout/stderr piped; exits with its status)
+  fleetctl cp SRC DST [--progress]               (DEVICE:PATH on one side; sha256 checked; uploads resume)
+  fleetctl port-forward DEVICE [LOCAL:]REMOTE    (127.0.0.1:LOCAL -> REMOTE on the device; Ctrl-C stops)
 
 Global flags:
   --hub HOST:PORT   the hub to talk to                      (env FLEET_HUB)
@@ -111,8 +118,20 @@ Dynamic groups (groups create --where, repeatable, all must hold):
   numbers, else dotted versions (1.10 > 1.9); != and "not in" match a missing attribute.
   --dry-run counts the matching devices without saving the group.
 
+Remote sessions (shell, cp, port-forward; need the operator or admin role):
+  shell DEVICE      a raw terminal when stdin is one (its size followed); ends when the shell exits
+  shell DEVICE -- COMMAND...   the words are joined with spaces and run by the device's shell;
+                    fleetctl exits with the command's status (128+N when signal N killed it)
+  cp SRC DST        scp-style: ./file DEVICE:/data/ or DEVICE:/var/log/app.log . (absolute device
+                    paths); a folder destination keeps the file's name; progress (bytes, speed,
+                    ETA) on a terminal or with --progress; run the same upload again to resume
+                    it; a download is written under its name only once its sha256 matched
+  port-forward DEVICE [LOCAL:]REMOTE   REMOTE = [HOST:]PORT (HOST defaults to 127.0.0.1 on the
+                    device side; IPv6 in brackets); LOCAL 0 or omitted = any free port; prints
+                    the bound address; one channel per connection; the device's allow list decides
+
 Exit codes:
-  0  ok
+  0  ok (shell -- COMMAND: the command's own status)
   1  the operation failed (e.g. unknown device ids; known ones were still applied;
      an artifact the hub refused as truncated, tampered or badly signed; a watched
      deployment that halted, or where a device did not end in success or already-installed)
@@ -161,9 +180,11 @@ const FLAGS: FlagSpec = {
   where: 'list',
   replace: 'boolean',
   clear: 'boolean',
+  progress: 'boolean',
 };
 
-type Command = (ctx: CommandContext) => void | Promise<void>;
+/** A command may return the exit status itself (shell -- COMMAND exits with the command's). */
+type Command = (ctx: CommandContext) => void | number | Promise<void | number>;
 
 const COMMANDS: Record<string, Command> = {
   login,
@@ -193,6 +214,9 @@ const COMMANDS: Record<string, Command> = {
   'groups show': groupsShow,
   'groups delete': groupsDelete,
   'groups window': groupsWindow,
+  shell,
+  cp,
+  'port-forward': portForward,
 };
 
 /** Commands of two words, and what to say when the second is missing. */
@@ -223,7 +247,7 @@ async function main(argv: string[]): Promise<number> {
       throw new UsageError(`unknown command "${wanted}": see fleetctl --help`);
     }
     name = wanted;
-    await command({
+    const code = await command({
       args,
       operands: args.positionals.slice(words),
       env: process.env,
@@ -232,7 +256,7 @@ async function main(argv: string[]): Promise<number> {
       out: (text) => process.stdout.write(text),
       note: (text) => process.stderr.write(text),
     });
-    return EXIT.ok;
+    return typeof code === 'number' ? code : EXIT.ok;
   } catch (err) {
     const what = name ? `${name}: ` : '';
     if (err instanceof CliError) {

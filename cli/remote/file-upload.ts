@@ -1,0 +1,91 @@
+import { createHash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { CliError, EXIT, UsageError } from '../cli-error';
+import type { HubLink } from './channel-client';
+import { openExplained } from './hub-link';
+import { refusalError } from './refusal';
+
+// Upload of one local file to DEVICE:PATH. The device answers with a `file`
+// frame whose offset is where to resume (bytes of an earlier, cut attempt
+// with the same transfer id), then grants credit; we send the rest and an
+// eof with the sha256 of the whole file, which the device checks before it
+// renames its temporary file into place, and answers with its own sha256.
+
+const READ_BYTES = 256 * 1024;
+
+export interface TransferResult {
+  path: string;
+  size: number;
+  sha256: string;
+  /** bytes skipped because an earlier attempt had sent them */
+  resumedFrom: number;
+}
+
+export type ProgressListener = (done: number, total: number, offset: number) => void;
+
+/**
+ * The transfer id names this local file (path, inode, size, mtime): a second
+ * run for the same unchanged file resumes; a changed file starts over.
+ */
+export function transferIdFor(absPath: string, st: { dev: number; ino: number; size: number; mtimeMs: number }): string {
+  return createHash('sha256').update(`${absPath}\0${st.dev}\0${st.ino}\0${st.size}\0${Math.floor(st.mtimeMs)}`).digest('hex').slice(0, 32);
+}
+
+export async function uploadFile(link: HubLink, deviceId: string, localPath: string, remotePath: string, onProgress?: ProgressListener): Promise<TransferResult> {
+  const file = await open(localPath, 'r').catch((err: Error) => {
+    throw new UsageError(`cannot read ${localPath}: ${err.message}`);
+  });
+  try {
+    const st = await file.stat();
+    if (!st.isFile()) throw new UsageError(`${localPath} is not a regular file`);
+    const size = st.size;
+    const channel = await openExplained(
+      link,
+      deviceId,
+      { kind: { $case: 'file', file: { op: 'upload', path: remotePath, size, mode: st.mode & 0o777, transferId: transferIdFor(resolve(localPath), st) } } },
+      { grant: false },
+    );
+    let offsetSeen: (offset: number) => void = () => undefined;
+    const offsetKnown = new Promise<number>((r) => (offsetSeen = r));
+    let deviceSha: string | undefined;
+    channel.onFrame((frame) => {
+      if (frame.$case === 'file') offsetSeen(frame.file.offset);
+      else if (frame.$case === 'eof') deviceSha = frame.eof.sha256;
+    });
+    const offset = await Promise.race([offsetKnown, channel.ended.then(() => -1)]);
+    const hash = createHash('sha256');
+    if (offset >= 0) {
+      // One pass: bytes before the resume offset are only hashed, the rest hashed and sent.
+      let pos = 0;
+      let next = read(file, 0, size);
+      while (pos < size) {
+        const chunk = await next;
+        if (chunk.byteLength === 0) throw new CliError(`${localPath} shrank while it was being sent (${pos} of ${size} bytes read)`, EXIT.failed);
+        next = read(file, pos + chunk.byteLength, size);
+        hash.update(chunk);
+        const sendFrom = Math.max(0, offset - pos);
+        pos += chunk.byteLength;
+        if (sendFrom < chunk.byteLength && !(await channel.write(chunk.subarray(sendFrom)))) break;
+        onProgress?.(pos, size, offset);
+      }
+      await next.catch(() => undefined);
+    }
+    const sha256 = hash.digest('hex');
+    if (!channel.isEnded) channel.send({ $case: 'eof', eof: { sha256 } });
+    const end = await channel.ended;
+    if (end.error) throw refusalError(end.error.code, end.error.message);
+    if (deviceSha === undefined) throw new CliError(`the upload was cut (${end.reason}): run the same command again to resume`, EXIT.failed);
+    if (deviceSha !== sha256) throw new CliError(`the device's file hashes to ${deviceSha}, ${localPath} to ${sha256}: copy again`, EXIT.failed);
+    return { path: remotePath, size, sha256, resumedFrom: offset };
+  } finally {
+    await file.close();
+  }
+}
+
+async function read(file: FileHandle, pos: number, size: number): Promise<Buffer> {
+  if (pos >= size) return Buffer.alloc(0);
+  const buf = Buffer.allocUnsafe(Math.min(READ_BYTES, size - pos));
+  const { bytesRead } = await file.read(buf, 0, buf.length, pos);
+  return buf.subarray(0, bytesRead);
+}

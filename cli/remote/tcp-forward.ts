@@ -1,0 +1,109 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { CliError, EXIT } from '../cli-error';
+import { ChannelRefused, openChannel, type HubLink, type RemoteChannel } from './channel-client';
+import type { ForwardSpec } from './forward-spec';
+import { refusalError } from './refusal';
+
+// A local TCP listener on 127.0.0.1 whose every accepted connection gets its
+// own channel to HOST:PORT on the device side. One failing connection is
+// closed alone and logged; the listener stops (and `done` settles with the
+// reason) only on close() or when the hub says the device is gone or the
+// operator may not forward at all.
+
+/** Refusals that concern the whole tunnel, not one connection. */
+const FATAL = new Set(['forbidden', 'device-offline', 'disabled']);
+
+export interface Forwarder {
+  /** the bound local port */
+  readonly port: number;
+  /** open connections */
+  readonly connections: number;
+  /** Closes the listener and every connection. */
+  close(): Promise<void>;
+  /** Settles when the listener stopped: resolves after close(), rejects with the reason it stopped by itself. */
+  readonly done: Promise<void>;
+}
+
+export async function startForward(link: HubLink, deviceId: string, spec: ForwardSpec, log: (line: string) => void): Promise<Forwarder> {
+  const open = new Set<{ socket: Socket; channel?: RemoteChannel }>();
+  let stop: (err?: Error) => void = () => undefined;
+  const done = new Promise<void>((resolve, reject) => (stop = (err) => (err ? reject(err) : resolve())));
+  done.catch(() => undefined);
+  let closing = false;
+
+  const server: Server = createServer((socket) => {
+    const entry: { socket: Socket; channel?: RemoteChannel } = { socket };
+    open.add(entry);
+    const from = `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.pause();
+    socket.on('error', () => undefined);
+    socket.once('close', () => {
+      open.delete(entry);
+      entry.channel?.close('the local connection closed');
+    });
+    openChannel(link, deviceId, { kind: { $case: 'portForward', portForward: { host: spec.host, port: spec.port } } }).then(
+      (channel) => {
+        if (socket.destroyed) return channel.close('the local connection closed');
+        entry.channel = channel;
+        bridge(socket, channel, (line) => log(`connection from ${from}: ${line}`));
+      },
+      (err: Error) => {
+        socket.destroy();
+        const cli = err instanceof ChannelRefused ? refusalError(err.code, err.message) : err;
+        log(`connection from ${from} refused: ${cli.message}`);
+        if (err instanceof ChannelRefused && FATAL.has(err.code)) void shutdown(cli);
+        else if (!(err instanceof ChannelRefused)) void shutdown(cli);
+      },
+    );
+  });
+
+  async function shutdown(err?: Error): Promise<void> {
+    if (closing) return;
+    closing = true;
+    for (const { socket, channel } of open) {
+      channel?.close(err ? err.message : 'the tunnel was closed');
+      socket.destroy();
+    }
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    stop(err);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new CliError(`cannot listen on 127.0.0.1:${spec.localPort}: ${err.code === 'EADDRINUSE' ? 'the port is in use; pick another or 0 for any free port' : err.message}`, EXIT.failed)),
+    );
+    server.listen(spec.localPort, '127.0.0.1', () => resolve());
+  });
+  return {
+    port: (server.address() as { port: number }).port,
+    get connections() {
+      return open.size;
+    },
+    close: () => shutdown(),
+    done,
+  };
+}
+
+/** Bytes both ways with credit; half-closes travel as eof. */
+function bridge(socket: Socket, channel: RemoteChannel, log: (line: string) => void): void {
+  channel.onFrame((frame) => {
+    if (frame.$case === 'data') {
+      const n = frame.data.byteLength;
+      socket.write(frame.data, () => channel.consumed(n));
+    } else if (frame.$case === 'eof') socket.end();
+    else if (frame.$case === 'error') log(refusalError(frame.error.code, frame.error.message).message);
+  });
+  socket.on('data', (chunk: Buffer) => {
+    socket.pause();
+    void channel.write(chunk).then((ok) => (ok ? socket.resume() : socket.destroy()));
+  });
+  socket.once('end', () => {
+    if (!channel.isEnded) channel.send({ $case: 'eof', eof: {} });
+  });
+  void channel.ended.then((end) => {
+    if (end.error) return void socket.destroy();
+    // Both sides ended: let what we wrote reach the client, then let go.
+    socket.end(() => socket.destroy());
+  });
+  socket.resume();
+}
