@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { ConnectionState, ConsoleApi, ConsoleEvent, DevicePage } from '../common/console-api';
+import { CONSOLE_API_METHODS, type ConnectionState, type ConsoleApi, type ConsoleEvent, type DevicePage } from '../common/console-api';
 import { BRIDGE_PROTOCOL, SECRET_PROTOCOL_PREFIX, startBridge, type Bridge } from './bridge-server';
 
 const state: ConnectionState = {
@@ -81,7 +81,14 @@ function fakeApi(): ConsoleApi {
       },
       preview: async () => ({ matching: 0, sample: [] }),
     },
+    remote: notUsed('remote'),
   };
+}
+
+/** A namespace these tests never call: every method fails. */
+function notUsed<K extends keyof ConsoleApi>(ns: K): ConsoleApi[K] {
+  const methods = CONSOLE_API_METHODS.filter((m) => m.startsWith(`${ns}.`)).map((m) => m.slice(ns.length + 1));
+  return Object.fromEntries(methods.map((m) => [m, async () => Promise.reject(new Error(`${ns}.${m} is not used here`))])) as unknown as ConsoleApi[K];
 }
 
 let dir: string;

@@ -378,6 +378,149 @@ export interface GroupChange {
   remove?: string[];
 }
 
+/** How a remote session reaches the device: relayed by the hub, or straight over SSH (direct mode). */
+export type RemoteVia = 'hub' | 'direct';
+
+export interface RemoteTarget {
+  deviceId: string;
+  via: RemoteVia;
+}
+
+export interface RemoteShellInfo {
+  shellId: string;
+  deviceId: string;
+  via: RemoteVia;
+  /** the hub's session id ('' in direct mode) */
+  sessionId: string;
+  /** the hub records this shell (asciicast v2) */
+  recorded: boolean;
+  /** who opened it: the hub operator, or user@host in direct mode */
+  operator: string;
+  startedMs: number;
+}
+
+export interface RemoteEntry {
+  name: string;
+  /** absolute path on the device */
+  path: string;
+  type: 'file' | 'dir' | 'symlink' | 'other';
+  size: number;
+  mode: number;
+  mtimeMs: number;
+}
+
+export interface RemoteListing {
+  /** the folder's real path */
+  path: string;
+  entries: RemoteEntry[];
+  /** pass back to list the next page; absent on the last page */
+  nextCursor?: string;
+}
+
+/** A remote failure as it crosses the API: `code` is the device's or hub's refusal code (outside-roots, forbidden, ...). */
+export interface RemoteErrorInfo {
+  code: string;
+  message: string;
+}
+
+export interface RemoteUploadBegin {
+  target: RemoteTarget;
+  /** absolute path on the device */
+  path: string;
+  size: number;
+  /** permission bits the file gets unless the device forces its own */
+  mode?: number;
+  /** the same id resumes an upload that was cut (letters, digits, - and _) */
+  transferId?: string;
+}
+
+export interface RemoteUploadTicket {
+  uploadId: string;
+  /** the device already holds this many bytes of an earlier, cut attempt: chunks before it are hashed, not sent */
+  offset: number;
+  chunkBytes: number;
+  maxInFlight: number;
+}
+
+export interface RemoteTransferProgress {
+  bytes: number;
+  total: number;
+  bytesPerSecond: number;
+  etaSeconds: number | null;
+}
+
+export interface RemoteTransferResult {
+  /** the file on the device (upload) or on this computer (download) */
+  path: string;
+  size: number;
+  /** sha256 (hex), equal on both ends */
+  sha256: string;
+}
+
+export interface RemoteTunnelSpec {
+  /** 127.0.0.1 port to listen on; 0 or absent = any free port */
+  localPort?: number;
+  /** host and port as the device sees them */
+  host: string;
+  port: number;
+}
+
+export interface RemoteTunnelInfo {
+  tunnelId: string;
+  deviceId: string;
+  via: RemoteVia;
+  localPort: number;
+  host: string;
+  port: number;
+  /** connections open now, accepted so far, and failed so far */
+  active: number;
+  accepted: number;
+  failed: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export interface RemoteSessionRow {
+  id: string;
+  deviceId: string;
+  operator: string;
+  kind: string;
+  detail: string;
+  startedMs: number;
+  /** 0 while open */
+  endedMs: number;
+  endReason: string;
+  bytesToDevice: number;
+  bytesFromDevice: number;
+  /** shells: bytes recorded (0 when none), and whether the size cap cut it */
+  recordingBytes: number;
+  recordingTruncated: boolean;
+}
+
+export interface RemoteSessionQuery {
+  deviceId?: string;
+  kind?: string;
+  openOnly?: boolean;
+  limit?: number;
+}
+
+/** Direct-mode (SSH) settings of a device as the console stores them; the secret is never read back. */
+export interface DirectSettings {
+  host: string;
+  port: number;
+  username: string;
+  /** key: a private key file on this computer; password: kept in memory only */
+  auth: { kind: 'key'; keyFile: string; passphrase?: string } | { kind: 'password'; password: string };
+}
+
+export interface DirectSettingsView {
+  host: string;
+  port: number;
+  username: string;
+  authKind: 'key' | 'password';
+  keyFile: string;
+}
+
 export interface ConsoleApi {
   connection: {
     state(): Promise<ConnectionState>;
@@ -447,13 +590,60 @@ export interface ConsoleApi {
     /** How many accepted devices match now, and a few of them: the wizard's live count. */
     preview(query: AttributeQuery): Promise<QueryPreview>;
   };
+  remote: {
+    /** Opens a shell (pty) on the device; output arrives as remote-shell-output events, which the renderer must acknowledge with shellAck. */
+    openShell(target: RemoteTarget, size: { cols: number; rows: number }): Promise<RemoteShellInfo>;
+    shellInput(shellId: string, data: string): Promise<void>;
+    /** The renderer has written `bytes` of output to the terminal: lets the device send more. */
+    shellAck(shellId: string, bytes: number): Promise<void>;
+    shellResize(shellId: string, cols: number, rows: number): Promise<void>;
+    /** Ends the shell; unknown ids are ignored. */
+    closeShell(shellId: string): Promise<void>;
+    /** One page of a folder on the device. */
+    list(target: RemoteTarget, path: string, cursor?: string): Promise<RemoteListing>;
+    /** Folders the device allows (hub: its remote.files.roots as reported; direct: the login's home). */
+    roots(target: RemoteTarget): Promise<string[]>;
+    /** Opens an upload of bytes the renderer holds (a dropped file); chunks follow. */
+    uploadBegin(params: RemoteUploadBegin): Promise<RemoteUploadTicket>;
+    /** `data` is the base64 of the bytes at `offset`; chunks must come in order. Answers once they are on their way. */
+    uploadChunk(uploadId: string, offset: number, data: string): Promise<RemoteTransferProgress>;
+    /** After the last chunk: the device's verdict (sha256 equal, renamed into place). */
+    uploadFinish(uploadId: string): Promise<RemoteTransferResult>;
+    uploadCancel(uploadId: string): Promise<void>;
+    /** Uploads a file of this computer; progress and the end arrive as remote-transfer events. */
+    uploadFile(target: RemoteTarget, localPath: string, remotePath: string): Promise<{ transferId: string }>;
+    /** Downloads to `localPath` (a temporary name, checked, then renamed); remote-transfer events. */
+    download(target: RemoteTarget, remotePath: string, localPath: string): Promise<{ transferId: string }>;
+    cancelTransfer(transferId: string): Promise<void>;
+    /** Where downloads go unless the operator picks another folder. */
+    downloadsDir(): Promise<string>;
+    openTunnel(target: RemoteTarget, spec: RemoteTunnelSpec): Promise<RemoteTunnelInfo>;
+    listTunnels(): Promise<RemoteTunnelInfo[]>;
+    closeTunnel(tunnelId: string): Promise<void>;
+    /** The hub's remote sessions, newest first. */
+    sessions(query?: RemoteSessionQuery): Promise<RemoteSessionRow[]>;
+    closeSession(sessionId: string): Promise<RemoteSessionRow>;
+    /** A shell session's recording: the asciicast v2 text. */
+    recording(sessionId: string): Promise<string>;
+    getDirect(deviceId: string): Promise<DirectSettingsView | null>;
+    /** Saves (or with null forgets) a device's direct-mode settings. */
+    setDirect(deviceId: string, settings: DirectSettings | null): Promise<DirectSettingsView | null>;
+  };
 }
 
 /** Pushed from the console services to every renderer. */
 export type ConsoleEvent =
   | { type: 'connection'; state: ConnectionState }
   /** The cache changed; re-query what is on screen. `ids` empty = anything may have changed. */
-  | { type: 'devices-changed'; revision: number; ids: string[] };
+  | { type: 'devices-changed'; revision: number; ids: string[] }
+  /** Shell output, base64; acknowledge what was written with remote.shellAck. */
+  | { type: 'remote-shell-output'; shellId: string; data: string }
+  | { type: 'remote-shell-exit'; shellId: string; code: number | null; signal: string; reason: string }
+  | { type: 'remote-transfer-progress'; transferId: string; progress: RemoteTransferProgress }
+  | { type: 'remote-transfer-end'; transferId: string; result?: RemoteTransferResult; error?: RemoteErrorInfo }
+  | { type: 'remote-tunnel'; tunnel: RemoteTunnelInfo }
+  | { type: 'remote-tunnel-error'; tunnelId: string; error: RemoteErrorInfo }
+  | { type: 'remote-tunnel-closed'; tunnelId: string; reason: string };
 
 /** Every callable method, "namespace.method". The dispatcher refuses anything else. */
 export const CONSOLE_API_METHODS = [
@@ -488,6 +678,29 @@ export const CONSOLE_API_METHODS = [
   'groups.createDynamic',
   'groups.deleteDynamic',
   'groups.preview',
+  'remote.openShell',
+  'remote.shellInput',
+  'remote.shellAck',
+  'remote.shellResize',
+  'remote.closeShell',
+  'remote.list',
+  'remote.roots',
+  'remote.uploadBegin',
+  'remote.uploadChunk',
+  'remote.uploadFinish',
+  'remote.uploadCancel',
+  'remote.uploadFile',
+  'remote.download',
+  'remote.cancelTransfer',
+  'remote.downloadsDir',
+  'remote.openTunnel',
+  'remote.listTunnels',
+  'remote.closeTunnel',
+  'remote.sessions',
+  'remote.closeSession',
+  'remote.recording',
+  'remote.getDirect',
+  'remote.setDirect',
 ] as const;
 
 export type ConsoleApiMethod = (typeof CONSOLE_API_METHODS)[number];

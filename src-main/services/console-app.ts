@@ -10,6 +10,7 @@ import { deploymentActions } from './deployments/deployment-actions';
 import { deviceActions } from './devices/device-actions';
 import { groupActions } from './groups/group-actions';
 import { startEmbeddedFleet, type EmbeddedFleet } from './embedded/embedded-fleet';
+import { createRemoteService } from './remote/remote-service';
 
 export interface ConsoleAppOptions {
   userDataDir: string;
@@ -20,6 +21,8 @@ export interface ConsoleAppOptions {
   /** give the embedded fleet ready-made demo artifacts (the first one uploaded); default off */
   embeddedDemoArtifacts?: boolean;
   log?: (line: string) => void;
+  /** where remote downloads go by default; default ~/Downloads */
+  downloadsDir?: string;
   /** tests shorten these */
   uploadLimits?: Partial<UploadLimits>;
 }
@@ -72,6 +75,11 @@ export async function createConsoleApp(opts: ConsoleAppOptions): Promise<Console
   }
 
   const uploads = new ArtifactUploads(session, opts.uploadLimits);
+  const remote = createRemoteService({ session, cache, userDataDir: opts.userDataDir, emit, downloadsDir: opts.downloadsDir });
+  // Tunnels end with their device: the cache says when it went offline.
+  listeners.add((e) => {
+    if (e.type === 'devices-changed') remote.devicesChanged();
+  });
   const api: ConsoleApi = {
     connection: {
       state: async () => session.state(),
@@ -89,6 +97,7 @@ export async function createConsoleApp(opts: ConsoleAppOptions): Promise<Console
     },
     deployments: deploymentActions(session),
     groups: groupActions(session),
+    remote: remote.api,
   };
 
   let closing: Promise<void> | null = null;
@@ -102,6 +111,7 @@ export async function createConsoleApp(opts: ConsoleAppOptions): Promise<Console
       closing ??= (async () => {
         listeners.clear();
         uploads.closeAll();
+        await remote.close();
         await session.close();
         await fleet?.close();
         cache.close();
