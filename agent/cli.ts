@@ -1,9 +1,14 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DeviceAgent, type AgentState } from './agent';
 import { isHostPort, loadConfig, readCa, readTrustedKeys, realIdentity } from './config';
 import { loadOrCreateIdentityKey } from './identity-key';
 import { readInventory } from './inventory';
+import { RemoteLink, withRemoteLink } from './remote-link/remote-link';
+import type { RemoteConfig } from './remote/remote-config';
+import { RemoteSessions } from './remote/remote-sessions';
 import { DEFAULT_SIM_DEVICE_TYPE, simIdentity } from './sim/sim-device';
+import type { SimRemoteConfig } from './sim/sim-remote';
 import { evenShare, startSimulator, type RunningSimulator } from './sim/simulator';
 import { createDeviceUpdates } from './update/device-engine';
 
@@ -23,13 +28,15 @@ Usage:
           "bootloader": { "kind": "uboot" | "grub", ... },
           "hooksDir": "/etc/fleet-agent/hooks", "modulesDir": "...", "appsDir": "...",
           "healthCheck": { "units": [...], "scripts": [...], "timeoutSeconds": 300 },
-          "rebootCommand": ["systemctl", "reboot"] }
+          "rebootCommand": ["systemctl", "reboot"],
+          "remote": { "shell": {...}, "files": {...}, "portForward": {...} } }
         (agent/README.md explains every field)
 
   fleet-agent sim --hub HOST:PORT --ca FILE --devices N --state DIR
                   [--artifact-key FILE]... [--device-type T] [--start-index I]
                   [--spread-ms MS] [--bootlimit N] [--modules-dir DIR]
-                  [--hooks-dir DIR] [--fail-health PERCENT] [--verbose]
+                  [--hooks-dir DIR] [--fail-health PERCENT]
+                  [--remote-config FILE] [--verbose]
       Run N simulated devices in this process, device i keeping its state in
       DIR/dev-0000i (its root filesystem slots in DIR/dev-0000i/slots/a.img
       and b.img). They install artifacts signed by a key given with
@@ -38,6 +45,13 @@ Usage:
       check after an update's reboot (whatever the image): device i fails
       when floor(i*PERCENT/100) steps up at i, so exactly
       floor(N*PERCENT/100) of devices 1..N, spread evenly (6: 17, 34, 50, ...).
+      --remote-config FILE: remote sessions every device serves; FILE is
+      JSON, the agent config's "remote" section, e.g.
+        { "shell": { "enabled": true },
+          "files": { "enabled": true, "roots": ["files"] },
+          "portForward": { "enabled": true, "allow": ["127.0.0.1:*"] } }
+      where a relative root is a folder in each device's DIR/dev-0000i.
+      Without it the devices refuse every remote session (disabled).
       Prints a progress line; stop with Ctrl-C.
 
   fleet-agent identity (--config FILE | --state DIR [--sim] [--device-type T]) [--json]
@@ -96,6 +110,7 @@ async function run(args: string[]): Promise<void> {
   const config = loadConfig(required(flags, 'config'));
   const caPem = readCa(config.caPath);
   const updates = createDeviceUpdates(config, () => agent, stamp);
+  const remote = new RemoteLink({ sessions: new RemoteSessions(config.remote), dial: (channelId) => agent.channel(channelId), log: (line) => stamp(`remote: ${line}`) });
   const agent: DeviceAgent = new DeviceAgent({
     hub: config.hub,
     caPem,
@@ -103,16 +118,22 @@ async function run(args: string[]): Promise<void> {
     identity: () => realIdentity(config),
     inventory: async () => ({ ...(await readInventory()), ...(await updates.inventory()) }),
     inventoryIntervalMs: config.inventoryIntervalSeconds * 1000,
-    control: updates.engine,
+    control: withRemoteLink(updates.engine, remote),
     log: stamp,
   });
-  stamp(`fleet-agent: hub ${config.hub}, state ${config.stateDir}`);
+  stamp(`fleet-agent: hub ${config.hub}, state ${config.stateDir}, remote sessions: ${remoteSummary(config.remote)}`);
   await updates.engine.start();
   agent.start();
   untilSignal(async () => {
+    await remote.stop('agent stopping');
     await agent.stop();
     await updates.engine.stop();
   });
+}
+
+function remoteSummary(r: RemoteConfig): string {
+  const on = [r.shell.enabled && 'shell', r.files.enabled && `files in ${r.files.roots.join(', ')}`, r.portForward.enabled && `port forward to ${r.portForward.allow.map((a) => a.text).join(', ')}`].filter(Boolean);
+  return on.length ? on.join('; ') : 'off';
 }
 
 function summary(sim: RunningSimulator): string {
@@ -156,6 +177,7 @@ async function sim(args: string[]): Promise<void> {
     'modules-dir': { type: 'string' },
     'hooks-dir': { type: 'string' },
     'fail-health': { type: 'string' },
+    'remote-config': { type: 'string' },
     verbose: { type: 'boolean' },
   });
   if (flags.help) return void console.log(HELP);
@@ -176,6 +198,7 @@ async function sim(args: string[]): Promise<void> {
     modulesDir: flags['modules-dir'] as string | undefined,
     hooksDir: flags['hooks-dir'] as string | undefined,
     failHealth: flags['fail-health'] === undefined ? undefined : evenShare(percent(flags['fail-health'] as string, 'fail-health')),
+    remote: flags['remote-config'] === undefined ? undefined : readRemoteConfig(flags['remote-config'] as string),
     log: flags.verbose ? stamp : undefined,
   });
   let last = '';
@@ -193,6 +216,21 @@ async function sim(args: string[]): Promise<void> {
     await running.close();
     console.log(summary(running));
   });
+}
+
+/** The JSON file of --remote-config (validated by startSimulator). */
+function readRemoteConfig(file: string): SimRemoteConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--remote-config ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  try {
+    return JSON.parse(text) as SimRemoteConfig;
+  } catch (err) {
+    throw new UsageError(`--remote-config ${file}: not valid JSON (${(err as Error).message})`);
+  }
 }
 
 async function identity(args: string[]): Promise<void> {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_STATE_DIR, loadConfig, parseConfig, readCa, readTrustedKeys, realIdentity } from './config';
 import { firstMac } from './inventory';
+import { parseRemoteConfig } from './remote/remote-config';
 
 const dir = mkdtempSync(join(tmpdir(), 'agent-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -33,8 +34,19 @@ describe('agent config', () => {
         healthCheck: { units: [], scripts: [], timeoutSeconds: 300 },
         rebootCommand: ['systemctl', 'reboot'],
       },
+      remote: parseRemoteConfig(undefined),
     });
+    expect(c.remote.shell.enabled || c.remote.files.enabled || c.remote.portForward.enabled).toBe(false);
     expect(parseConfig({ ...good, stateDir: 'state', ca: '/etc/fleet/hub.crt' }, file, noEnv)).toMatchObject({ stateDir: join(dir, 'state'), caPath: '/etc/fleet/hub.crt' });
+  });
+
+  it('reads the remote section and names the bad field', () => {
+    const c = parseConfig({ ...good, remote: { shell: { enabled: true }, files: { enabled: true, roots: ['/data'] } } }, file, noEnv);
+    expect(c.remote.shell.enabled).toBe(true);
+    expect(c.remote.files.roots).toEqual(['/data']);
+    expect(c.remote.portForward.enabled).toBe(false);
+    expect(() => parseConfig({ ...good, remote: { files: { enabled: true, roots: ['data'] } } }, file, noEnv)).toThrow(/config .*agent\.json: field remote\.files\.roots must be a list of absolute folder paths/);
+    expect(() => parseConfig({ ...good, remote: { shel: {} } }, file, noEnv)).toThrow(/field remote: unknown field "shel"/);
   });
 
   it('takes hub and ca from FLEET_HUB / FLEET_CA when the file leaves them out', () => {

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseBootloaderConfig, type BootloaderConfig } from './bootloader/detect';
 import type { Slot } from './bootloader/bootloader';
 import { firstMac } from './inventory';
+import { parseRemoteConfig, type RemoteConfig } from './remote/remote-config';
 import { DEFAULT_REBOOT_COMMAND } from './update/reboot';
 
 // The agent's config file (JSON). The hub and its certificate are named the
@@ -21,6 +22,8 @@ export interface AgentConfig {
   identity: Record<string, string>;
   inventoryIntervalSeconds: number;
   update: UpdateConfig;
+  /** Remote troubleshooting (shell, file transfer, port forward): all off unless the `remote` section enables it. */
+  remote: RemoteConfig;
 }
 
 /** How the device takes updates (all paths absolute). */
@@ -59,6 +62,7 @@ const KNOWN_FIELDS = new Set([
   'appsDir',
   'healthCheck',
   'rebootCommand',
+  'remote',
 ]);
 
 export function isHostPort(text: string): boolean {
@@ -131,6 +135,7 @@ export function parseConfig(json: unknown, file: string, env: NodeJS.ProcessEnv 
     identity,
     inventoryIntervalSeconds: interval as number,
     update: parseUpdateConfig(obj, base, absStateDir, fail),
+    remote: parseRemote(obj.remote, fail),
   };
 }
 
@@ -178,6 +183,14 @@ function parseUpdateConfig(obj: Record<string, unknown>, base: string, stateDir:
     healthCheck: { units: units as string[], scripts: paths(hc.scripts, 'healthCheck.scripts'), timeoutSeconds: timeout as number },
     rebootCommand: [...(reboot as string[])],
   };
+}
+
+function parseRemote(json: unknown, fail: (msg: string) => never): RemoteConfig {
+  try {
+    return parseRemoteConfig(json, 'field remote');
+  } catch (err) {
+    return fail((err as Error).message);
+  }
 }
 
 /** Reads the trusted artifact keys named by the config. */

@@ -69,6 +69,13 @@ export function bearer(token: string): grpc.Metadata {
   return md;
 }
 
+/** Metadata of a dialled-back DeviceService.Channel call: the device token and the hub's channel id. */
+export function channelMetadata(token: string, channelId: string): grpc.Metadata {
+  const md = bearer(token);
+  md.set('fleet-channel-id', channelId);
+  return md;
+}
+
 /** A gRPC error as one line for the log: code name and details. */
 export function describeError(err: unknown): string {
   const e = err as Partial<grpc.ServiceError>;

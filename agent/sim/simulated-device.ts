@@ -8,12 +8,15 @@ import type { Slot } from '../bootloader/bootloader';
 import { readActiveSlot } from '../bootloader/kernel-cmdline';
 import { cmdlineFile, envFile, simBootloader, simulateBoot } from '../bootloader/sim-bootloader';
 import type { ControlChannel } from '../control-channel';
+import { RemoteLink } from '../remote-link/remote-link';
+import { RemoteSessions } from '../remote/remote-sessions';
 import { crashPoint } from '../update/fault-injection';
 import type { HealthCheck } from '../update/health-checks';
 import { deviceInstallers } from '../update/device-installers';
 import { createHookRunner } from '../update/hook-runner';
 import { StateStore } from '../update/state-store';
 import { UpdateEngine } from '../update/update-engine';
+import { deviceRemoteConfig, makeOwnRoots, type DeviceRemoteConfig, type SimRemoteConfig } from './sim-remote';
 import { simIdentity, simInventory } from './sim-device';
 import { FACTORY_VERSION, SIM_ROOTFS_GROUP, SIM_ROOTFS_HEADER_BYTES, factoryImage, parseSimRootfsHeader } from './sim-rootfs';
 
@@ -47,6 +50,8 @@ export interface SimulatedDeviceOptions {
   hooksDir?: string;
   /** Whether this device's health check fails after an update whatever its image (SimulatorOptions.failHealth). */
   failHealth?: (index: number) => boolean;
+  /** Remote sessions this device serves (relative file roots inside its state folder); none: it refuses them all (`disabled`). */
+  remote?: SimRemoteConfig;
   log?: (line: string) => void;
 }
 
@@ -61,6 +66,10 @@ const MAX_DEAD_BOOTS = 10;
 
 export class SimulatedDevice {
   agent: DeviceAgent;
+  /** Shell, file and port sessions; they outlive an agent (not a reboot). */
+  readonly remote: RemoteSessions;
+  private readonly remoteConfig: DeviceRemoteConfig;
+  private link!: RemoteLink;
   private engine?: UpdateEngine;
   private send?: Parameters<ControlChannel['online']>[0];
   private bootId = randomUUID();
@@ -74,6 +83,8 @@ export class SimulatedDevice {
     this.bootDir = join(o.stateDir, 'bootloader');
     this.slotsDir = join(o.stateDir, 'slots');
     this.store = new StateStore(o.stateDir);
+    this.remoteConfig = deviceRemoteConfig(o.remote, o.stateDir);
+    this.remote = new RemoteSessions(this.remoteConfig.config);
     this.agent = this.makeAgent();
   }
 
@@ -83,6 +94,7 @@ export class SimulatedDevice {
 
   /** Power-on: boots a provisioned device through its bootloader, resumes its deployment, starts the agent. */
   async start(): Promise<void> {
+    await makeOwnRoots(this.remoteConfig);
     if (await exists(envFile(this.bootDir))) {
       if (!(await this.powerOn())) return;
     }
@@ -94,22 +106,28 @@ export class SimulatedDevice {
   async stop(): Promise<void> {
     this.closed = true;
     await this.rebooting;
+    await this.link.stop('device stopping');
     await this.agent.stop();
     await this.engine?.stop();
   }
 
   private makeAgent(): DeviceAgent {
     const o = this.o;
+    const link = new RemoteLink({ sessions: this.remote, dial: (channelId) => agent.channel(channelId), log: o.log && ((line) => o.log!(`${o.name}: remote: ${line}`)) });
+    this.link = link;
     const control: ControlChannel = {
       online: (send) => {
         this.send = send;
+        link.online(send);
         this.engine?.online(send);
       },
       offline: () => {
         this.send = undefined;
+        link.offline();
         this.engine?.offline();
       },
       message: (msg) => {
+        if (link.message(msg)) return;
         if (msg.msg?.$case === 'deployment' && !this.engine) void this.ensureEngine().start();
         this.engine?.message(msg);
       },
@@ -226,6 +244,7 @@ export class SimulatedDevice {
   private async reboot(): Promise<void> {
     try {
       crashPoint('sim:reboot');
+      await this.link.stop('device rebooting');
       await this.agent.stop();
       await this.engine?.stop();
       this.engine = undefined;

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { AgentState, DeviceAgent } from '../agent';
 import { DEFAULT_SIM_DEVICE_TYPE, simDeviceName } from './sim-device';
+import { deviceRemoteConfig, type SimRemoteConfig } from './sim-remote';
 import { SimulatedDevice } from './simulated-device';
 
 // N simulated devices in one process. Each is a full DeviceAgent with its own
@@ -40,6 +41,15 @@ export interface SimulatorOptions {
    * --fail-health PERCENT).
    */
   failHealth?: (index: number) => boolean;
+  /**
+   * Remote sessions every device serves: the agent config's `remote`
+   * section as JSON, e.g. `{ shell: { enabled: true }, files: { enabled:
+   * true, roots: ['files'] }, portForward: { enabled: true, allow:
+   * ['127.0.0.1:*'] } }`. A relative file root is a folder inside each
+   * device's state folder (DIR/dev-N/files), made at start. Absent: every
+   * device refuses remote sessions (`disabled`).
+   */
+  remote?: SimRemoteConfig;
   log?: (line: string) => void;
 }
 
@@ -72,6 +82,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   if (!Number.isInteger(first) || first < 0) throw new Error(`startIndex must be a whole number >= 0, got ${first}`);
   const deviceType = opts.deviceType ?? DEFAULT_SIM_DEVICE_TYPE;
   const spreadMs = opts.connectSpreadMs ?? Math.min(opts.devices * 2, 20_000);
+  // A bad remote section fails here, once, rather than in every device.
+  deviceRemoteConfig(opts.remote, join(opts.stateDir, simDeviceName(first)));
 
   const devices: SimulatedDevice[] = [];
   for (let i = 0; i < opts.devices; i++) {
@@ -93,6 +105,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
         modulesDir: opts.modulesDir,
         hooksDir: opts.hooksDir,
         failHealth: opts.failHealth,
+        remote: opts.remote,
         log: opts.log,
       }),
     );
