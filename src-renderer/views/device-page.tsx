@@ -6,6 +6,7 @@ import { groupInventory } from '../format/inventory-groups';
 import { lastSeenText } from '../format/relative-time';
 import { useNow } from '../use-now';
 import { DeviceUpdates } from './device-updates';
+import { RemotePanel } from './remote/remote-panel';
 
 // One device: admission, liveness, identity, key and inventory. Re-read live
 // when the cache says this device (or anything) changed.
@@ -80,6 +81,7 @@ export function DevicePage({ id }: { id: string }) {
           </div>
           <Summary device={load.device} now={now} />
           <DeviceUpdates deviceId={id} />
+          {load.device.status === 'accepted' && <RemotePanel deviceId={id} online={load.device.online} />}
           <KeyValueTable title="Identity" entries={Object.entries(load.device.identity).sort(([a], [b]) => a.localeCompare(b))} testIdPrefix="identity" />
           <section aria-labelledby="key-title" className="panel">
             <h2 id="key-title">Public key (ed25519)</h2>

@@ -35,6 +35,14 @@ export class HubShells {
       output: new CreditGranter((bytes) => channel.send({ $case: 'window', window: { bytes } })),
     };
     this.shells.set(shellId, entry);
+    // Listeners go on after the caller has its shellId (the answer leaves
+    // first), so no output event names a shell the renderer does not know yet.
+    setImmediate(() => this.attach(shellId, entry));
+    return { shellId, deviceId, via: 'hub', sessionId: channel.sessionId, recorded: channel.recorded, operator: this.operator(), startedMs: Date.now() };
+  }
+
+  private attach(shellId: string, entry: ShellEntry): void {
+    const { channel } = entry;
     let exit: { code: number | null; signal: string } = { code: null, signal: '' };
     channel.onFrame((frame) => {
       try {
@@ -63,7 +71,6 @@ export class HubShells {
       this.emit({ type: 'remote-shell-exit', shellId, ...exit, reason: error ? `${error.code}: ${error.message}` : reason });
     });
     entry.output.start();
-    return { shellId, deviceId, via: 'hub', sessionId: channel.sessionId, recorded: channel.recorded, operator: this.operator(), startedMs: Date.now() };
   }
 
   has(shellId: string): boolean {

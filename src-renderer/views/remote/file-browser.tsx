@@ -1,0 +1,230 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { RemoteEntry, RemoteTarget } from '../../../src-main/common/console-api';
+import { fleet } from '../../api';
+import { formatSize } from '../../format/bytes';
+import { explainRemoteError } from './remote-error';
+import { TransferQueue } from './transfer-queue';
+import { useTransfers } from './transfer-store';
+
+const ROW = 32;
+const OVERSCAN = 8;
+
+type Load = { state: 'idle' } | { state: 'loading' } | { state: 'ready' } | { state: 'error'; code: string; title: string; detail: string };
+
+// The device's permitted folders: a virtualized listing (only the rows in
+// view are in the DOM, pages fetched as the list is scrolled), files dropped
+// from the desktop (or chosen) are uploaded into the folder shown, a click
+// on a file downloads it into the chosen folder of this computer.
+export function FileBrowser({ target }: { target: RemoteTarget }) {
+  const [roots, setRoots] = useState<string[]>([]);
+  const [path, setPath] = useState('');
+  const [typed, setTyped] = useState('');
+  const [entries, setEntries] = useState<RemoteEntry[]>([]);
+  const [cursor, setCursor] = useState<string | undefined>(undefined);
+  const [load, setLoad] = useState<Load>({ state: 'idle' });
+  const [saveDir, setSaveDir] = useState('');
+  const [dragging, setDragging] = useState(false);
+  const { upload, download } = useTransfers.getState();
+  const loading = useRef(false);
+
+  const fetchPage = useCallback(
+    async (dir: string, after: string | undefined, append: boolean) => {
+      if (loading.current) return;
+      loading.current = true;
+      if (!append) setLoad({ state: 'loading' });
+      try {
+        const page = await fleet.remote.list(target, dir, after);
+        setEntries((prev) => (append ? [...prev, ...page.entries] : page.entries));
+        setCursor(page.nextCursor);
+        setPath(page.path);
+        setTyped(page.path);
+        setLoad({ state: 'ready' });
+      } catch (err) {
+        const e = explainRemoteError(err);
+        if (!append) setEntries([]);
+        setLoad({ state: 'error', ...e });
+      } finally {
+        loading.current = false;
+      }
+    },
+    [target],
+  );
+
+  const open = (dir: string) => void fetchPage(dir, undefined, false);
+
+  // A finished upload shows up in the folder it went to.
+  const shown = useRef('');
+  useEffect(() => {
+    shown.current = path;
+  }, [path]);
+  useEffect(
+    () =>
+      useTransfers.subscribe((s, prev) => {
+        if (s.uploaded !== prev.uploaded && shown.current) void fetchPage(shown.current, undefined, false);
+      }),
+    [fetchPage],
+  );
+
+  useEffect(() => {
+    void fleet.remote.downloadsDir().then(setSaveDir, () => undefined);
+    fleet.remote.roots(target).then(
+      (r) => {
+        setRoots(r);
+        if (r[0]) open(r[0]);
+      },
+      () => setRoots([]),
+    );
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [target.deviceId, target.via]);
+
+  const join = (name: string) => `${path.replace(/\/+$/, '')}/${name}`;
+  const uploadFiles = (files: FileList | File[]) => {
+    for (const f of Array.from(files)) upload(target, f, join(f.name));
+  };
+  const parent = path.replace(/\/[^/]+\/?$/, '') || '/';
+
+  return (
+    <section className="file-browser" aria-label="Files">
+      <form
+        className="path-bar"
+        onSubmit={(e) => {
+          e.preventDefault();
+          open(typed.trim());
+        }}
+      >
+        {roots.length > 0 && (
+          <select aria-label="Allowed folder" value={roots.includes(path) ? path : ''} onChange={(e) => e.target.value && open(e.target.value)}>
+            <option value="">Allowed folders…</option>
+            {roots.map((r) => (
+              <option key={r} value={r}>
+                {r}
+              </option>
+            ))}
+          </select>
+        )}
+        <input aria-label="Device folder" className="mono" value={typed} placeholder="/data" onChange={(e) => setTyped(e.target.value)} />
+        <button type="submit">Open</button>
+        <button type="button" disabled={!path || path === '/'} onClick={() => open(parent)}>
+          Up
+        </button>
+        <label className="file-pick">
+          Upload files…
+          <input
+            type="file"
+            multiple
+            aria-label="Files to upload"
+            disabled={!path}
+            onChange={(e) => {
+              if (e.target.files) uploadFiles(e.target.files);
+              e.target.value = '';
+            }}
+          />
+        </label>
+      </form>
+      <label className="save-dir">
+        Save downloads to <input aria-label="Download folder" className="mono" value={saveDir} onChange={(e) => setSaveDir(e.target.value)} />
+      </label>
+      {load.state === 'error' && (
+        <div role="alert" className="notice error" data-code={load.code}>
+          <strong>{load.title}</strong> {load.detail}
+        </div>
+      )}
+      {roots.length === 0 && !path && load.state !== 'error' && <p className="muted">Type a folder the device allows (its remote.files.roots) and press Open.</p>}
+      <div
+        className={`drop-target${dragging ? ' dragging' : ''}`}
+        data-testid="file-drop-zone"
+        onDragEnter={(e) => {
+          e.preventDefault();
+          setDragging(true);
+        }}
+        onDragOver={(e) => e.preventDefault()}
+        onDragLeave={() => setDragging(false)}
+        onDrop={(e) => {
+          e.preventDefault();
+          setDragging(false);
+          if (!path) return;
+          void collectDropped(e.dataTransfer).then((files) => {
+            for (const { file, relative } of files) upload(target, file, join(relative));
+          });
+        }}
+      >
+        <EntryList
+          entries={entries}
+          loading={load.state === 'loading'}
+          onOpen={(entry) => (entry.type === 'dir' ? open(entry.path) : saveDir && download(target, entry.path, `${saveDir.replace(/\/+$/, '')}/${entry.name}`, entry.size))}
+          onEnd={() => cursor && void fetchPage(path, cursor, true)}
+        />
+        <p className="drop-hint muted">{path ? `Drop files here to upload them to ${path}` : 'Open a folder to upload into it'}</p>
+      </div>
+      <TransferQueue deviceId={target.deviceId} />
+    </section>
+  );
+}
+
+function EntryList({ entries, loading, onOpen, onEnd }: { entries: RemoteEntry[]; loading: boolean; onOpen: (e: RemoteEntry) => void; onEnd: () => void }) {
+  const [scroll, setScroll] = useState(0);
+  const height = 320;
+  const first = Math.max(0, Math.floor(scroll / ROW) - OVERSCAN);
+  const last = Math.min(entries.length, Math.ceil((scroll + height) / ROW) + OVERSCAN);
+  useEffect(() => {
+    if (last >= entries.length - OVERSCAN && entries.length > 0) onEnd();
+  }, [last, entries.length, onEnd]);
+  return (
+    <div className="entry-list" role="grid" aria-label="Device files" aria-rowcount={entries.length} aria-busy={loading} style={{ height }} onScroll={(e) => setScroll(e.currentTarget.scrollTop)}>
+      <div style={{ height: entries.length * ROW, position: 'relative' }}>
+        {entries.slice(first, last).map((entry, i) => (
+          <div
+            key={entry.path}
+            role="row"
+            aria-rowindex={first + i + 1}
+            className="entry-row"
+            data-testid="file-row"
+            data-name={entry.name}
+            style={{ top: (first + i) * ROW, height: ROW }}
+          >
+            <span role="gridcell" className="entry-name">
+              <button type="button" className="link" onClick={() => onOpen(entry)} title={entry.type === 'dir' ? 'Open folder' : 'Download to this computer'}>
+                {entry.type === 'dir' ? '📁 ' : ''}
+                {entry.name}
+              </button>
+            </span>
+            <span role="gridcell" className="entry-size">
+              {entry.type === 'file' ? formatSize(entry.size) : entry.type}
+            </span>
+            <span role="gridcell" className="entry-mode mono">
+              {(entry.mode & 0o777).toString(8).padStart(3, '0')}
+            </span>
+            <span role="gridcell" className="entry-time muted">
+              {entry.mtimeMs ? new Date(entry.mtimeMs).toLocaleString() : ''}
+            </span>
+          </div>
+        ))}
+      </div>
+      {!loading && entries.length === 0 && <p className="empty">Empty folder.</p>}
+    </div>
+  );
+}
+
+/** Files of a drop, folders walked (their files keep their relative path). */
+async function collectDropped(transfer: DataTransfer): Promise<{ file: File; relative: string }[]> {
+  const entries = Array.from(transfer.items)
+    .map((item) => item.webkitGetAsEntry?.())
+    .filter((e): e is FileSystemEntry => !!e);
+  if (entries.length === 0) return Array.from(transfer.files).map((file) => ({ file, relative: file.name }));
+  const out: { file: File; relative: string }[] = [];
+  const walk = async (entry: FileSystemEntry, prefix: string): Promise<void> => {
+    if (entry.isFile) {
+      const file = await new Promise<File>((resolve, reject) => (entry as FileSystemFileEntry).file(resolve, reject));
+      out.push({ file, relative: prefix + entry.name });
+    } else if (entry.isDirectory) {
+      const reader = (entry as FileSystemDirectoryEntry).createReader();
+      for (;;) {
+        const batch = await new Promise<FileSystemEntry[]>((resolve, reject) => reader.readEntries(resolve, reject));
+        if (batch.length === 0) break;
+        for (const child of batch) await walk(child, `${prefix}${entry.name}/`);
+      }
+    }
+  };
+  for (const e of entries) await walk(e, '');
+  return out;
+}
