@@ -10,6 +10,9 @@ import { pumpShell } from '../remote/shell-io';
 // and exits with its status). Both go through the hub, audited; interactive
 // sessions are recorded.
 
+/** Terminal output needs no throughput window; a smaller one bounds what the hub may hold per shell. */
+const SHELL_WINDOW_BYTES = 256 * 1024;
+
 export async function shell(ctx: CommandContext): Promise<number> {
   allowFlags(ctx.args, GLOBAL_FLAGS);
   const [device, ...words] = ctx.operands;
@@ -22,7 +25,7 @@ export async function shell(ctx: CommandContext): Promise<number> {
   try {
     const channel = await openExplained(link, device, {
       kind: { $case: 'shell', shell: { operator: '', command, ...(tty ? { cols: process.stdout.columns, rows: process.stdout.rows } : {}) } },
-    });
+    }, { windowBytes: SHELL_WINDOW_BYTES });
     const onSignal = (): void => channel.close('interrupted by the operator');
     const onResize = (): void => channel.send({ $case: 'resize', resize: { cols: process.stdout.columns, rows: process.stdout.rows } });
     if (tty) {

@@ -1,0 +1,77 @@
+import { connect, createServer } from 'node:net';
+
+// The TCP sink of the remote benchmarks: counts what arrives per
+// connection; pushThrough() times one connection of N bytes through a
+// forwarder into it.
+
+export interface Sink {
+  port: number;
+  /** Bytes received by all connections so far. */
+  readonly total: number;
+  /** Resolves once the connection opened after this call has received `bytes`. */
+  expect(bytes: number): Promise<void>;
+  close(): void;
+}
+
+export async function startSink(): Promise<Sink> {
+  let total = 0;
+  let waiting: { bytes: number; done: () => void } | undefined;
+  const server = createServer((s) => {
+    let n = 0;
+    const want = waiting;
+    waiting = undefined;
+    s.on('data', (d: Buffer) => {
+      n += d.length;
+      total += d.length;
+      if (want && n >= want.bytes) want.done();
+    });
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (server.address() as { port: number }).port,
+    get total() {
+      return total;
+    },
+    expect: (bytes) => new Promise<void>((done) => (waiting = { bytes, done })),
+    close: () => server.close(),
+  };
+}
+
+/** Pushes `bytes` into 127.0.0.1:port; ms from connect until the sink counted them all. */
+export function pushThrough(sink: Sink, port: number, bytes: number, timeoutMs = 300_000): Promise<number> {
+  const chunk = Buffer.alloc(256 * 1024, 7);
+  return new Promise((resolve, reject) => {
+    const arrived = sink.expect(bytes);
+    const t0 = performance.now();
+    const stuck = setTimeout(() => reject(new Error(`the sink did not get ${bytes} bytes within ${timeoutMs / 1000} s`)), timeoutMs);
+    const sock = connect(port, '127.0.0.1', () => {
+      let sent = 0;
+      const pump = (): void => {
+        while (sent < bytes) {
+          const piece = sent + chunk.length > bytes ? chunk.subarray(0, bytes - sent) : chunk;
+          sent += piece.length;
+          if (!sock.write(piece)) return void sock.once('drain', pump);
+        }
+        sock.end();
+      };
+      pump();
+    });
+    sock.on('error', reject);
+    void arrived.then(() => {
+      clearTimeout(stuck);
+      sock.destroy();
+      resolve(performance.now() - t0);
+    });
+  });
+}
+
+export function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+}
