@@ -80,6 +80,8 @@ function fakeApi(): ConsoleApi {
         throw new Error(`no dynamic group ${name}`);
       },
       preview: async () => ({ matching: 0, sample: [] }),
+      setWindow: async () => [],
+      windows: async () => [],
     },
     remote: notUsed('remote'),
   };

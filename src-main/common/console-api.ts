@@ -373,6 +373,15 @@ export interface QueryPreview {
   sample: string[];
 }
 
+/** A maintenance window set on a static or dynamic group: deployments created to the group without a window of their own take it. */
+export interface GroupWindowRow {
+  group: string;
+  dynamic: boolean;
+  window: MaintenanceWindow;
+  setBy: string;
+  setMs: number;
+}
+
 export interface GroupChange {
   add?: string[];
   remove?: string[];
@@ -589,6 +598,10 @@ export interface ConsoleApi {
     deleteDynamic(name: string): Promise<DynamicGroupRow>;
     /** How many accepted devices match now, and a few of them: the wizard's live count. */
     preview(query: AttributeQuery): Promise<QueryPreview>;
+    /** Sets (or with null removes) a group's maintenance window; the group must exist. Returns the group's windows after the change. */
+    setWindow(group: string, dynamic: boolean, window: MaintenanceWindow | null): Promise<GroupWindowRow[]>;
+    /** Every group window, static and dynamic groups. */
+    windows(): Promise<GroupWindowRow[]>;
   };
   remote: {
     /** Opens a shell (pty) on the device; output arrives as remote-shell-output events, which the renderer must acknowledge with shellAck. */
@@ -678,6 +691,8 @@ export const CONSOLE_API_METHODS = [
   'groups.createDynamic',
   'groups.deleteDynamic',
   'groups.preview',
+  'groups.setWindow',
+  'groups.windows',
   'remote.openShell',
   'remote.shellInput',
   'remote.shellAck',

@@ -2,6 +2,7 @@ import type { ConsoleApi, GroupChange } from '../../common/console-api';
 import type { HubSession } from '../connection/hub-session';
 import { unary } from '../hub-client/hub-connection';
 import { dynamicGroupActions } from './dynamic-groups';
+import { groupWindowActions } from './group-windows';
 
 const MAX_IDS = 10_000;
 
@@ -22,6 +23,7 @@ export function groupActions(session: HubSession): ConsoleApi['groups'] {
         return { name: g.name, deviceIds: g.deviceIds };
       }),
     ...dynamicGroupActions(session),
+    ...groupWindowActions(session),
   };
 }
 
