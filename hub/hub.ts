@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ConsoleServiceService } from '../proto/gen/fleet/v1/console';
 import { DeviceServiceService } from '../proto/gen/fleet/v1/device';
 import { artifactPaths, prepareArtifactDirs } from './artifacts/artifact-paths';
@@ -12,6 +12,7 @@ import { DEFAULT_WATCH_LIMITS, type WatchCall } from './console/watch-stream';
 import { prepareDataDir } from './data-dir';
 import { DeploymentDispatcher, REPORT_FLUSH_MS } from './deployments/deployment-dispatcher';
 import { AdmissionWaiters } from './device/admission-waiters';
+import { createArtifactStreamHandler } from './device/artifact-stream';
 import { createDeviceService } from './device/device-service';
 import { DeviceSessions } from './device/device-sessions';
 import { DEFAULT_PENDING_POLLS_PER_SECOND, EnrollPacing } from './device/enroll-pacing';
@@ -20,9 +21,11 @@ import { formatHostPort, parseListen } from './listen-address';
 import { systemClock, type Clock } from './rollouts/clock';
 import { DynamicTargets } from './rollouts/dynamic-targets';
 import { ROLLOUT_TICK_MS, RolloutScheduler } from './rollouts/rollout-scheduler';
+import { DEFAULT_OPEN_TIMEOUT_MS, DEFAULT_RECORDING_MAX_BYTES, DEFAULT_RECORDING_QUEUE_BYTES, RemoteHub } from './remote/remote-hub';
 import { openSqliteStore } from './store/sqlite-store';
 import type { HubStore } from './store/store';
 import { loadOrCreateHubCertificate } from './tls/hub-certificate';
+import { listenShared, type SharedPort, type SharedPortOptions } from '../proto/shared-port';
 
 export interface HubOptions {
   dataDir: string;
@@ -43,6 +46,12 @@ export interface HubOptions {
   clock?: Clock;
   /** How often phase start times and maintenance windows are looked at, default 1000 ms. */
   rolloutTickMs?: number;
+  /** Remote sessions: time from a console's start to the device's dial, default 10 s. */
+  channelOpenTimeoutMs?: number;
+  /** Size cap of one session recording (DATA/recordings/<session>.cast), default 32 MiB. */
+  recordingMaxBytes?: number;
+  /** Recording bytes that may wait for the disk per session before the recording stops (truncated), default 2 MiB. */
+  recordingQueueBytes?: number;
 }
 
 export interface RunningHub {
@@ -58,6 +67,8 @@ export interface RunningHub {
   store: HubStore;
   /** Number of open device control streams. */
   connectedDevices(): number;
+  /** Number of remote sessions being relayed. */
+  openSessions(): number;
   close(): Promise<void>;
 }
 
@@ -112,8 +123,23 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     const deployments = new DeploymentDispatcher(store, sessions, log, REPORT_FLUSH_MS, clock);
     const scheduler = new RolloutScheduler(store, deployments, clock, log, opts.rolloutTickMs ?? ROLLOUT_TICK_MS);
     const dynamicTargets = new DynamicTargets(store, deployments, log);
+    const orphans = await store.endOrphanSessions('the hub stopped while the session was open');
+    if (orphans) log(`closed ${orphans} remote sessions a previous run left open`);
+    const remote = new RemoteHub(
+      store,
+      sessions,
+      {
+        openTimeoutMs: opts.channelOpenTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS,
+        recordingsDir: join(paths.dir, 'recordings'),
+        recordingMaxBytes: opts.recordingMaxBytes ?? DEFAULT_RECORDING_MAX_BYTES,
+        recordingQueueBytes: opts.recordingQueueBytes ?? DEFAULT_RECORDING_QUEUE_BYTES,
+      },
+      log,
+    );
+    sessions.onOffline((deviceId) => remote.deviceOffline(deviceId));
     const unsubscribe = store.subscribe((events) => {
       sessions.onEvents(events);
+      remote.onEvents(events);
       waiters.onEvents(events);
       dynamicTargets.onEvents(events);
     });
@@ -132,6 +158,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
         heartbeatIntervalMs,
         deployments,
         artifactPaths: artifacts,
+        remote,
         log,
       }),
     );
@@ -143,10 +170,11 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
         deployments,
         clock,
         watchLimits: { ...DEFAULT_WATCH_LIMITS, maxLag: opts.watchMaxLag ?? DEFAULT_WATCH_LIMITS.maxLag },
+        remote,
         log,
       }));
-    const credentials = grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(cert.certPem), private_key: Buffer.from(cert.keyPem) }], false);
-    const boundPort = await bind(server, host, port, credentials);
+    const listener = await listen({ host, port, certPem: cert.certPem, keyPem: cert.keyPem, grpcServer: server, artifacts: createArtifactStreamHandler(store, artifacts, log) });
+    const boundPort = listener.port;
     presence.start();
     deployments.start();
     scheduler.start();
@@ -165,12 +193,16 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       hubId: store.hubId,
       store,
       connectedDevices: () => sessions.size,
+      openSessions: () => remote.openSessions,
       close() {
         closing ??= (async () => {
+          await remote.closeAll('the hub is shutting down');
           sessions.closeAll(grpc.status.UNAVAILABLE, 'hub is shutting down: reconnect later');
           waiters.wakeAll();
           for (const call of watchers) call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'hub is shutting down: reconnect later' });
+          await listener.stopListening();
           await shutdown(server, 2000);
+          listener.destroy();
           await presence.stop();
           await scheduler.stop();
           await dynamicTargets.idle();
@@ -188,16 +220,13 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   }
 }
 
-function bind(server: grpc.Server, host: string, port: number, credentials: grpc.ServerCredentials): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    server.bindAsync(formatHostPort(host, port), credentials, (err, boundPort) => {
-      if (!err) return resolvePort(boundPort);
-      // grpc-js hides the socket error; ask the OS directly for a clear reason.
-      explainListenFailure(host, port).then((reason) =>
-        reject(new Error(`cannot listen on ${formatHostPort(host, port)}: ${reason ?? err.message}`)),
-      );
-    });
-  });
+async function listen(o: SharedPortOptions): Promise<SharedPort> {
+  try {
+    return await listenShared(o);
+  } catch (err) {
+    const reason = await explainListenFailure(o.host, o.port);
+    throw new Error(`cannot listen on ${formatHostPort(o.host, o.port)}: ${reason ?? (err as Error).message}`);
+  }
 }
 
 function explainListenFailure(host: string, port: number): Promise<string | undefined> {

@@ -30,6 +30,9 @@ import { rolloutRpcs } from './rollout-rpcs';
 import { roleToProto, statusFromProto, toProtoDevice } from './device-proto';
 import { decodePageToken, encodePageToken } from './page-token';
 import { serveWatch, type WatchCall, type WatchLimits } from './watch-stream';
+import { serveConsoleChannel } from '../remote/console-channel';
+import type { RemoteHub } from '../remote/remote-hub';
+import { sessionRpcs, type RecordingCall } from '../remote/session-rpcs';
 
 export interface ConsoleServiceContext {
   store: HubStore;
@@ -44,6 +47,8 @@ export interface ConsoleServiceContext {
   log: (line: string) => void;
   /** The time rollouts go by (maintenance windows); tests move it. */
   clock?: Clock;
+  /** Remote sessions: pairing, relays, recordings (hub/remote). */
+  remote: RemoteHub;
 }
 
 const DEFAULT_PAGE_SIZE = 100;
@@ -69,6 +74,7 @@ export function createConsoleService(ctx: ConsoleServiceContext): ConsoleService
   const clock = ctx.clock ?? systemClock;
   const d = deploymentRpcs(store, ctx.deployments, ctx.log, clock);
   const r = rolloutRpcs(store, ctx.deployments, ctx.log, clock);
+  const s = sessionRpcs(ctx.remote);
 
   return {
     whoAmI: unary<WhoAmIRequest, WhoAmIResponse>('WhoAmI', async (op) => ({
@@ -146,20 +152,22 @@ export function createConsoleService(ctx: ConsoleServiceContext): ConsoleService
     listGroupWindows: unary('ListGroupWindows', r.listGroupWindows),
 
     channel(call) {
-      call.emit('error', { code: status.UNIMPLEMENTED, details: 'remote sessions are not wired on this hub yet' });
+      serveConsoleChannel(ctx.remote, call).catch((err) => {
+        const e = toServiceError(err, ctx.log, 'Channel');
+        if (!call.writableEnded && !call.cancelled) call.emit('error', e);
+      });
     },
-    listSessions: unary('ListSessions', async () => {
-      throw new RpcError(status.UNIMPLEMENTED, 'remote sessions are not wired on this hub yet');
-    }),
-    closeSession: unary('CloseSession', async () => {
-      throw new RpcError(status.UNIMPLEMENTED, 'remote sessions are not wired on this hub yet');
-    }),
-    getRecording(call) {
-      call.emit('error', { code: status.UNIMPLEMENTED, details: 'remote sessions are not wired on this hub yet' });
+    listSessions: unary('ListSessions', s.listSessions),
+    closeSession: unary('CloseSession', s.closeSession),
+    listAudit: unary('ListAudit', s.listAudit),
+    getRecording(call: RecordingCall) {
+      authenticateOperator(store, call.metadata)
+        .then((operator) => s.getRecording(operator, call))
+        .catch((err) => {
+          const e = toServiceError(err, ctx.log, 'GetRecording');
+          if (!call.writableEnded && !call.cancelled) call.emit('error', e);
+        });
     },
-    listAudit: unary('ListAudit', async () => {
-      throw new RpcError(status.UNIMPLEMENTED, 'remote sessions are not wired on this hub yet');
-    }),
 
     watch(call: WatchCall) {
       ctx.watchers.add(call);

@@ -23,6 +23,8 @@ import { endCall, type DeviceCall, type DeviceSession, type DeviceSessions } fro
 import type { EnrollPacing } from './enroll-pacing';
 import type { PresenceWriter } from './presence-writer';
 import { serveDownload, type DownloadCall } from './serve-download';
+import { serveDeviceChannel } from '../remote/device-channel';
+import type { RemoteHub } from '../remote/remote-hub';
 
 export interface DeviceServiceContext {
   store: HubStore;
@@ -38,6 +40,8 @@ export interface DeviceServiceContext {
   deployments: DeploymentDispatcher;
   /** Where artifact files are (Download). */
   artifactPaths: ArtifactPaths;
+  /** Remote sessions: channel answers and dialled-back channels. */
+  remote: RemoteHub;
   log: (line: string) => void;
 }
 
@@ -69,7 +73,10 @@ export function createDeviceService(ctx: DeviceServiceContext): DeviceServiceSer
     },
 
     channel(call) {
-      call.emit('error', { code: status.UNIMPLEMENTED, details: 'remote sessions are not wired on this hub yet' });
+      serveDeviceChannel(ctx.remote, call).catch((err) => {
+        const e = toServiceError(err, ctx.log, 'Channel');
+        if (!call.writableEnded && !call.cancelled) call.emit('error', e);
+      });
     },
   };
 }
@@ -174,6 +181,9 @@ async function onDeviceMessage(ctx: DeviceServiceContext, session: DeviceSession
     }
     case 'update':
       await ctx.deployments.onReport(session.deviceId, message.msg.update);
+      return;
+    case 'channelAnswer':
+      ctx.remote.onAnswer(session.deviceId, message.msg.channelAnswer);
       return;
     default:
       // Unknown or empty message from a newer agent: it still counts as a sign of life.

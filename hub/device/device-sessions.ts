@@ -23,6 +23,7 @@ export class DeviceSession {
 export class DeviceSessions {
   private readonly sessions = new Map<string, DeviceSession>();
   private sweeper: NodeJS.Timeout | undefined;
+  private readonly offlineListeners = new Set<(deviceId: string) => void>();
 
   constructor(
     private readonly presence: PresenceWriter,
@@ -39,6 +40,12 @@ export class DeviceSessions {
 
   get(deviceId: string): DeviceSession | undefined {
     return this.sessions.get(deviceId);
+  }
+
+  /** Called when a device has no control stream any more (not when a newer stream replaced it). */
+  onOffline(listener: (deviceId: string) => void): () => void {
+    this.offlineListeners.add(listener);
+    return () => this.offlineListeners.delete(listener);
   }
 
   /** Registers a stream; an older stream of the same device is ended first. */
@@ -61,6 +68,7 @@ export class DeviceSessions {
     if (this.sessions.get(session.deviceId) === session) {
       this.sessions.delete(session.deviceId);
       this.presence.offline(session.deviceId, actor);
+      for (const listener of this.offlineListeners) listener(session.deviceId);
     }
     endCall(session.call, code, details);
   }

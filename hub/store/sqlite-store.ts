@@ -7,6 +7,7 @@ import { defaultRollout, type RolloutConfig } from '../rollouts/rollout-config';
 import type { WindowConfig } from '../rollouts/maintenance-window';
 import { prepareRolloutStatements } from './rollout-rows';
 import { SqliteRollouts } from './sqlite-rollouts';
+import { SqliteSessions } from './sqlite-sessions';
 import {
   DEPLOYMENT_LOG_LINES,
   fromDeploymentDeviceRow,
@@ -20,6 +21,12 @@ import { runMigrations } from './migration-runner';
 import { migrations } from './migrations';
 import type {
   AbortResult,
+  AuditQuery,
+  NewSession,
+  SessionEnd,
+  SessionFilter,
+  SessionRecord,
+  SessionRefusal,
   AdmissionResult,
   AppliedReports,
   ArtifactRecord,
@@ -110,6 +117,7 @@ export class SqliteStore implements HubStore {
   private readonly d: ReturnType<typeof prepareDeploymentStatements>;
   private readonly r: ReturnType<typeof prepareRolloutStatements>;
   private readonly rollouts: SqliteRollouts;
+  private readonly remote: SqliteSessions;
 
   constructor(file: string) {
     const fresh = !existsSync(file);
@@ -133,6 +141,12 @@ export class SqliteStore implements HubStore {
       appendEvent: (events, actor, kind, entityId, at, details) => this.appendEvent(events, actor, kind, entityId, at, details),
       readDeployment: (id) => this.readDeployment(id),
       finishIfDone: (events, id, actor) => this.finishIfDone(events, id, actor),
+    });
+    this.remote = new SqliteSessions({
+      db: this.db,
+      mutate: (fn) => this.mutate(fn),
+      appendEvent: (events, actor, kind, entityId, at, details) => this.appendEvent(events, actor, kind, entityId, at, details),
+      fromEventRow,
     });
 
     this.head = this.s.head.get()?.r ?? 0;
@@ -609,6 +623,34 @@ export class SqliteStore implements HubStore {
 
   async groupWindows(): Promise<GroupWindowRecord[]> {
     return this.rollouts.groupWindows();
+  }
+
+  async openSession(session: NewSession): Promise<SessionRecord> {
+    return this.remote.openSession(session);
+  }
+
+  async endSession(id: string, end: SessionEnd, details?: Record<string, string>): Promise<SessionRecord | undefined> {
+    return this.remote.endSession(id, end, details);
+  }
+
+  async recordSessionRefusal(refusal: SessionRefusal): Promise<void> {
+    return this.remote.recordSessionRefusal(refusal);
+  }
+
+  async getSession(id: string): Promise<SessionRecord | undefined> {
+    return this.remote.getSession(id);
+  }
+
+  async listSessions(filter: SessionFilter, pageSize: number, beforeSeq?: number): Promise<{ sessions: SessionRecord[]; nextBeforeSeq?: number }> {
+    return this.remote.listSessions(filter, pageSize, beforeSeq);
+  }
+
+  async endOrphanSessions(reason: string): Promise<number> {
+    return this.remote.endOrphanSessions(reason);
+  }
+
+  async auditEntries(query: AuditQuery): Promise<HubEvent[]> {
+    return this.remote.auditEntries(query);
   }
 
   /** Runs `fn` in one transaction; its events reach listeners only after commit. */

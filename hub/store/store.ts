@@ -53,7 +53,11 @@ export type EventKind =
   | 'group.window'
   /** A device reached a final status in a deployment (progress makes no events). */
   | 'deployment.device'
-  | 'group.changed';
+  | 'group.changed'
+  /** Remote sessions (docs/remote-sessions.md): actor = the operator, entity = the device. */
+  | 'session.opened'
+  | 'session.closed'
+  | 'session.refused';
 
 /** One entry of the ordered event log: the audit trail and the Watch feed. */
 export interface HubEvent {
@@ -327,6 +331,57 @@ export interface GroupRecord {
   deviceIds: string[];
 }
 
+export type SessionKind = 'shell' | 'command' | 'file' | 'port-forward';
+
+/** One remote session (a console Channel call paired with a device Channel call). */
+export interface SessionRecord {
+  id: string;
+  deviceId: string;
+  operator: string;
+  kind: SessionKind;
+  /** The command, `op path` of a file operation, or `host:port`; '' for an interactive shell. */
+  detail: string;
+  startedMs: number;
+  /** 0 while open. */
+  endedMs: number;
+  endReason: string;
+  bytesToDevice: number;
+  bytesFromDevice: number;
+  /** Whether the hub records it (asciicast v2, shells and commands). */
+  recorded: boolean;
+  recordingBytes: number;
+  recordingTruncated: boolean;
+}
+
+export type NewSession = Pick<SessionRecord, 'id' | 'deviceId' | 'operator' | 'kind' | 'detail' | 'startedMs' | 'recorded'>;
+
+export type SessionEnd = Pick<SessionRecord, 'endedMs' | 'endReason' | 'bytesToDevice' | 'bytesFromDevice' | 'recordingBytes' | 'recordingTruncated'>;
+
+/** A session the hub refused before it started (role, device offline, the device's own refusal, timeout). */
+export interface SessionRefusal {
+  deviceId: string;
+  operator: string;
+  kind: SessionKind;
+  detail: string;
+  code: string;
+  message: string;
+}
+
+export interface SessionFilter {
+  deviceId?: string;
+  kind?: SessionKind;
+  openOnly?: boolean;
+}
+
+export interface AuditQuery {
+  /** Entries below this revision; 0/undefined: from the newest. */
+  beforeRevision?: number;
+  limit: number;
+  kindPrefix?: string;
+  /** The entity (device, deployment, group, operator, ...) the entry is about. */
+  subject?: string;
+}
+
 /** Thrown when aborting a deployment that already finished. */
 export class DeploymentFinishedError extends Error {
   constructor(readonly deploymentId: string) {
@@ -481,6 +536,21 @@ export interface HubStore {
   listGroups(): Promise<GroupRecord[]>;
   /** Device ids of a group (empty when it has none). */
   groupMembers(name: string): Promise<string[]>;
+
+  // Remote sessions (docs/remote-sessions.md).
+  /** Records an open session and appends `session.opened` (actor = operator, entity = device). */
+  openSession(session: NewSession): Promise<SessionRecord>;
+  /** Records the end and appends `session.closed`; a session already ended comes back unchanged. Undefined when unknown. */
+  endSession(id: string, end: SessionEnd, details?: Record<string, string>): Promise<SessionRecord | undefined>;
+  /** Appends `session.refused` (actor = operator, entity = device). */
+  recordSessionRefusal(refusal: SessionRefusal): Promise<void>;
+  getSession(id: string): Promise<SessionRecord | undefined>;
+  /** Newest first; `beforeSeq` continues a previous page. */
+  listSessions(filter: SessionFilter, pageSize: number, beforeSeq?: number): Promise<{ sessions: SessionRecord[]; nextBeforeSeq?: number }>;
+  /** Ends sessions a previous run left open (its relays died with it); returns how many. */
+  endOrphanSessions(reason: string): Promise<number>;
+  /** The event log, newest first (ListAudit). */
+  auditEntries(query: AuditQuery): Promise<HubEvent[]>;
 
   close(): Promise<void>;
 }
