@@ -9,7 +9,7 @@ import { ContextStore } from './context/context-store';
 import { deploymentActions } from './deployments/deployment-actions';
 import { deviceActions } from './devices/device-actions';
 import { groupActions } from './groups/group-actions';
-import { startEmbeddedFleet, type EmbeddedFleet } from './embedded/embedded-fleet';
+import { startEmbeddedFleet, type EmbeddedFleet, type EmbeddedFleetOptions } from './embedded/embedded-fleet';
 import { createRemoteService } from './remote/remote-service';
 
 export interface ConsoleAppOptions {
@@ -20,6 +20,8 @@ export interface ConsoleAppOptions {
   embeddedDevices?: number;
   /** give the embedded fleet ready-made demo artifacts (the first one uploaded); default off */
   embeddedDemoArtifacts?: boolean;
+  /** remote access of the embedded devices (default: the demo's shell, files and loopback tunnels; false: none) */
+  embeddedRemote?: EmbeddedFleetOptions['remote'];
   log?: (line: string) => void;
   /** where remote downloads go by default; default ~/Downloads */
   downloadsDir?: string;
@@ -62,7 +64,7 @@ export async function createConsoleApp(opts: ConsoleAppOptions): Promise<Console
   let fleet: EmbeddedFleet | null = null;
   try {
     if (opts.embedded) {
-      fleet = await startEmbeddedFleet({ dir: opts.userDataDir, devices: opts.embeddedDevices ?? 5, demoArtifacts: opts.embeddedDemoArtifacts, log });
+      fleet = await startEmbeddedFleet({ dir: opts.userDataDir, devices: opts.embeddedDevices ?? 5, demoArtifacts: opts.embeddedDemoArtifacts, remote: opts.embeddedRemote, log });
       await session.connectEmbedded({ hub: fleet.hub, token: fleet.adminToken, fingerprint: fleet.fingerprint, certPem: fleet.certPem });
     } else {
       session.resume();
@@ -75,7 +77,7 @@ export async function createConsoleApp(opts: ConsoleAppOptions): Promise<Console
   }
 
   const uploads = new ArtifactUploads(session, opts.uploadLimits);
-  const remote = createRemoteService({ session, cache, userDataDir: opts.userDataDir, emit, downloadsDir: opts.downloadsDir });
+  const remote = createRemoteService({ session, cache, userDataDir: opts.userDataDir, emit, downloadsDir: opts.downloadsDir, knownRoots: (inventory) => fleet?.remoteRoots(inventory) ?? [] });
   // Tunnels end with their device: the cache says when it went offline.
   listeners.add((e) => {
     if (e.type === 'devices-changed') remote.devicesChanged();

@@ -1,7 +1,8 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { startHub } from '../../../hub/hub';
 import { startSimulator } from '../../../agent/sim/simulator';
+import type { SimRemoteConfig } from '../../../agent/sim/sim-remote';
 import { ensureDemoArtifacts, uploadToHub, type DemoArtifact } from './demo-artifacts';
 import { ensureDemoSigningKey, trustOnHub, type DemoSigningKey } from './demo-signing-key';
 
@@ -14,7 +15,22 @@ export interface EmbeddedFleetOptions {
   listen?: string;
   /** make the demo artifacts (once) and upload the good one to the hub when first made */
   demoArtifacts?: boolean;
+  /** what the simulated devices allow remotely; default DEMO_REMOTE, false: nothing */
+  remote?: SimRemoteConfig | false;
 }
+
+/**
+ * Remote access of the demo devices: a shell as the console's own user,
+ * files inside each device's folder (embedded-devices/dev-N/files, shown as
+ * its allowed root) and tunnels to this computer's loopback ports, so a
+ * tunnel to any local web server can be tried. Only sensible because the
+ * "devices" run inside this very console, as its user.
+ */
+export const DEMO_REMOTE: SimRemoteConfig = {
+  shell: { enabled: true, maxSessions: 16, maxSessionsPerOperator: 8, idleTimeoutSeconds: 1800 },
+  files: { enabled: true, roots: ['files'], maxFileBytes: 4 * 1024 * 1024 * 1024 },
+  portForward: { enabled: true, allow: ['127.0.0.1:*', 'localhost:*'] },
+};
 
 export interface EmbeddedFleet {
   hub: string;
@@ -25,6 +41,8 @@ export interface EmbeddedFleet {
   signingKey: DemoSigningKey;
   /** ready-made artifacts in the data folder (empty unless asked for) */
   demoArtifacts: DemoArtifact[];
+  /** the file roots a demo device allows, found from its inventory (hostname sim-N lives in dev-N); [] for other devices */
+  remoteRoots(inventory: Record<string, string>): string[];
   close(): Promise<void>;
 }
 
@@ -62,6 +80,7 @@ export async function startEmbeddedFleet(opts: EmbeddedFleetOptions): Promise<Em
       stateDir: devicesDir,
       backoff: { baseMs: 500, maxMs: 5000 },
       trustedArtifactKeys: [signingKey.publicKeyPem],
+      ...(opts.remote === false ? {} : { remote: opts.remote ?? DEMO_REMOTE }),
       log: (line) => opts.log(`embedded device ${line}`),
     });
     return {
@@ -71,6 +90,13 @@ export async function startEmbeddedFleet(opts: EmbeddedFleetOptions): Promise<Em
       adminToken: hub.adminToken,
       signingKey,
       demoArtifacts,
+      remoteRoots(inventory) {
+        const m = /^sim-(\d+)$/.exec(inventory.hostname ?? '');
+        const remote = opts.remote === false ? undefined : (opts.remote ?? DEMO_REMOTE);
+        if (inventory.simulated !== 'true' || !m || !remote?.files?.enabled) return [];
+        const deviceDir = join(devicesDir, `dev-${m[1]}`);
+        return (remote.files.roots ?? []).map((r) => (isAbsolute(r) ? r : join(deviceDir, r))).map((r) => (existsSync(r) ? realpathSync(r) : r));
+      },
       async close() {
         await sim.close();
         await hub.close();

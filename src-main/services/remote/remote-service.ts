@@ -19,6 +19,8 @@ export interface RemoteServiceOptions {
   emit: (e: ConsoleEvent) => void;
   /** where downloads go by default (the user's Downloads folder) */
   downloadsDir?: string;
+  /** roots the console knows without the device saying (its own embedded demo devices) */
+  knownRoots?: (inventory: Record<string, string>) => string[];
 }
 
 export interface RemoteService {
@@ -61,8 +63,9 @@ export function createRemoteService(opts: RemoteServiceOptions): RemoteService {
     list: async (target, path, cursor) => (via(target) === 'hub' ? files.list(target.deviceId, path, cursor) : direct.list(target.deviceId, path)),
     roots: async (target) => {
       if (via(target) === 'direct') return direct.roots(target.deviceId);
-      const reported = cache.get(target.deviceId)?.inventory[ROOTS_INVENTORY_KEY] ?? '';
-      return reported.split(',').map((r) => r.trim()).filter((r) => r.startsWith('/'));
+      const inventory = cache.get(target.deviceId)?.inventory ?? {};
+      const reported = (inventory[ROOTS_INVENTORY_KEY] ?? '').split(',').map((r) => r.trim()).filter((r) => r.startsWith('/'));
+      return reported.length > 0 ? reported : (opts.knownRoots?.(inventory) ?? []);
     },
     uploadBegin: async (params) => (via(params.target) === 'hub' ? files.uploadBegin(params.target.deviceId, params) : direct.uploadBegin(params.target.deviceId, params)),
     uploadChunk: async (uploadId, offset, data) => (direct.owns(uploadId) ? direct.uploadChunk(uploadId, offset, data) : files.uploadChunk(uploadId, offset, data)),
