@@ -1,0 +1,174 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { transferIdFor } from './remote/file-upload';
+import { startRemoteSim, type RemoteSim } from './testing/remote-sim';
+import { repoRoot, tempDir, waitFor } from '../tests/support/processes';
+
+// End to end: the real bin/fleetctl.js (shell, cp, port-forward) as a child
+// process against a real fleet-hub process relaying to a real
+// `fleet-agent sim` process with remote sessions enabled, all on loopback.
+// One hub and one simulated device for the whole file.
+
+let sim: RemoteSim;
+let device: string;
+const home = tempDir('fleetctl-remote-home');
+
+interface Run {
+  code: number | null;
+  stdout: Buffer;
+  stderr: string;
+}
+
+/** Runs fleetctl with `input` on its stdin (none: /dev/null), killed after 30 s. */
+function fleetctl(args: string[], input?: Buffer | string, flags = sim.flags): Promise<Run> {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLEET')));
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'fleetctl.js'), ...flags, ...args], {
+    cwd: repoRoot,
+    env: { ...clean, FLEETCTL_CONFIG: join(home.path, 'config.json'), NO_COLOR: '1' },
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
+  if (input !== undefined) child.stdin!.end(input);
+  const out: Buffer[] = [];
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => out.push(d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(out), stderr });
+    });
+  });
+}
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+beforeAll(async () => {
+  sim = await startRemoteSim({ maxFileBytes: 8 * 1024 * 1024 });
+  device = sim.deviceIds[0];
+}, 120_000);
+
+afterAll(async () => {
+  await sim?.close();
+  home.remove();
+}, 30_000);
+
+describe('fleetctl shell, cp and port-forward through a real hub and agent', { timeout: 60_000 }, () => {
+  it('shell -- COMMAND pipes stdin, stdout and stderr byte for byte and exits with its status', async () => {
+    const input = randomBytes(300_000);
+    const run = await fleetctl(['shell', device, '--', 'cat; printf done >&2; exit 7'], input);
+    expect(run.stderr).toBe('done');
+    expect(run.code).toBe(7);
+    expect(sha(run.stdout)).toBe(sha(input));
+
+    const killed = await fleetctl(['shell', device, '--', 'kill', '-TERM', '$$']);
+    expect(killed.code).toBe(143);
+  });
+
+  it('cp uploads into a folder and downloads back, sha256 checked, mode kept', async () => {
+    const local = join(home.path, 'up.bin');
+    const bytes = randomBytes(3 * 1024 * 1024 + 17);
+    writeFileSync(local, bytes, { mode: 0o640 });
+    const up = await fleetctl(['cp', local, `${device}:${sim.filesRoot}`, '--progress']);
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stderr).toMatch(/up\.bin +100% {2}3\.0 MiB \/ 3\.0 MiB {2}[\d.]+ MB\/s {2}ETA 0:00\n/);
+    expect(up.stderr).toContain(`${device}:${sim.filesRoot}/up.bin  ${bytes.length} bytes  sha256 ${sha(bytes)}\n`);
+    expect(sha(readFileSync(join(sim.filesRoot, 'up.bin')))).toBe(sha(bytes));
+    expect(statSync(join(sim.filesRoot, 'up.bin')).mode & 0o777).toBe(0o640);
+
+    const back = join(home.path, 'back');
+    mkdirSync(back);
+    const down = await fleetctl(['cp', `${device}:${sim.filesRoot}/up.bin`, `${back}/`, '--json']);
+    expect(down.code, down.stderr).toBe(0);
+    expect(JSON.parse(down.stdout.toString())).toEqual({ path: join(back, 'up.bin'), size: bytes.length, sha256: sha(bytes), resumedFrom: 0 });
+    expect(sha(readFileSync(join(back, 'up.bin')))).toBe(sha(bytes));
+    // Nothing but the file: the temporary name was renamed away.
+    expect(readdirSync(back)).toEqual(['up.bin']);
+  });
+
+  it('cp resumes an upload a cut left behind on the device', async () => {
+    const local = join(home.path, 'resume.bin');
+    const bytes = randomBytes(1024 * 1024);
+    writeFileSync(local, bytes);
+    // What a cut attempt of this very file leaves: its first 400,000 bytes under the device's temporary name.
+    const id = transferIdFor(local, statSync(local));
+    // (The device's documented temporary name: .NAME.fleet-upload-SIZE-TRANSFERID, docs/remote-sessions.md.)
+    writeFileSync(join(sim.filesRoot, `.resume.bin.fleet-upload-${bytes.length}-${id}`), bytes.subarray(0, 400_000));
+    const run = await fleetctl(['cp', local, `${device}:${sim.filesRoot}/resume.bin`]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain('(resumed at byte 400000)');
+    expect(sha(readFileSync(join(sim.filesRoot, 'resume.bin')))).toBe(sha(bytes));
+    expect(readdirSync(sim.filesRoot).filter((n) => n.includes('fleet-upload'))).toEqual([]);
+  });
+
+  it('explains refusals: outside the roots, over the size limit, a missing file (exit 1)', async () => {
+    const local = join(home.path, 'small.txt');
+    writeFileSync(local, 'hello\n');
+    const outside = await fleetctl(['cp', local, `${device}:/etc/fleetctl-test`]);
+    expect(outside.code).toBe(1);
+    expect(outside.stderr).toMatch(/^fleetctl: cp: .*\[outside-roots\]: only paths under the roots of remote\.files\.roots can be reached\n$/);
+
+    const big = join(home.path, 'big.bin');
+    writeFileSync(big, Buffer.alloc(9 * 1024 * 1024));
+    const tooLarge = await fleetctl(['cp', big, `${device}:${sim.filesRoot}/big.bin`]);
+    expect(tooLarge.code).toBe(1);
+    expect(tooLarge.stderr).toMatch(/\[too-large\]: the device refuses files over remote\.files\.maxFileBytes\n$/);
+    expect(existsSync(join(sim.filesRoot, 'big.bin'))).toBe(false);
+
+    const missing = await fleetctl(['cp', `${device}:${sim.filesRoot}/nope`, home.path]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/\[not-found\]/);
+    expect(readdirSync(home.path).filter((n) => n.includes('fleetctl-'))).toEqual([]);
+  });
+
+  it('refuses a viewer with exit 3 and says which role is needed', async () => {
+    const token = execFileSync(process.execPath, [join(repoRoot, 'bin', 'fleet-hub.js'), 'operators', 'add', 'watcher', '--role', 'viewer', '--data', sim.hub.dataDir], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
+    const run = await fleetctl(['shell', device, '--', 'true'], undefined, ['--hub', sim.hub.address, '--token', token, '--ca', sim.caFile]);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/\[forbidden\]: remote sessions need the operator or admin role; ask a hub admin\n$/);
+  });
+
+  it('port-forward serves HTTP through the tunnel, survives a refused connection, and Ctrl-C closes the port', async () => {
+    const server: Server = createServer((req, res) => res.end(`hello from ${req.url}`));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLEET')));
+    const start = (spec: string) =>
+      spawn(process.execPath, [join(repoRoot, 'bin', 'fleetctl.js'), 'port-forward', device, spec, ...sim.flags], { cwd: repoRoot, env: { ...clean, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = start(String(port));
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      const local = Number(await waitFor('the bound address', () => /Forwarding from 127\.0\.0\.1:(\d+) -> \S+ 127\.0\.0\.1:\d+/.exec(out)?.[1], 20_000));
+      const pages = await Promise.all(['/a', '/b', '/c'].map((p) => fetch(`http://127.0.0.1:${local}${p}`).then((r) => r.text())));
+      expect(pages).toEqual(['hello from /a', 'hello from /b', 'hello from /c']);
+
+      // A second forwarder to a port the device does not allow: the connection is refused, its listener stays.
+      const denied = start('10.255.255.1:80');
+      let deniedOut = '';
+      denied.stderr.on('data', (d) => (deniedOut += d));
+      denied.stdout.on('data', (d) => (deniedOut += d));
+      const deniedPort = Number(await waitFor('the second bound address', () => /Forwarding from 127\.0\.0\.1:(\d+)/.exec(deniedOut)?.[1], 20_000));
+      await expect(fetch(`http://127.0.0.1:${deniedPort}/`)).rejects.toThrow();
+      await waitFor('the refusal', () => deniedOut.includes('[not-allowed]'), 10_000);
+      expect(await fetch(`http://127.0.0.1:${local}/d`).then((r) => r.text())).toBe('hello from /d');
+      denied.kill('SIGINT');
+
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      await expect(fetch(`http://127.0.0.1:${local}/`)).rejects.toThrow();
+    } finally {
+      child.kill('SIGKILL');
+      server.close();
+    }
+  });
+});
