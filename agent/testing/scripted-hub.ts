@@ -98,6 +98,7 @@ interface ChannelWait {
   answered: (a: ChannelAnswer) => void;
   call: Promise<ChannelCall>;
   dialled: (c: ChannelCall) => void;
+  used: boolean;
 }
 
 export class ScriptedHub {
@@ -192,7 +193,7 @@ export class ScriptedHub {
     let dialled!: (c: ChannelCall) => void;
     const answer = new Promise<ChannelAnswer>((r) => (answered = r));
     const call = new Promise<ChannelCall>((r) => (dialled = r));
-    this.channels.set(channelId, { deviceKey, answer, answered, call, dialled });
+    this.channels.set(channelId, { deviceKey, answer, answered, call, dialled, used: false });
     if (!this.sendTo(deviceId, { msg: { $case: 'channelRequest', channelRequest: { channelId, open } } })) throw new Error(`device ${deviceId} is offline`);
     return { channelId, answer, call };
   }
@@ -273,7 +274,6 @@ export class ScriptedHub {
             const answer = msg.msg.channelAnswer;
             device.channelAnswers.push(answer);
             this.channels.get(answer.channelId)?.answered(answer);
-            if (answer.refused) this.channels.delete(answer.channelId);
           }
         });
         call.on('end', () => call.end());
@@ -312,8 +312,10 @@ export class ScriptedHub {
         const channelId = String(call.metadata.get('fleet-channel-id')[0] ?? '');
         const wait = this.channels.get(channelId);
         // Like the real hub: an unknown or foreign channel id is NOT_FOUND; each id is dialled once.
-        if (!wait || wait.deviceKey !== entry.keyHex) return call.emit('error', { code: grpc.status.NOT_FOUND, details: `no channel ${channelId} for this device` });
-        this.channels.delete(channelId);
+        // The dial may arrive before the answer on the control stream (two
+        // HTTP/2 streams, no order between them): the dial is what pairs.
+        if (!wait || wait.deviceKey !== entry.keyHex || wait.used) return call.emit('error', { code: grpc.status.NOT_FOUND, details: `no channel ${channelId} for this device` });
+        wait.used = true;
         wait.dialled(call);
       },
     };
