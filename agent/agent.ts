@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import type { ChannelFrame } from '../proto/gen/fleet/v1/channel';
 import { AdmissionStatus } from '../proto/gen/fleet/v1/common';
-import type { ChallengeResponse, DeviceServiceClient, DownloadChunk, EnrollResponse, HubMessage } from '../proto/gen/fleet/v1/device';
+import type { ChallengeResponse, DeviceServiceClient, EnrollResponse, HubMessage } from '../proto/gen/fleet/v1/device';
 import { enrollPayload } from '../proto/enroll-payload';
 import { Backoff, DEFAULT_BACKOFF, withJitter, type BackoffOptions } from './backoff';
 import type { ControlChannel } from './control-channel';
@@ -10,6 +10,8 @@ import { bearer, channelMetadata, createDeviceClient, describeError, hubFingerpr
 import { loadOrCreateIdentityKey, signWithIdentity, type IdentityKey } from './identity-key';
 import { inventoryPatch, normalizeInventory, type Inventory } from './inventory-patch';
 import { readToken, removeToken, writeToken, type StoredToken } from './token-file';
+import type { ChunkStream } from './update/download';
+import { openArtifactStream } from './update/artifact-stream';
 
 // One device's life with its hub: identity key -> enrollment (pending,
 // rejected, accepted) -> control stream (hello, inventory, heartbeats) ->
@@ -122,13 +124,14 @@ export class DeviceAgent extends EventEmitter {
   }
 
   /**
-   * Opens the Download RPC with the current token: an artifact's bytes from
+   * Opens the hub's artifact stream (HTTP/2 on the gRPC port; see
+   * update/artifact-stream.ts) with the current token: an artifact's bytes from
    * `offset`. Fails like a broken stream (UNAVAILABLE) while the device has
    * no token yet, so callers simply retry.
    */
-  download(artifactId: string, offset: number): grpc.ClientReadableStream<DownloadChunk> {
+  download(artifactId: string, offset: number): ChunkStream {
     if (!this.client || !this.token) throw Object.assign(new Error('not connected to the hub yet'), { code: grpc.status.UNAVAILABLE, details: 'not connected to the hub yet' });
-    return this.client.download({ artifactId, offset }, bearer(this.token));
+    return openArtifactStream({ hub: this.opts.hub, caPem: this.opts.caPem, token: this.token }, artifactId, offset);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -19,6 +20,7 @@ import {
   type UpdateReport,
 } from '../../proto/gen/fleet/v1/device';
 import { enrollPayload } from '../../proto/enroll-payload';
+import { listenShared, type SharedPort } from '../../proto/shared-port';
 
 // A small DeviceService for the agent's own tests: real TLS gRPC, real
 // signature checks, and admission and token lifetimes the test controls, so
@@ -115,6 +117,7 @@ export class ScriptedHub {
   /** Artifact bytes sent by Download, all calls together. */
   bytesServed = 0;
   private server?: grpc.Server;
+  private listener?: SharedPort;
   private readonly nonces = new Set<string>();
   private readonly tokens = new Map<string, { keyHex: string; expires: number }>();
   private readonly streams = new Set<grpc.ServerDuplexStream<DeviceMessage, HubMessage>>();
@@ -135,10 +138,10 @@ export class ScriptedHub {
   async listen(port = 0): Promise<string> {
     const server = new grpc.Server();
     server.addService(DeviceServiceService, this.handlers());
-    const creds = grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(this.cert.certPem), private_key: Buffer.from(this.cert.keyPem) }], false);
-    const bound = await new Promise<number>((resolve, reject) => server.bindAsync(`127.0.0.1:${port}`, creds, (err, p) => (err ? reject(err) : resolve(p))));
+    // One TLS port for gRPC and the artifact byte stream, as on the real hub.
+    this.listener = await listenShared({ host: '127.0.0.1', port, certPem: this.cert.certPem, keyPem: this.cert.keyPem, grpcServer: server, artifacts: (stream, headers) => this.serveArtifactStream(stream, headers) });
     this.server = server;
-    this.address = `127.0.0.1:${bound}`;
+    this.address = `127.0.0.1:${this.listener.port}`;
     return this.address;
   }
 
@@ -147,10 +150,54 @@ export class ScriptedHub {
     this.streams.clear();
     this.server?.forceShutdown();
     this.server = undefined;
+    void this.listener?.stopListening();
+    this.listener?.destroy();
+    this.listener = undefined;
+  }
+
+  /** The hub's artifact stream (HTTP/2, GET /v1/artifacts/<id>, range: bytes=N-), with the same token check, download log and cuts as Download. */
+  private serveArtifactStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    stream.on('error', () => undefined);
+    const fail = (http: number, code: string, message: string): void => {
+      stream.respond({ ':status': http, 'content-type': 'application/json' });
+      stream.end(JSON.stringify({ code, message }));
+    };
+    const token = /^Bearer (.+)$/.exec(String(headers.authorization ?? ''))?.[1];
+    const entry = token ? this.tokens.get(token) : undefined;
+    if (!entry || entry.expires <= Date.now()) return fail(401, 'UNAUTHENTICATED', 'token expired or unknown');
+    const artifactId = String(headers[':path'] ?? '').replace(/^\/v1\/artifacts\//, '');
+    const offset = Number(/^bytes=(\d+)-$/.exec(String(headers.range ?? 'bytes=0-'))?.[1] ?? NaN);
+    this.downloads.push({ artifactId, offset });
+    const bytes = this.artifacts.get(artifactId);
+    if (!bytes) return fail(404, 'NOT_FOUND', `no artifact ${artifactId}`);
+    if (!(offset >= 0 && offset <= bytes.length)) return fail(416, 'OUT_OF_RANGE', `offset ${offset} is past the end`);
+    stream.respond({ ':status': 206, 'content-length': bytes.length - offset, 'x-fleet-offset': offset, 'x-fleet-total-size': bytes.length });
+    const size = this.opts.chunkSize ?? 256 * 1024;
+    let pos = offset;
+    const pump = (): void => {
+      while (pos < bytes.length) {
+        if (stream.destroyed) return;
+        // A cut takes the whole connection, as a dropped link would.
+        if (this.opts.cutDownload?.(pos)) return void stream.session?.destroy();
+        const data = bytes.subarray(pos, Math.min(bytes.length, pos + size));
+        pos += data.length;
+        this.bytesServed += data.length;
+        if (!stream.write(data)) return void stream.once('drain', pump);
+      }
+      stream.end();
+    };
+    pump();
   }
 
   setAdmission(keyHex: string, admission: Admission): void {
     this.devices.get(keyHex)!.admission = admission;
+  }
+
+  /** A device token the hub accepts, for tests that call the hub without an agent. */
+  issueToken(ttlMs = 60_000): string {
+    const token = randomBytes(16).toString('hex');
+    this.tokens.set(token, { keyHex: 'test', expires: Date.now() + ttlMs });
+    return token;
   }
 
   /** Makes an artifact downloadable; returns its id (sha256 hex). */

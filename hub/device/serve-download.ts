@@ -1,16 +1,14 @@
-import { status, type ServerWritableStream } from '@grpc/grpc-js';
+import type { ServerWritableStream } from '@grpc/grpc-js';
 import { open } from 'node:fs/promises';
 import type { DownloadChunk, DownloadRequest } from '../../proto/gen/fleet/v1/device';
-import { storedArtifactPath, type ArtifactPaths } from '../artifacts/artifact-paths';
-import { RpcError } from '../rpc-error';
+import type { ArtifactPaths } from '../artifacts/artifact-paths';
 import type { HubStore } from '../store/store';
-import { authenticateDevice } from './device-auth';
+import { grantArtifact } from './artifact-access';
 
 export type DownloadCall = ServerWritableStream<DownloadRequest, DownloadChunk>;
 
 export const DOWNLOAD_CHUNK_BYTES = 256 * 1024;
 const READ_BYTES = 4 * DOWNLOAD_CHUNK_BYTES;
-const ARTIFACT_ID = /^[0-9a-f]{64}$/;
 
 /**
  * Streams an artifact file from the requested offset to a device that is a
@@ -20,21 +18,12 @@ const ARTIFACT_ID = /^[0-9a-f]{64}$/;
  * whatever the file size and however slow the device reads.
  */
 export async function serveDownload(store: HubStore, paths: ArtifactPaths, call: DownloadCall): Promise<void> {
-  const device = await authenticateDevice(store, call.metadata);
   const { artifactId, offset } = call.request;
-  if (!ARTIFACT_ID.test(artifactId)) throw new RpcError(status.INVALID_ARGUMENT, `artifact_id must be the artifact's sha256 in hex (64 characters), got "${artifactId.slice(0, 80)}"`);
-  if (!(await store.deviceMayDownload(device.id, artifactId))) {
-    throw new RpcError(status.PERMISSION_DENIED, `device ${device.id} is not a target of any deployment of artifact ${artifactId}`);
-  }
-  const artifact = await store.getArtifact(artifactId);
-  if (!artifact) throw new RpcError(status.NOT_FOUND, `artifact ${artifactId} is not stored on this hub any more`);
-  if (!Number.isSafeInteger(offset) || offset < 0 || offset > artifact.size) {
-    throw new RpcError(status.OUT_OF_RANGE, `offset ${offset} is outside artifact ${artifactId} (${artifact.size} bytes): ask from 0 to ${artifact.size}`);
-  }
+  const artifact = await grantArtifact(store, paths, call.metadata, artifactId, offset);
 
   let file;
   try {
-    file = await open(storedArtifactPath(paths, artifactId), 'r');
+    file = await open(artifact.path, 'r');
   } catch (err) {
     throw new Error(`artifact file of ${artifactId} cannot be opened: ${(err as Error).message}`);
   }
