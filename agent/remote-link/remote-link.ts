@@ -85,10 +85,12 @@ export class RemoteLink {
       return;
     }
     log?.(`channel ${channelId}: ${describe(open)} started`);
+    let reason = 'done';
+    peer.onClose((r) => (reason = r));
     await this.opts.sessions.serve(open, peer);
     // Every session closes its channel when it ends; this is the safety net.
     peer.close('done');
-    log?.(`channel ${channelId}: ended`);
+    log?.(`channel ${channelId}: ended (${reason})`);
   }
 
   private answer(answer: { channelId: string; refused?: { code: string; message: string } }): boolean {
