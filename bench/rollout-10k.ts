@@ -28,42 +28,61 @@ if (!(n > 0) || !(processes > 0) || !(imageKiB > 0)) throw new Error('usage: tsx
 
 /** The deployment's row (counts, status) without its N device rows: cheap to poll. */
 async function row(bench: UpdateBench, id: string): Promise<Deployment> {
-  const list = await unary(bench.operator.client, bench.operator.client.listDeployments, { status: '', limit: 5 }, bench.operator.token, 60_000);
+  const ask = () => unary(bench.operator.client, bench.operator.client.listDeployments, { status: '', limit: 5 }, bench.operator.token, 60_000);
+  // One retry: a busy hub may drop the operator's connection; a dead one fails again.
+  const list = await ask().catch((err: Error) => {
+    note(`listing deployments failed (${err.message}); hub ${bench.hub.child.exitCode === null ? 'running' : `exited ${bench.hub.child.exitCode}`}; once more`);
+    return ask();
+  });
   const d = list.deployments.find((x) => x.id === id);
   if (!d) throw new Error(`deployment ${id} not listed`);
   return d;
 }
 
-async function until(bench: UpdateBench, id: string, what: string, done: (d: Deployment) => boolean, timeoutMs: number): Promise<Deployment> {
-  const deadline = Date.now() + timeoutMs;
+async function until(bench: UpdateBench, id: string, what: string, done: (d: Deployment) => boolean, timeoutMs: number, alive: () => void): Promise<Deployment> {
+  const t0 = Date.now();
+  const deadline = t0 + timeoutMs;
   let last = '';
   for (;;) {
     const d = await row(bench, id);
     if (done(d)) return d;
+    alive();
     const counts = JSON.stringify(d.counts);
-    if (counts !== last) note(`${what}: ${counts}`);
+    if (counts !== last) note(`${what} +${((Date.now() - t0) / 1000).toFixed(0)} s: ${counts}`);
     last = counts;
     if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms: ${counts}`);
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
 
-/** Peak RSS and CPU of the simulator processes over a part of the run. */
+/** Peak RSS and CPU of the simulator processes over a part of the run; a simulator that died fails the run with its output. */
 function simSampler(sims: Program[]) {
-  const pids = sims.map((s) => s.child.pid!);
-  const cpu0 = pids.reduce((t, pid) => t + procUsage(pid).cpuSeconds, 0);
+  let dead: Program | undefined;
+  const usage = () =>
+    sims.map((s) => {
+      if (s.child.exitCode !== null || s.child.signalCode !== null) dead ??= s;
+      return dead ? { rss: 0, cpuSeconds: 0 } : procUsage(s.child.pid!);
+    });
+  const total = (u: ReturnType<typeof usage>, key: 'rss' | 'cpuSeconds') => u.reduce((t, x) => t + x[key], 0);
+  const cpu0 = total(usage(), 'cpuSeconds');
   let rssPeak = 0;
-  const timer = setInterval(() => (rssPeak = Math.max(rssPeak, pids.reduce((t, pid) => t + procUsage(pid).rss, 0))), 1000);
-  return () => {
-    clearInterval(timer);
-    return { cpuSeconds: round(pids.reduce((t, pid) => t + procUsage(pid).cpuSeconds, 0) - cpu0), rssPeakMiBAll: mib(rssPeak) };
+  const timer = setInterval(() => (rssPeak = Math.max(rssPeak, total(usage(), 'rss'))), 1000);
+  return {
+    check() {
+      if (dead) throw new Error(`a simulator process ended (${dead.child.exitCode ?? dead.child.signalCode}); its output (tail):\n${dead.output().slice(-3000)}`);
+    },
+    end() {
+      clearInterval(timer);
+      this.check();
+      return { cpuSeconds: round(total(usage(), 'cpuSeconds') - cpu0), rssPeakMiBAll: mib(rssPeak) };
+    },
   };
 }
 
 const bench = await startUpdateBench();
+const sims: Program[] = [];
 try {
   const { artifact, file } = await bench.artifact('2.0.0', imageKiB * 1024);
-  const sims: Program[] = [];
   const tOnline = performance.now();
   for (let p = 0; p < processes; p++) {
     const size = Math.floor(n / processes) + (p < n % processes ? 1 : 0);
@@ -82,10 +101,10 @@ try {
     const req = deploymentRequest({ artifactId: artifact.id, group: 'fleet' }, { pauseBefore: ['install'] });
     const deployment = await unary(bench.operator.client, bench.operator.client.createDeployment, req, bench.operator.token, 120_000);
     const createdMs = performance.now() - t0;
-    await until(bench, deployment.id, 'downloading', (d) => d.counts['paused-before-install'] === n, 1_800_000);
+    await until(bench, deployment.id, 'downloading', (d) => d.counts['paused-before-install'] === n, 1_800_000, () => simDownload.check());
     return { id: deployment.id, createdMs, allPausedMs: performance.now() - t0 };
   });
-  const simDownloadUsage = simDownload();
+  const simDownloadUsage = simDownload.end();
   const id = download.result.id;
 
   note(`all ${n} paused before install; continue`);
@@ -94,10 +113,10 @@ try {
   const install = await measureWhile(bench.hub.child.pid!, async () => {
     await unary(bench.operator.client, bench.operator.client.continueDeployment, { id, stage: '', phase: 0, deviceIds: [] }, bench.operator.token, 120_000);
     const continueCallMs = performance.now() - t1;
-    const end = await until(bench, id, 'installing', (d) => d.status !== 'active', 1_800_000);
+    const end = await until(bench, id, 'installing', (d) => d.status !== 'active', 1_800_000, () => simInstall.check());
     return { continueCallMs, end, allCommittedMs: performance.now() - t1 };
   });
-  const simInstallUsage = simInstall();
+  const simInstallUsage = simInstall.end();
   const counts = install.result.end.counts;
   if (counts.success !== n) throw new Error(`not every device succeeded: ${JSON.stringify(counts)}`);
 
@@ -136,6 +155,11 @@ try {
       2,
     ),
   );
+} catch (err) {
+  const state = (p: Program) => (p.child.exitCode ?? p.child.signalCode ?? 'running');
+  note(`failed: ${(err as Error).message}\n--- hub (${state(bench.hub)}) output (tail):\n${bench.hub.output().slice(-4000)}`);
+  for (const [i, sim] of sims.entries()) note(`--- simulator ${i + 1} (${state(sim)}) output (tail):\n${sim.output().slice(-1500)}`);
+  process.exitCode = 1;
 } finally {
   await bench.close();
 }
