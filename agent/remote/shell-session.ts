@@ -1,4 +1,4 @@
-import { spawn, type IPty } from 'node-pty';
+import type { IPty } from 'node-pty';
 import { randomUUID } from 'node:crypto';
 import { closeSync, constants as fsConstants, openSync, readFileSync } from 'node:fs';
 import type { ChannelFrame, ChannelPeer } from './channel-frame';
@@ -8,6 +8,7 @@ import type { ShellConfig } from './remote-config';
 import { RemoteError } from './remote-error';
 import { DEFAULT_COLS, DEFAULT_ROWS, KILL_GRACE_MS, type RunningShell, type ShellExit, type ShellOptions, type ShellRequest, type ShellSessionInfo } from './shell-types';
 import { shellSpawnPlan } from './shell-user';
+import { ptyModule } from './pty-module';
 
 // An interactive remote shell: a real pty per session, paced by the operator's credit.
 // Output: pty → CreditSender; when credit runs out the pty is paused, so the
@@ -50,7 +51,7 @@ export class ShellSession implements RunningShell {
     const plan = shellSpawnPlan(config, options.env);
     const cols = clampSize(request.cols, DEFAULT_COLS);
     const rows = clampSize(request.rows, DEFAULT_ROWS);
-    this.pty = spawn(plan.file, plan.args, {
+    this.pty = ptyModule().spawn(plan.file, plan.args, {
       name: 'xterm-256color',
       cols,
       rows,
