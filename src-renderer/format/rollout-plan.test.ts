@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultPlan, describePhase, describeWindow, toRolloutOptions } from './rollout-plan';
+import { defaultPlan, describePhase, describeWindow, toLocalTime, toRolloutOptions } from './rollout-plan';
 
 describe('rollout plan', () => {
   it('turns the wizard rows into rollout options', () => {
@@ -23,6 +23,27 @@ describe('rollout plan', () => {
         retries: 2,
       },
     });
+  });
+  it('takes a phase start time and per-phase failure thresholds', () => {
+    const plan = defaultPlan();
+    plan.phases = [
+      { size: '10', unit: 'percent', start: 'time', at: '2030-01-02T03:04', maxFailures: '2', maxFailuresUnit: 'count' },
+      { size: '100', unit: 'percent', start: 'auto', maxFailures: '10' },
+    ];
+    expect(toRolloutOptions(plan)).toMatchObject({
+      options: {
+        phases: [
+          { percent: 10, manual: false, startMs: new Date(2030, 0, 2, 3, 4).getTime(), maxFailures: { count: 2, percent: 0 } },
+          { percent: 100, manual: false, maxFailures: { count: 0, percent: 10 } },
+        ],
+      },
+    });
+    expect(toLocalTime(new Date(2030, 0, 2, 3, 4).getTime())).toBe('2030-01-02T03:04');
+    expect(toRolloutOptions({ ...plan, phases: [{ size: '10', unit: 'percent', start: 'time', at: '' }] })).toEqual({ error: 'Phase 1: give the date and time it starts.' });
+    expect(toRolloutOptions({ ...plan, phases: [{ size: '10', unit: 'percent', start: 'auto', maxFailures: '101' }] })).toEqual({ error: expect.stringMatching(/^Phase 1: the failure threshold/) });
+    expect(describePhase({ percent: 10, count: 0, manual: false, startMs: new Date(2030, 0, 2, 3, 4).getTime(), maxFailures: { count: 2 } }, 0, false)).toBe(
+      `10% of the devices, starts at ${new Date(2030, 0, 2, 3, 4).toLocaleString()}, halts above 2 failed`,
+    );
   });
   it('says what is wrong', () => {
     expect(toRolloutOptions({ ...defaultPlan(), phases: [{ size: '0', unit: 'percent', start: 'auto' }] })).toEqual({ error: expect.stringMatching(/^Phase 1: the size/) });

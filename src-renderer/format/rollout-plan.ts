@@ -8,8 +8,13 @@ import type { MaintenanceWindow, PauseStage, PhaseSpec, RolloutOptions } from '.
 export interface PhaseRow {
   size: string;
   unit: 'percent' | 'count';
-  /** auto: when the previous phase succeeded; manual: on Continue */
-  start: 'auto' | 'manual';
+  /** auto: when the previous phase succeeded (phase 1: at once); manual: on Continue; time: at `at` */
+  start: 'auto' | 'manual' | 'time';
+  /** local date and time as a datetime-local input gives it ("2026-11-28T02:00"), for start = time */
+  at?: string;
+  /** failures in this phase that halt the deployment, as typed; '' or absent = no threshold of its own */
+  maxFailures?: string;
+  maxFailuresUnit?: 'percent' | 'count';
 }
 
 export interface WindowRow {
@@ -46,7 +51,19 @@ export function toRolloutOptions(plan: PlanRows): { options: RolloutOptions } | 
     const n = Number(p.size);
     const max = p.unit === 'percent' ? 100 : 10_000_000;
     if (!Number.isInteger(n) || n < 1 || n > max) return { error: `Phase ${i + 1}: the size must be a whole number from 1 to ${max}${p.unit === 'percent' ? ' (%)' : ''}.` };
-    phases.push({ [p.unit]: n, manual: i > 0 && p.start === 'manual' });
+    const phase: Partial<PhaseSpec> = { [p.unit]: n, manual: p.start === 'manual' && i > 0 };
+    if (p.start === 'time') {
+      const at = parseLocalTime(p.at ?? '');
+      if (at === undefined) return { error: `Phase ${i + 1}: give the date and time it starts.` };
+      phase.startMs = at;
+    }
+    if (p.maxFailures?.trim()) {
+      const unit = p.maxFailuresUnit ?? 'percent';
+      const f = Number(p.maxFailures);
+      if (!Number.isInteger(f) || f < 0 || (unit === 'percent' && f > 100)) return { error: `Phase ${i + 1}: the failure threshold must be a whole number (a percent from 0 to 100).` };
+      phase.maxFailures = { count: 0, percent: 0, [unit]: f };
+    }
+    phases.push(phase);
   }
   const options: RolloutOptions = { phases, pauseBefore: plan.pauseBefore };
   if (plan.window.enabled) {
@@ -72,11 +89,29 @@ export function toWindow(w: WindowRow): { window: MaintenanceWindow } | { error:
   return { window: { cron: w.cron.trim(), durationMs: Math.round(hours * 3600_000), timeZone: w.timeZone.trim() } };
 }
 
-/** "10% of the devices, starts when phase 1 succeeded" */
-export function describePhase(p: Pick<PhaseSpec, 'percent' | 'count' | 'manual' | 'startMs'>, index: number, last: boolean): string {
+/** "10% of the devices, starts when phase 1 succeeded, halts above 2 failures" */
+export function describePhase(p: Pick<PhaseSpec, 'percent' | 'count' | 'manual' | 'startMs'> & { maxFailures?: Partial<PhaseSpec['maxFailures']> }, index: number, last: boolean): string {
   const size = last && index > 0 ? 'the remaining devices' : p.percent ? `${p.percent}% of the devices` : `${p.count} device${p.count === 1 ? '' : 's'}`;
-  const start = index === 0 ? 'starts at once' : p.startMs ? `starts at ${new Date(p.startMs).toLocaleString()}` : p.manual ? 'starts on Continue' : `starts when phase ${index} succeeded`;
-  return `${size}, ${start}`;
+  const start = p.startMs ? `starts at ${new Date(p.startMs).toLocaleString()}` : index === 0 ? 'starts at once' : p.manual ? 'starts on Continue' : `starts when phase ${index} succeeded`;
+  const f = p.maxFailures;
+  const halt = f?.percent ? `, halts above ${f.percent}% failed` : f?.count ? `, halts above ${f.count} failed` : '';
+  return `${size}, ${start}${halt}`;
+}
+
+/** A datetime-local value ("2026-11-28T02:00") as epoch ms in this computer's time zone. */
+export function parseLocalTime(value: string): number | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/.exec(value.trim());
+  if (!m) return undefined;
+  const [year, month, day, hour, minute] = m.slice(1).map(Number);
+  const ms = new Date(year, month - 1, day, hour, minute).getTime();
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** epoch ms as a datetime-local value in this computer's time zone. */
+export function toLocalTime(ms: number): string {
+  const d = new Date(ms);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}T${two(d.getHours())}:${two(d.getMinutes())}`;
 }
 
 export function describeWindow(w: MaintenanceWindow): string {

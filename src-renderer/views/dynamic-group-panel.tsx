@@ -4,12 +4,13 @@ import { fleet } from '../api';
 import { deviceHref } from '../route';
 import { plural } from './device-list';
 import { describeCondition, emptyCondition, FilterBuilder, fromQuery, toQuery, usePreview, type ConditionRow } from './filter-builder';
+import { GroupWindowsPanel } from './group-windows-panel';
 
 // The device list's filter builder: conditions on any identity or inventory
 // attribute, the hub's live count of accepted devices matching them, and
 // "Save as dynamic group" (a deployment target that grows as devices come to
 // match). Saved groups are listed below, to load into the builder again,
-// replace or delete.
+// replace or delete; then the maintenance windows of static and dynamic groups.
 
 type Notice = { kind: 'ok' | 'error'; text: string } | null;
 type Saved = { state: 'loading' } | { state: 'error'; message: string } | { state: 'ready'; rows: DynamicGroupRow[] };
@@ -53,75 +54,78 @@ export function DynamicGroupPanel() {
     act('Saving the dynamic group', () => fleet.groups.createDynamic(name.trim(), query, exists), (g) => `Dynamic group “${g.name}” saved: ${plural(g.matching, 'device')} match now.`);
 
   return (
-    <section className="device-filter-panel" aria-labelledby={titleId}>
-      <h2 id={titleId}>Filter builder</h2>
-      <FilterBuilder label="Device filter" rows={rows} onChange={setRows} disabled={busy} />
-      {preview.state !== 'idle' && <MatchingDevices preview={preview} />}
-      <div className="inline-fields">
-        <label className="field">
-          Dynamic group name
-          <input value={name} placeholder="letters, digits, . _ -" disabled={busy} onChange={(e) => setName(e.target.value)} />
-        </label>
-        <button type="button" className="primary" disabled={busy || !name.trim() || query.conditions.length === 0} onClick={() => void save()}>
-          {exists ? 'Replace dynamic group' : 'Save as dynamic group'}
-        </button>
-      </div>
-      {notice && (
-        <p role={notice.kind === 'error' ? 'alert' : 'status'} className={`notice ${notice.kind}`}>
-          {notice.text}
-        </p>
-      )}
-      {saved.state === 'error' && (
-        <p role="alert" className="notice error">
-          {saved.message}
-        </p>
-      )}
-      {saved.state === 'ready' && saved.rows.length > 0 && (
-        <table className="data-table" aria-label="Dynamic groups">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Filter</th>
-              <th scope="col">Matching</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {saved.rows.map((g) => (
-              <tr key={g.name} data-testid="dynamic-group-row" data-name={g.name}>
-                <td>{g.name}</td>
-                <td>{g.query.conditions.map(describeCondition).join(' and ') || 'every accepted device'}</td>
-                <td>{g.matching.toLocaleString('en-US')}</td>
-                <td>
-                  <button
-                    type="button"
-                    aria-label={`Edit ${g.name}`}
-                    disabled={busy}
-                    onClick={() => {
-                      setRows(g.query.conditions.length ? fromQuery(g.query) : [emptyCondition()]);
-                      setName(g.name);
-                    }}
-                  >
-                    Edit
-                  </button>{' '}
-                  <button
-                    type="button"
-                    className="danger"
-                    aria-label={`Delete ${g.name}`}
-                    disabled={busy}
-                    onClick={() => void act('Deleting the dynamic group', () => fleet.groups.deleteDynamic(g.name), (d) => `Dynamic group “${d.name}” deleted.`)}
-                  >
-                    Delete
-                  </button>
-                </td>
+    <>
+      <section className="device-filter-panel" aria-labelledby={titleId}>
+        <h2 id={titleId}>Filter builder</h2>
+        <FilterBuilder label="Device filter" rows={rows} onChange={setRows} disabled={busy} />
+        {preview.state !== 'idle' && <MatchingDevices preview={preview} />}
+        <div className="inline-fields">
+          <label className="field">
+            Dynamic group name
+            <input value={name} placeholder="letters, digits, . _ -" disabled={busy} onChange={(e) => setName(e.target.value)} />
+          </label>
+          <button type="button" className="primary" disabled={busy || !name.trim() || query.conditions.length === 0} onClick={() => void save()}>
+            {exists ? 'Replace dynamic group' : 'Save as dynamic group'}
+          </button>
+        </div>
+        {notice && (
+          <p role={notice.kind === 'error' ? 'alert' : 'status'} className={`notice ${notice.kind}`}>
+            {notice.text}
+          </p>
+        )}
+        {saved.state === 'error' && (
+          <p role="alert" className="notice error">
+            {saved.message}
+          </p>
+        )}
+        {saved.state === 'ready' && saved.rows.length > 0 && (
+          <table className="data-table" aria-label="Dynamic groups">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Filter</th>
+                <th scope="col">Matching</th>
+                <th scope="col">
+                  <span className="sr-only">Actions</span>
+                </th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-    </section>
+            </thead>
+            <tbody>
+              {saved.rows.map((g) => (
+                <tr key={g.name} data-testid="dynamic-group-row" data-name={g.name}>
+                  <td>{g.name}</td>
+                  <td>{g.query.conditions.map(describeCondition).join(' and ') || 'every accepted device'}</td>
+                  <td>{g.matching.toLocaleString('en-US')}</td>
+                  <td>
+                    <button
+                      type="button"
+                      aria-label={`Edit ${g.name}`}
+                      disabled={busy}
+                      onClick={() => {
+                        setRows(g.query.conditions.length ? fromQuery(g.query) : [emptyCondition()]);
+                        setName(g.name);
+                      }}
+                    >
+                      Edit
+                    </button>{' '}
+                    <button
+                      type="button"
+                      className="danger"
+                      aria-label={`Delete ${g.name}`}
+                      disabled={busy}
+                      onClick={() => void act('Deleting the dynamic group', () => fleet.groups.deleteDynamic(g.name), (d) => `Dynamic group “${d.name}” deleted.`)}
+                    >
+                      Delete
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+      <GroupWindowsPanel dynamicGroups={saved.state === 'ready' ? saved.rows : []} />
+    </>
   );
 }
 

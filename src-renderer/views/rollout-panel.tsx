@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { ContinueTarget, DeploymentRow } from '../../src-main/common/console-api';
+import type { ContinueTarget, DeploymentRow, PauseStage } from '../../src-main/common/console-api';
 import { describePhase, describeWindow } from '../format/rollout-plan';
 import { doneCount, stageCounts, STAGES } from '../format/rollout-stages';
 import { plural } from './device-list';
@@ -7,7 +7,8 @@ import { ProgressBar } from './progress-bar';
 
 // A deployment's rollout on its page: why it is halted, its maintenance
 // window, one bar per phase and per stage, and the controls (Continue the
-// whole deployment, a phase or the selected devices; Pause; Resume). The
+// whole deployment, a phase or the selected devices, to the next pause or
+// through a later one when it pauses at several; Pause; Resume). The
 // page owns the calls; this panel only says which one was asked for.
 
 export type RolloutAction = { kind: 'continue'; target: ContinueTarget; what: string } | { kind: 'pause' } | { kind: 'resume' };
@@ -22,8 +23,13 @@ interface Props {
 export function RolloutPanel({ deployment: d, selected, busy, onAction }: Props) {
   const r = d.rollout;
   const [phase, setPhase] = useState(1);
+  const [stage, setStage] = useState<PauseStage | ''>('');
   const open = d.status === 'active' || d.status === 'halted';
   const stages = stageCounts(d.counts);
+  // With several pause points the operator may release more than the next one at once.
+  const several = (r?.pauseBefore.length ?? 0) > 1;
+  const go = (target: ContinueTarget, what: string) =>
+    onAction({ kind: 'continue', target: stage ? { ...target, stage } : target, what: stage ? `${what} through the pause before ${stage}` : what });
   return (
     <section className="rollout-panel" aria-label="Rollout">
       {d.status === 'halted' && (
@@ -33,7 +39,17 @@ export function RolloutPanel({ deployment: d, selected, busy, onAction }: Props)
       )}
       {open && (
         <div className="rollout-controls" role="toolbar" aria-label="Rollout controls">
-          <button type="button" className="primary" disabled={busy || d.status !== 'active'} onClick={() => onAction({ kind: 'continue', target: {}, what: 'the deployment' })}>
+          {several && (
+            <select aria-label="Release" value={stage} disabled={busy} onChange={(e) => setStage(e.target.value as PauseStage | '')}>
+              <option value="">to each device's next pause</option>
+              {r!.pauseBefore.map((s) => (
+                <option key={s} value={s}>
+                  through the pause before {s}
+                </option>
+              ))}
+            </select>
+          )}
+          <button type="button" className="primary" disabled={busy || d.status !== 'active'} onClick={() => go({}, 'the deployment')}>
             Continue
           </button>
           {r && r.phases.length > 1 && (
@@ -45,7 +61,7 @@ export function RolloutPanel({ deployment: d, selected, busy, onAction }: Props)
                   </option>
                 ))}
               </select>
-              <button type="button" disabled={busy || d.status !== 'active'} onClick={() => onAction({ kind: 'continue', target: { phase }, what: `phase ${phase}` })}>
+              <button type="button" disabled={busy || d.status !== 'active'} onClick={() => go({ phase }, `phase ${phase}`)}>
                 Continue phase
               </button>
             </>
@@ -53,7 +69,7 @@ export function RolloutPanel({ deployment: d, selected, busy, onAction }: Props)
           <button
             type="button"
             disabled={busy || d.status !== 'active' || selected.length === 0}
-            onClick={() => onAction({ kind: 'continue', target: { deviceIds: selected }, what: plural(selected.length, 'device') })}
+            onClick={() => go({ deviceIds: selected }, plural(selected.length, 'device'))}
           >
             Continue selected ({selected.length})
           </button>

@@ -1,8 +1,9 @@
-import type { PhaseRow } from '../format/rollout-plan';
+import { toLocalTime, type PhaseRow } from '../format/rollout-plan';
 
 // The wizard's phases: ordered rows, each a percent or a count of the
 // target devices (not cumulative; the last takes the rest), started after
-// the previous phase succeeded or by hand.
+// the previous phase succeeded, by hand or at a date and time, each with
+// its own failure threshold if wanted (besides the deployment's).
 
 const MAX_PHASES = 20;
 
@@ -24,14 +25,17 @@ export function WizardPhases({ phases, onChange }: { phases: PhaseRow[]; onChang
                 <option value="percent">% of devices</option>
                 <option value="count">devices</option>
               </select>
-              {i === 0 ? (
-                <span className="muted">starts at once</span>
-              ) : (
-                <select aria-label={`Start of phase ${n}`} value={p.start} onChange={(e) => set(i, { start: e.target.value as PhaseRow['start'] })}>
-                  <option value="auto">when phase {i} succeeded</option>
-                  <option value="manual">on Continue</option>
-                </select>
-              )}
+              <select aria-label={`Start of phase ${n}`} value={p.start} onChange={(e) => set(i, startChange(e.target.value as PhaseRow['start'], p))}>
+                <option value="auto">{i === 0 ? 'at once' : `when phase ${i} succeeded`}</option>
+                {i > 0 && <option value="manual">on Continue</option>}
+                <option value="time">at a time</option>
+              </select>
+              {p.start === 'time' && <input type="datetime-local" aria-label={`Start time of phase ${n}`} value={p.at ?? ''} onChange={(e) => set(i, { at: e.target.value })} />}
+              <input aria-label={`Failures that halt phase ${n}`} inputMode="numeric" placeholder="halt above" title="Failures in this phase that halt the deployment (empty: only the overall threshold)" className="phase-failures" value={p.maxFailures ?? ''} onChange={(e) => set(i, { maxFailures: e.target.value })} />
+              <select aria-label={`Failure unit of phase ${n}`} value={p.maxFailuresUnit ?? 'percent'} onChange={(e) => set(i, { maxFailuresUnit: e.target.value as PhaseRow['unit'] })}>
+                <option value="percent">% failed</option>
+                <option value="count">failed</option>
+              </select>
               {last && i > 0 && <span className="muted">(takes the rest)</span>}
               <button type="button" aria-label={`Remove phase ${n}`} disabled={phases.length === 1} onClick={() => onChange(phases.filter((_, j) => j !== i))}>
                 ×
@@ -45,4 +49,12 @@ export function WizardPhases({ phases, onChange }: { phases: PhaseRow[]; onChang
       </button>
     </fieldset>
   );
+}
+
+/** Picking "at a time" proposes the next full hour, so the field is never empty at first. */
+function startChange(start: PhaseRow['start'], p: PhaseRow): Partial<PhaseRow> {
+  if (start !== 'time' || p.at) return { start };
+  const hour = new Date();
+  hour.setHours(hour.getHours() + 1, 0, 0, 0);
+  return { start, at: toLocalTime(hour.getTime()) };
 }

@@ -27,7 +27,7 @@ export function WizardReview({ artifact, target, deviceIds, rollout, allowDowngr
       <dd>
         <ol className="plain">
           {phases.map((p, i) => (
-            <li key={i}>{describePhase({ percent: p.percent ?? 0, count: p.count ?? 0, manual: p.manual ?? false, startMs: 0 }, i, i === phases.length - 1)}</li>
+            <li key={i}>{describePhase({ percent: p.percent ?? 0, count: p.count ?? 0, manual: p.manual ?? false, startMs: p.startMs ?? 0, maxFailures: p.maxFailures }, i, i === phases.length - 1)}</li>
           ))}
         </ol>
       </dd>

@@ -76,7 +76,7 @@ export function WizardSchedule({ plan, onChange }: { plan: PlanRows; onChange: (
 }
 
 /** "Next window opens …" for the window as typed (asked again as it changes). */
-function useNextWindow(w: PlanRows['window']): string {
+export function useNextWindow(w: PlanRows['window']): string {
   const [answer, setAnswer] = useState<{ key: string; text: string } | null>(null);
   const key = w.enabled ? JSON.stringify([w.cron, w.timeZone]) : '';
   useEffect(() => {
