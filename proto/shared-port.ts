@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { createServer as createH2Server, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import { createServer as createH2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 
@@ -11,6 +11,9 @@ import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 
 /** The ALPN name of the artifact byte stream (HTTP/2 without gRPC framing). */
 export const ARTIFACT_ALPN = 'fleet-artifacts/1';
+
+/** An artifact connection idle this long is closed (the device resumes from what it has). */
+const ARTIFACT_IDLE_MS = 120_000;
 
 export type ArtifactStreamHandler = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void;
 
@@ -35,8 +38,11 @@ export function listenShared(o: SharedPortOptions): Promise<SharedPort> {
   const injector = o.grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const artifacts = createH2Server();
   artifacts.on('stream', o.artifacts);
-  // A session that breaks (the device went away) is the device's problem.
+  // A session that breaks (the device went away) is the device's problem;
+  // one silent for two minutes (a device that vanished without a FIN) is closed.
   artifacts.on('sessionError', () => undefined);
+  artifacts.setTimeout(ARTIFACT_IDLE_MS);
+  artifacts.on('timeout', (session: ServerHttp2Session) => session.destroy());
   const sockets = new Set<Socket>();
   const tls = createTlsServer({ cert: o.certPem, key: o.keyPem, ALPNProtocols: ['h2', ARTIFACT_ALPN] }, (socket: TLSSocket) => {
     if (socket.alpnProtocol === ARTIFACT_ALPN) artifacts.emit('connection', socket);
