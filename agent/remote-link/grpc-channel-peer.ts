@@ -25,6 +25,7 @@ export class GrpcChannelPeer implements ChannelPeer {
   /** The hub's close while frames are still held: delivered after them. */
   private heldClose: string | undefined;
   private callDone = false;
+  private endReason = '';
 
   constructor(
     private readonly call: ClientDuplexStream<ProtoChannelFrame, ProtoChannelFrame>,
@@ -48,6 +49,13 @@ export class GrpcChannelPeer implements ChannelPeer {
   }
 
   onClose(listener: (reason: string) => void): () => void {
+    // A session that subscribes after its async setup must still learn that
+    // the console went away meanwhile, or it would wait for credit forever.
+    if (this.ended) {
+      let off = false;
+      setImmediate(() => off || listener(this.endReason));
+      return () => (off = true);
+    }
     this.closeListeners.add(listener);
     return () => this.closeListeners.delete(listener);
   }
@@ -105,6 +113,7 @@ export class GrpcChannelPeer implements ChannelPeer {
   private finish(reason: string): void {
     if (this.ended) return;
     this.ended = true;
+    this.endReason = reason;
     this.held = [];
     for (const l of [...this.closeListeners]) l(reason);
     this.frameListeners.clear();

@@ -69,6 +69,7 @@ export class RemoteLink {
       if (this.stopped) throw new RemoteError('internal', 'the agent is stopping');
       open = channelOpenFromProto(request.open);
       await this.opts.sessions.check(open);
+      if (this.stopped) throw new RemoteError('internal', 'the agent is stopping');
     } catch (err) {
       const e = err instanceof RemoteError ? err : new RemoteError('internal', (err as Error)?.message ?? String(err));
       log?.(`channel ${channelId}: refused (${e.code}: ${e.message})`);
