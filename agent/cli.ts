@@ -8,7 +8,7 @@ import { RemoteLink, withRemoteLink } from './remote-link/remote-link';
 import type { RemoteConfig } from './remote/remote-config';
 import { RemoteSessions } from './remote/remote-sessions';
 import { DEFAULT_SIM_DEVICE_TYPE, simIdentity } from './sim/sim-device';
-import type { SimRemoteConfig } from './sim/sim-remote';
+import { deviceRemoteConfig, type SimRemoteConfig } from './sim/sim-remote';
 import { evenShare, startSimulator, type RunningSimulator } from './sim/simulator';
 import { createDeviceUpdates } from './update/device-engine';
 
@@ -218,7 +218,7 @@ async function sim(args: string[]): Promise<void> {
   });
 }
 
-/** The JSON file of --remote-config (validated by startSimulator). */
+/** The JSON file of --remote-config, validated (relative roots stand for each device's folder). */
 function readRemoteConfig(file: string): SimRemoteConfig {
   let text: string;
   try {
@@ -226,11 +226,18 @@ function readRemoteConfig(file: string): SimRemoteConfig {
   } catch (err) {
     throw new UsageError(`--remote-config ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
+  let json: SimRemoteConfig;
   try {
-    return JSON.parse(text) as SimRemoteConfig;
+    json = JSON.parse(text) as SimRemoteConfig;
   } catch (err) {
     throw new UsageError(`--remote-config ${file}: not valid JSON (${(err as Error).message})`);
   }
+  try {
+    deviceRemoteConfig(json, '/');
+  } catch (err) {
+    throw new UsageError(`--remote-config ${file}: ${(err as Error).message}`);
+  }
+  return json;
 }
 
 async function identity(args: string[]): Promise<void> {
