@@ -1,13 +1,19 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ChannelFrame, ChannelOpen } from '../../proto/gen/fleet/v1/channel';
-import { makeTestCertificate, type ChannelCall, type TestCertificate } from '../testing/scripted-hub';
+import type { HubMessage } from '../../proto/gen/fleet/v1/device';
+import { DeviceAgent } from '../agent';
+import { parseRemoteConfig } from '../remote/remote-config';
+import { RemoteSessions } from '../remote/remote-sessions';
+import { makeTestCertificate, ScriptedHub, type ChannelCall, type TestCertificate } from '../testing/scripted-hub';
 import { startSimFleet, type SimFleet } from '../testing/sim-fleet';
 import { waitFor } from '../testing/wait-for';
 import type { SimRemoteConfig } from '../sim/sim-remote';
+import { RemoteLink, withRemoteLink } from './remote-link';
 
 // The agent's side of remote sessions over real TLS gRPC, against the
 // scripted hub: a channel request on the control stream is answered
@@ -198,5 +204,40 @@ describe('remote link (agent ↔ hub channels)', () => {
     const f = await fleet(REMOTE);
     writeFileSync(join(f.dev, 'files', 'a.txt'), 'a');
     expect(await refusal(f, { $case: 'file', file: { op: 'download', path: join(f.dir, 'dev-00002', 'files', 'a.txt') } })).toMatchObject({ code: 'outside-roots' });
+  });
+
+  it('a real agent (fleet-agent run wiring): channel requests go to the link, everything else to the update engine', async () => {
+    const hub = new ScriptedHub(cert, { heartbeatIntervalMs: 200 });
+    await hub.listen();
+    const dir = mkdtempSync(join(tmpdir(), 'remote-link-run-'));
+    const engine: HubMessage[] = [];
+    const link: RemoteLink = new RemoteLink({ sessions: new RemoteSessions(parseRemoteConfig({ shell: { enabled: true, command: '/bin/sh' } })), dial: (id) => agent.channel(id) });
+    const agent: DeviceAgent = new DeviceAgent({
+      hub: hub.address,
+      caPem: cert.certPem,
+      stateDir: dir,
+      identity: () => ({ device_type: 't' }),
+      inventory: () => ({}),
+      backoff: { baseMs: 50, maxMs: 300 },
+      control: withRemoteLink({ online: () => undefined, offline: () => undefined, message: (m) => engine.push(m) }, link),
+    });
+    cleanups.push(async () => {
+      await link.stop('test over');
+      await agent.stop();
+      hub.kill();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    agent.start();
+    await waitFor('pending', () => hub.devices.size === 1);
+    for (const k of hub.devices.keys()) hub.setAdmission(k, 'accepted');
+    await waitFor('online', () => agent.state === 'online');
+    const f = { hub, deviceId: agent.deviceId } as SimFleet;
+    const ch = await open(f, { $case: 'shell', shell: { operator: 'alice', command: 'echo run-$((2+3))' } });
+    ch.send({ $case: 'window', window: { bytes: 4096 } });
+    await waitFor('command output and end', () => ch.ended);
+    expect(ch.text()).toBe('run-5\n');
+    hub.sendTo(agent.deviceId, { msg: { $case: 'abort', abort: { deploymentId: 'd1' } } });
+    await waitFor('the engine got the abort', () => engine.length === 1);
+    expect(engine[0].msg?.$case).toBe('abort');
   });
 });
