@@ -200,9 +200,12 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
           sessions.closeAll(grpc.status.UNAVAILABLE, 'hub is shutting down: reconnect later');
           waiters.wakeAll();
           for (const call of watchers) call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'hub is shutting down: reconnect later' });
-          await listener.stopListening();
+          // The TLS listener's close callback waits for every connection to
+          // end: stop accepting now, end the calls, then cut what is left.
+          const stopped = listener.stopListening();
           await shutdown(server, 2000);
           listener.destroy();
+          await stopped;
           await presence.stop();
           await scheduler.stop();
           await dynamicTargets.idle();

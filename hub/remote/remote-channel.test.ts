@@ -1,10 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsoleServiceClient } from '../../proto/gen/fleet/v1/console';
-import type { ChannelRequest, DeviceServiceClient } from '../../proto/gen/fleet/v1/device';
+import type { DeviceServiceClient } from '../../proto/gen/fleet/v1/device';
 import { closeFrame, dataFrame, dialDeviceChannel, openConsoleChannel, shellOpen, windowFrame, type ConsoleChannel } from '../testing/channel-clients';
-import type { ControlStream } from '../testing/control-stream';
-import { acceptedDevice, nextCommand, online, type TestDevice } from '../testing/fleet-fixtures';
+import { acceptedDevice } from '../testing/fleet-fixtures';
+import { channelRequest, connectedDevice as fixtureDevice, pairChannel } from '../testing/remote-fixtures';
 import { consoleClient, deviceClient, eventually } from '../testing/grpc-clients';
 import { startTestHub, type TestHub } from '../testing/test-hub';
 
@@ -32,29 +32,9 @@ afterAll(async () => {
   await t?.dispose();
 });
 
-async function connectedDevice(): Promise<{ device: TestDevice; control: ControlStream }> {
-  const device = await acceptedDevice(t, devices, 'relay-test');
-  const control = await online(devices, device);
-  return { device, control };
-}
-
-async function channelRequest(control: ControlStream): Promise<ChannelRequest> {
-  const m = await nextCommand(control);
-  if (m.msg?.$case !== 'channelRequest') throw new Error(`expected a channelRequest, got ${m.msg?.$case}`);
-  return m.msg.channelRequest;
-}
-
-/** Console start, device accept + dial; both sides ready. */
-async function pair(token = otto, open = shellOpen({ cols: 100, rows: 30 })) {
-  const { device, control } = await connectedDevice();
-  const console = openConsoleChannel(consoles, token, device.id, open);
-  const req = await channelRequest(control);
-  control.send({ msg: { $case: 'channelAnswer', channelAnswer: { channelId: req.channelId } } });
-  const dev = dialDeviceChannel(devices, device.token, req.channelId);
-  const started = await console.started;
-  if (!started) throw new Error('the console got no started');
-  return { device, control, console, dev, req, started };
-}
+const clients = () => ({ t, devices, consoles });
+const connectedDevice = () => fixtureDevice(clients());
+const pair = (token = otto, open = shellOpen({ cols: 100, rows: 30 })) => pairChannel(clients(), token, open);
 
 function endedSession(id: string) {
   return eventually(async () => {
