@@ -67,6 +67,7 @@ function simSampler(sims: Program[]) {
   const cpu0 = total(usage(), 'cpuSeconds');
   let rssPeak = 0;
   const timer = setInterval(() => (rssPeak = Math.max(rssPeak, total(usage(), 'rss'))), 1000);
+  timer.unref(); // a failed run must still exit
   return {
     check() {
       if (dead) throw new Error(`a simulator process ended (${dead.child.exitCode ?? dead.child.signalCode}); its output (tail):\n${dead.output().slice(-3000)}`);
