@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { prepareDataDir } from './data-dir';
 import { parseDuration } from './duration';
 import { startHub, type RunningHub } from './hub';
+import { parseByteSize } from './remote/byte-size';
 import { openSqliteStore } from './store/sqlite-store';
 import type { OperatorRole } from './store/store';
 
@@ -11,7 +12,7 @@ import type { OperatorRole } from './store/store';
 const USAGE = `fleet-hub: the fleet hub server (gRPC over TLS, SQLite)
 
 Usage:
-  fleet-hub [--data DIR] [--listen HOST:PORT] [--token-ttl 1h] [--heartbeat 30s]
+  fleet-hub [--data DIR] [--listen HOST:PORT] [--token-ttl 1h] [--heartbeat 30s] [--recording-max 32MiB]
   fleet-hub operators add NAME --role viewer|operator|admin [--data DIR]
 
 Options:
@@ -19,6 +20,8 @@ Options:
   --listen HOST:PORT   address to serve on (default 127.0.0.1:7443; port 0 = any free port)
   --token-ttl DURATION life of device tokens (default 1h)
   --heartbeat DURATION heartbeat interval told to devices (default 30s)
+  --recording-max SIZE size cap of one shell session recording (default 32MiB);
+                       a recording that reaches it stops and is marked truncated
   --role ROLE          role of a new operator: viewer (read only), operator, admin
   -h, --help           show this help
 
@@ -42,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
         listen: { type: 'string' },
         'token-ttl': { type: 'string' },
         heartbeat: { type: 'string' },
+        'recording-max': { type: 'string' },
         role: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -65,6 +69,7 @@ async function main(argv: string[]): Promise<number> {
     listen: values.listen ?? DEFAULT_LISTEN,
     tokenTtlMs: values['token-ttl'] ? parseDuration(values['token-ttl'], '--token-ttl') : undefined,
     heartbeatIntervalMs: values.heartbeat ? parseDuration(values.heartbeat, '--heartbeat') : undefined,
+    recordingMaxBytes: values['recording-max'] ? parseByteSize(values['recording-max'], '--recording-max') : undefined,
     log: (line) => console.error(`fleet-hub: ${line}`),
   });
   printBanner(hub);

@@ -43,7 +43,18 @@ export async function serveConsoleChannel(hub: RemoteHub, call: ConsoleChannelCa
   call.off('cancelled', onCancel);
   switch (outcome.kind) {
     case 'dialed':
-      return hub.startSession(operator, device.id, topic, open, call, outcome.call);
+      try {
+        return await hub.startSession(operator, device.id, topic, open, call, outcome.call);
+      } catch (err) {
+        // Nothing is relayed yet: both calls end here, each with the reason.
+        const message = `the hub could not start the session: ${(err as Error).message}`;
+        const dev = outcome.call;
+        if (!dev.cancelled && !dev.writableEnded) {
+          dev.write({ frame: { $case: 'close', close: { reason: `internal: ${message}` } } });
+          dev.end();
+        }
+        return refuse(call, { code: 'internal', message });
+      }
     case 'refused':
       return refuse(call, outcome.error, audit);
     case 'offline':
