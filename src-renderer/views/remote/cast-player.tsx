@@ -2,6 +2,7 @@ import { Terminal } from '@xterm/xterm';
 import { useEffect, useRef, useState } from 'react';
 import { formatDuration } from './format-duration';
 import type { Cast } from './asciicast';
+import { routeStyleElementsThroughCssom } from './xterm-styles';
 
 const SPEEDS = [0.5, 1, 2, 4, 8];
 
@@ -19,6 +20,7 @@ export function CastPlayer({ cast, name }: { cast: Cast; name: string }) {
   const clock = useRef({ startedAt: 0, from: 0 });
 
   useEffect(() => {
+    routeStyleElementsThroughCssom();
     const t = new Terminal({ cols: cast.header.width || 80, rows: cast.header.height || 24, disableStdin: true, screenReaderMode: true, fontSize: 12 });
     t.open(host.current!);
     term.current = t;

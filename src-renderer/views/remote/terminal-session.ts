@@ -7,6 +7,7 @@ import type { RemoteShellInfo, RemoteTarget } from '../../../src-main/common/con
 import { fleet } from '../../api';
 import { errorText } from './remote-error';
 import { onRemoteEvent } from './remote-events';
+import { routeStyleElementsThroughCssom } from './xterm-styles';
 
 export type ShellState =
   | { phase: 'connecting' }
@@ -35,6 +36,7 @@ export class TerminalSession {
   private disposed = false;
 
   constructor(readonly target: RemoteTarget) {
+    routeStyleElementsThroughCssom();
     this.term = new Terminal({
       cursorBlink: true,
       fontFamily: 'ui-monospace, "SF Mono", Menlo, Consolas, monospace',

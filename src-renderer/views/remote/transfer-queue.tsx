@@ -5,7 +5,9 @@ import { useTransfers, type TransferEntry } from './transfer-store';
 // Uploads and downloads of one device, newest first: progress, speed, ETA,
 // cancel while queued or running, and the reason when one failed.
 export function TransferQueue({ deviceId }: { deviceId: string }) {
-  const transfers = useTransfers((s) => s.transfers.filter((t) => t.deviceId === deviceId));
+  // The whole list is selected (a stable reference) and filtered here: a selector returning a new array would re-render forever.
+  const all = useTransfers((s) => s.transfers);
+  const transfers = all.filter((t) => t.deviceId === deviceId);
   if (transfers.length === 0) return null;
   return (
     <ul className="transfer-queue" aria-label="Transfers">
