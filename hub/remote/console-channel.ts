@@ -62,9 +62,9 @@ export async function serveConsoleChannel(hub: RemoteHub, call: ConsoleChannelCa
     case 'timeout':
       return refuse(call, { code: 'timeout', message: `device ${device.id} did not open the channel within ${hub.options.openTimeoutMs / 1000} s` }, audit);
     case 'cancelled':
-      await audit({ code: 'cancelled', message: call.cancelled ? 'the console gave up before the device answered' : 'the hub is shutting down' });
-      if (!call.cancelled) refuse(call, { code: 'internal', message: 'the hub is shutting down' });
-      return;
+      // The console gave up (audited), or the hub is stopping (the store is closing: nothing to write).
+      if (call.cancelled) return audit({ code: 'cancelled', message: 'the console gave up before the device answered' });
+      return refuse(call, { code: 'internal', message: 'the hub is shutting down' });
   }
 }
 

@@ -133,6 +133,24 @@ describe('opening a channel', () => {
     console.cancel();
   });
 
+  it('forgets the channel when the console gives up while waiting: the dial is NOT_FOUND, the attempt audited', async () => {
+    const { device, control } = await connectedDevice();
+    const console = openConsoleChannel(consoles, otto, device.id, shellOpen());
+    const req = await channelRequest(control);
+    console.cancel();
+    const entry = await eventually(async () => (await t.hub.store.auditEntries({ limit: 1, subject: device.id, kindPrefix: 'session.' }))[0]);
+    expect(entry).toMatchObject({ kind: 'session.refused', actor: 'otto', details: { code: 'cancelled' } });
+    expect((await dialDeviceChannel(devices, device.token, req.channelId).status).code).toBe(grpc.status.NOT_FOUND);
+  });
+
+  it('refuses a malformed open with protocol before asking the device', async () => {
+    const { device, control } = await connectedDevice();
+    const r = await refusal(openConsoleChannel(consoles, otto, device.id, { kind: { $case: 'portForward', portForward: { host: '127.0.0.1', port: 0 } } }));
+    expect(r).toMatchObject({ code: 'protocol', message: 'port_forward.port must be 1-65535, got 0' });
+    expect(await refusal(openConsoleChannel(consoles, otto, device.id, { kind: undefined }))).toMatchObject({ code: 'protocol' });
+    expect(control.received.some((m) => m.msg?.$case === 'channelRequest')).toBe(false);
+  });
+
   it('fails at once with device-offline when the control stream ends before the answer', async () => {
     const { device, control } = await connectedDevice();
     const console = openConsoleChannel(consoles, otto, device.id, shellOpen());
