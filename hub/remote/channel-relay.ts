@@ -40,10 +40,6 @@ export class ChannelRelay {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
-  get isEnded(): boolean {
-    return this.ended;
-  }
-
   /** Starts relaying; frames either side sent before are delivered in order. */
   start(): void {
     for (const side of ['console', 'device'] as const) {
