@@ -130,6 +130,7 @@ describe('remote link (agent ↔ hub channels)', () => {
     const f = await fleet(REMOTE);
     const ch = await open(f, { $case: 'shell', shell: { operator: 'alice' } });
     ch.send({ $case: 'window', window: { bytes: 1 << 20 } });
+    await waitFor('credit', () => ch.of('window').length > 0);
     ch.send({ $case: 'data', data: Buffer.from('echo pid=$$\n') });
     await waitFor('pid', () => /pid=\d+/.test(ch.text()));
     const pid = Number(/pid=(\d+)/.exec(ch.text())![1]);
@@ -193,6 +194,7 @@ describe('remote link (agent ↔ hub channels)', () => {
       const f = await fleet(REMOTE);
       const ch = await open(f, { $case: 'portForward', portForward: { host: '127.0.0.1', port } });
       ch.send({ $case: 'window', window: { bytes: 1 << 20 } });
+      await waitFor('credit', () => ch.of('window').length > 0);
       ch.send({ $case: 'data', data: Buffer.from('ping') });
       await waitFor('echo from the target', () => ch.text() === 'echo:ping');
       ch.send({ $case: 'close', close: { reason: 'tunnel closed' } });

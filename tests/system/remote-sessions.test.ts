@@ -85,6 +85,11 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The device's first window grant: the hub closes a side that sends data before it has credit. */
+async function credit(ch: ConsoleChannel): Promise<void> {
+  await waitFor('the device grants credit', () => frames(ch, 'window').length > 0);
+}
+
 /** Sends `body` within the credit the device grants, then eof with its sha256. */
 async function sendWithinCredit(ch: ConsoleChannel, body: Buffer): Promise<void> {
   let sent = 0;
@@ -105,6 +110,7 @@ describe('remote sessions through a real hub to a fleet-agent sim process', () =
     const ch = channel(deviceOn, { $case: 'shell', shell: { operator: '', cols: 80, rows: 24 } });
     expect(await ch.started).toBeTruthy();
     ch.send({ $case: 'window', window: { bytes: 1 << 20 } });
+    await credit(ch);
     const tag = `hello-${randomInt(1_000_000)}`;
     ch.send({ $case: 'data', data: Buffer.from(`echo ${tag}-$((6*7)); stty size\n`) });
     await waitFor('the shell ran the echo', () => text(ch).includes(`${tag}-42`) && text(ch).includes('24 80'));
@@ -165,6 +171,7 @@ describe('remote sessions through a real hub to a fleet-agent sim process', () =
       const ch = channel(deviceOn, { $case: 'portForward', portForward: { host: '127.0.0.1', port } });
       expect(await ch.started).toBeTruthy();
       ch.send({ $case: 'window', window: { bytes: 1 << 20 } });
+      await credit(ch);
       ch.send({ $case: 'data', data: Buffer.from(`GET / HTTP/1.0\r\nHost: 127.0.0.1:${port}\r\n\r\n`) });
       await waitFor('the page', () => text(ch).includes(marker));
       expect(text(ch)).toMatch(/^HTTP\/1\.1 200 OK/);
@@ -190,6 +197,7 @@ describe('remote sessions through a real hub to a fleet-agent sim process', () =
     const ch = channel(deviceOn, { $case: 'shell', shell: { operator: '' } });
     expect(await ch.started).toBeTruthy();
     ch.send({ $case: 'window', window: { bytes: 1 << 20 } });
+    await credit(ch);
     ch.send({ $case: 'data', data: Buffer.from('echo pid=$$\n') });
     const pid = Number((await waitFor('the shell pid', () => /pid=(\d+)/.exec(text(ch))))[1]);
     expect(alive(pid)).toBe(true);
