@@ -31,12 +31,10 @@ export function sessionRpcs(hub: RemoteHub) {
     async listSessions(_op: Operator, req: ListSessionsRequest): Promise<ListSessionsResponse> {
       if (req.kind && !KINDS.includes(req.kind as SessionKind)) throw new RpcError(status.INVALID_ARGUMENT, `kind must be one of ${KINDS.join(', ')}, got "${req.kind}"`);
       const pageSize = req.pageSize <= 0 ? DEFAULT_PAGE_SIZE : Math.min(req.pageSize, MAX_PAGE_SIZE);
-      const before = decodePageToken(req.pageToken);
-      const page = await store.listSessions(
-        { deviceId: req.deviceId || undefined, kind: (req.kind as SessionKind) || undefined, openOnly: req.openOnly },
-        pageSize,
-        before === undefined ? undefined : Number(before),
-      );
+      const token = decodePageToken(req.pageToken);
+      const before = token === undefined ? undefined : Number(token);
+      if (before !== undefined && !Number.isSafeInteger(before)) throw new RpcError(status.INVALID_ARGUMENT, 'page_token is not one ListSessions issued: start again without it');
+      const page = await store.listSessions({ deviceId: req.deviceId || undefined, kind: (req.kind as SessionKind) || undefined, openOnly: req.openOnly }, pageSize, before);
       return { sessions: page.sessions.map(toProtoSession), nextPageToken: page.nextBeforeSeq ? encodePageToken(String(page.nextBeforeSeq)) : '' };
     },
 
