@@ -39,7 +39,9 @@ export class HubFiles {
 
   async list(deviceId: string, path: string, cursor?: string): Promise<RemoteListing> {
     if (typeof path !== 'string' || !path.startsWith('/')) throw new RemoteFailure('protocol', `give an absolute folder path on the device, got ${JSON.stringify(path)}`);
-    const channel = await openHubChannel(this.session, deviceId, { kind: { $case: 'file', file: { op: 'list', path, cursor, limit: LIST_LIMIT } } });
+    // Over JSON an absent cursor arrives as null: only a non-empty string is a cursor.
+    const after = typeof cursor === 'string' && cursor ? cursor : undefined;
+    const channel = await openHubChannel(this.session, deviceId, { kind: { $case: 'file', file: { op: 'list', path, cursor: after, limit: LIST_LIMIT } } });
     const q = new FrameQueue(channel, `listing ${path}`);
     const { listing } = await q.expect('listing');
     channel.close('done');
@@ -51,7 +53,7 @@ export class HubFiles {
   }
 
   async uploadBegin(deviceId: string, params: RemoteUploadBegin): Promise<RemoteUploadTicket> {
-    const upload = await HubUpload.open(this.session, { deviceId, path: params.path, size: params.size, mode: params.mode, transferId: params.transferId });
+    const upload = await HubUpload.open(this.session, { deviceId, path: params.path, size: params.size, mode: params.mode ?? undefined, transferId: params.transferId || undefined });
     const uploadId = randomUUID();
     const entry: RendererUpload = { upload, next: 0, meter: new ProgressMeter(params.size, undefined), idle: this.idleTimer(uploadId) };
     this.uploads.set(uploadId, entry);
