@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer, Socket, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { ConsoleEvent, RemoteTarget } from '../../common/console-api';
+import { createConsoleApp, type ConsoleApp } from '../console-app';
+import { TempDirs, waitFor } from '../testing/test-fleet';
+
+// The console's remote services against its real embedded hub and a
+// simulated device (no browser): the credit the renderer gives back paces
+// a shell, a cut upload resumes where the device stopped writing, and one
+// failing tunnel connection leaves the tunnel working.
+
+const temp = new TempDirs();
+let app: ConsoleApp;
+let target: RemoteTarget;
+let root: string;
+const events: ConsoleEvent[] = [];
+
+beforeAll(async () => {
+  app = await createConsoleApp({ userDataDir: temp.make('remote-services-'), embedded: true, embeddedDevices: 1 });
+  app.subscribe((e) => events.push(e));
+  const id = await waitFor('the device', async () => (await app.api.devices.query({ limit: 1 })).rows[0]?.id, 20_000);
+  await app.api.devices.accept([id]);
+  await waitFor('the device online', async () => (await app.api.devices.get(id))?.online, 20_000);
+  target = { deviceId: id, via: 'hub' };
+  [root] = await app.api.remote.roots(target);
+}, 60_000);
+
+afterAll(async () => {
+  await app?.close();
+  temp.removeAll();
+});
+
+const outputBytes = (shellId: string) =>
+  events.reduce((n, e) => n + (e.type === 'remote-shell-output' && e.shellId === shellId ? Buffer.from(e.data, 'base64').length : 0), 0);
+
+it('a shell whose output is not acknowledged stops at one window; acknowledging lets it go on', async () => {
+  const shell = await app.api.remote.openShell(target, { cols: 80, rows: 24 });
+  expect(shell).toMatchObject({ via: 'hub', recorded: true, operator: 'admin' });
+  await app.api.remote.shellInput(shell.shellId, 'yes 0123456789012345678901234567890123456789\n');
+  await waitFor('one window of output', () => outputBytes(shell.shellId) >= 256 * 1024, 15_000);
+  await new Promise((r) => setTimeout(r, 600));
+  const held = outputBytes(shell.shellId);
+  // Never more than the window the console granted (256 KiB) without an acknowledgement.
+  expect(held).toBe(256 * 1024);
+  await app.api.remote.shellAck(shell.shellId, held);
+  await waitFor('more output after the acknowledgement', () => outputBytes(shell.shellId) > held, 15_000);
+  await app.api.remote.closeShell(shell.shellId);
+  await waitFor('the shell ended', () => events.some((e) => e.type === 'remote-shell-exit' && e.shellId === shell.shellId), 15_000);
+}, 60_000);
+
+it('an upload cut halfway resumes from the bytes the device kept, and the file is whole', async () => {
+  const bytes = randomBytes(3 * 256 * 1024 + 1234);
+  const path = `${root}/resumed.bin`;
+  const first = await app.api.remote.uploadBegin({ target, path, size: bytes.length, transferId: 'resume-test' });
+  expect(first.offset).toBe(0);
+  for (let at = 0; at < 2 * first.chunkBytes; at += first.chunkBytes) await app.api.remote.uploadChunk(first.uploadId, at, bytes.subarray(at, at + first.chunkBytes).toString('base64'));
+  await app.api.remote.uploadCancel(first.uploadId); // the cut
+  expect(existsSync(path)).toBe(false);
+
+  const again = await waitFor('the device released the first attempt', () => app.api.remote.uploadBegin({ target, path, size: bytes.length, transferId: 'resume-test' }).catch(() => null), 10_000);
+  expect(again.offset).toBeGreaterThan(0);
+  expect(again.offset).toBeLessThanOrEqual(2 * first.chunkBytes);
+  for (let at = 0; at < bytes.length; at += again.chunkBytes) await app.api.remote.uploadChunk(again.uploadId, at, bytes.subarray(at, at + again.chunkBytes).toString('base64'));
+  const result = await app.api.remote.uploadFinish(again.uploadId);
+  expect(readFileSync(path).equals(bytes)).toBe(true);
+  expect(result.sha256).toMatch(/^[0-9a-f]{64}$/);
+  expect(readdirSync(root)).toEqual(['resumed.bin']);
+}, 60_000);
+
+it('refusals keep their code: outside the roots, over a path with ..', async () => {
+  await expect(app.api.remote.list(target, '/etc')).rejects.toThrow(/^outside-roots: /);
+  await expect(app.api.remote.download(target, `${root}/../../cache.db`, join(root, 'x'))).resolves.toMatchObject({ transferId: expect.any(String) });
+  await waitFor('the refused download ended', () => events.some((e) => e.type === 'remote-transfer-end' && e.error?.code === 'outside-roots'), 10_000);
+}, 30_000);
+
+it('a tunnel connection the device cannot make fails alone; the tunnel keeps serving and closes cleanly', async () => {
+  const server = createServer((s) => s.end('pong'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const tunnel = await app.api.remote.openTunnel(target, { host: '127.0.0.1', port });
+  const read = () =>
+    new Promise<string>((resolve, reject) => {
+      const socket = new Socket();
+      let data = '';
+      socket.on('data', (d: Buffer) => (data += d));
+      socket.on('end', () => resolve(data));
+      socket.on('close', () => resolve(data));
+      socket.on('error', reject);
+      socket.connect(tunnel.localPort, '127.0.0.1');
+    });
+  expect(await read()).toBe('pong');
+  server.close();
+  // Nothing listens on the device side any more: that connection is reset, the tunnel stays.
+  expect(await read().catch(() => '')).toBe('');
+  await waitFor('the failure reported', () => events.some((e) => e.type === 'remote-tunnel-error' && e.tunnelId === tunnel.tunnelId && e.error.code === 'connect-failed'), 10_000);
+  expect((await app.api.remote.listTunnels()).map((t) => t.tunnelId)).toEqual([tunnel.tunnelId]);
+  await app.api.remote.closeTunnel(tunnel.tunnelId);
+  expect(await app.api.remote.listTunnels()).toEqual([]);
+}, 30_000);
