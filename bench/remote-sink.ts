@@ -1,29 +1,29 @@
 import { connect, createServer } from 'node:net';
 
-// The TCP sink of the remote benchmarks: counts what arrives per
-// connection; pushThrough() times one connection of N bytes through a
-// forwarder into it.
+// The TCP sink of the remote benchmarks: counts what arrives; pushThrough()
+// times N bytes through a forwarder into it. Counting is by total, not per
+// connection: a forwarder may open a connection to the sink late for a probe
+// that has already gone (ssh -L does), and that must not take the count.
 
 export interface Sink {
   port: number;
   /** Bytes received by all connections so far. */
   readonly total: number;
-  /** Resolves once the connection opened after this call has received `bytes`. */
+  /** Resolves once `bytes` more have arrived (over all connections) after this call. */
   expect(bytes: number): Promise<void>;
   close(): void;
 }
 
 export async function startSink(): Promise<Sink> {
   let total = 0;
-  let waiting: { bytes: number; done: () => void } | undefined;
+  let waiting: { until: number; done: () => void } | undefined;
   const server = createServer((s) => {
-    let n = 0;
-    const want = waiting;
-    waiting = undefined;
     s.on('data', (d: Buffer) => {
-      n += d.length;
       total += d.length;
-      if (want && n >= want.bytes) want.done();
+      if (waiting && total >= waiting.until) {
+        waiting.done();
+        waiting = undefined;
+      }
     });
     s.on('error', () => undefined);
   });
@@ -33,7 +33,7 @@ export async function startSink(): Promise<Sink> {
     get total() {
       return total;
     },
-    expect: (bytes) => new Promise<void>((done) => (waiting = { bytes, done })),
+    expect: (bytes) => new Promise<void>((done) => (waiting = { until: total + bytes, done })),
     close: () => server.close(),
   };
 }

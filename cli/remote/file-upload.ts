@@ -13,6 +13,13 @@ import { refusalError } from './refusal';
 // renames its temporary file into place, and answers with its own sha256.
 
 const READ_BYTES = 256 * 1024;
+/**
+ * Upload frames of 256 KiB (the hub takes messages up to 1 MiB): per-frame
+ * costs (protobuf copies, HTTP/2 framing, GC) dominate at 64 KiB — measured
+ * 29-39 MB/s with 64 KiB frames against 40-68 MB/s with 256 KiB, and less
+ * CPU in fleetctl, the hub and the agent alike.
+ */
+const UPLOAD_FRAME_BYTES = 256 * 1024;
 
 export interface TransferResult {
   path: string;
@@ -44,7 +51,7 @@ export async function uploadFile(link: HubLink, deviceId: string, localPath: str
       link,
       deviceId,
       { kind: { $case: 'file', file: { op: 'upload', path: remotePath, size, mode: st.mode & 0o777, transferId: transferIdFor(resolve(localPath), st) } } },
-      { grant: false },
+      { grant: false, maxFrameBytes: UPLOAD_FRAME_BYTES },
     );
     let offsetSeen: (offset: number) => void = () => undefined;
     const offsetKnown = new Promise<number>((r) => (offsetSeen = r));

@@ -84,7 +84,7 @@ export async function startForward(link: HubLink, deviceId: string, spec: Forwar
   };
 }
 
-/** Bytes both ways with credit; half-closes travel as eof. */
+/** Bytes both ways with credit; half-closes travel as eof, after the data before them. */
 function bridge(socket: Socket, channel: RemoteChannel, log: (line: string) => void): void {
   channel.onFrame((frame) => {
     if (frame.$case === 'data') {
@@ -93,12 +93,18 @@ function bridge(socket: Socket, channel: RemoteChannel, log: (line: string) => v
     } else if (frame.$case === 'eof') socket.end();
     else if (frame.$case === 'error') log(refusalError(frame.error.code, frame.error.message).message);
   });
+  // One chunk at a time: the socket is paused while its chunk waits for credit.
+  // 'end' can come while paused with the last chunk still waiting, so the eof waits for it.
+  let writing: Promise<boolean> = Promise.resolve(true);
   socket.on('data', (chunk: Buffer) => {
     socket.pause();
-    void channel.write(chunk).then((ok) => (ok ? socket.resume() : socket.destroy()));
+    writing = channel.write(chunk);
+    void writing.then((ok) => (ok ? socket.resume() : socket.destroy()));
   });
   socket.once('end', () => {
-    if (!channel.isEnded) channel.send({ $case: 'eof', eof: {} });
+    void writing.then((ok) => {
+      if (ok && !channel.isEnded) channel.send({ $case: 'eof', eof: {} });
+    });
   });
   void channel.ended.then((end) => {
     if (end.error) return void socket.destroy();
