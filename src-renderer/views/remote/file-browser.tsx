@@ -27,24 +27,29 @@ export function FileBrowser({ target }: { target: RemoteTarget }) {
   const { upload, download } = useTransfers.getState();
   const loading = useRef(false);
 
+  // The latest request wins: a slow answer for a folder the operator already left is dropped.
+  const request = useRef(0);
   const fetchPage = useCallback(
     async (dir: string, after: string | undefined, append: boolean) => {
-      if (loading.current) return;
+      if (append && loading.current) return;
+      const mine = ++request.current;
       loading.current = true;
       if (!append) setLoad({ state: 'loading' });
       try {
         const page = await fleet.remote.list(target, dir, after);
+        if (mine !== request.current) return;
         setEntries((prev) => (append ? [...prev, ...page.entries] : page.entries));
         setCursor(page.nextCursor);
         setPath(page.path);
         setTyped(page.path);
         setLoad({ state: 'ready' });
       } catch (err) {
+        if (mine !== request.current) return;
         const e = explainRemoteError(err);
         if (!append) setEntries([]);
         setLoad({ state: 'error', ...e });
       } finally {
-        loading.current = false;
+        if (mine === request.current) loading.current = false;
       }
     },
     [target],
@@ -70,7 +75,8 @@ export function FileBrowser({ target }: { target: RemoteTarget }) {
     fleet.remote.roots(target).then(
       (r) => {
         setRoots(r);
-        if (r[0]) open(r[0]);
+        // Only when the operator has not opened a folder meanwhile.
+        if (r[0] && request.current === 0) open(r[0]);
       },
       () => setRoots([]),
     );
