@@ -65,6 +65,21 @@ try {
   );
   channel.close('bench done');
 
+  // The same round trip without the pty: a command session running cat
+  // (bytes back unchanged), to tell the relay's share from the pty's.
+  note(`${keys} bytes through the hub to cat (no pty)`);
+  const cat = await openChannel(sim.link, sim.deviceIds[0], { kind: { $case: 'shell', shell: { operator: '', command: 'cat' } } });
+  const catTimes = await typeAndTime(
+    (b) => void cat.write(b[0] === 0x7f ? Buffer.from('\b \b') : b),
+    (on) =>
+      cat.onFrame((f) => {
+        if (f.$case !== 'data') return;
+        on(f.data.toString('latin1'));
+        cat.consumed(f.data.byteLength);
+      }),
+  );
+  cat.close('bench done');
+
   note(`${keys} keystrokes through ssh -tt`);
   const ssh = spawn('ssh', ['-tt', ...sshd.sshOptions(), '-p', String(sshd.port), `${sshd.username}@127.0.0.1`, '/bin/sh'], { stdio: ['pipe', 'pipe', 'ignore'] });
   const theirs = await typeAndTime(
@@ -74,6 +89,7 @@ try {
   ssh.kill('SIGTERM');
 
   const o = stats(ours);
+  const c = stats(catTimes);
   const t = stats(theirs);
   console.log(
     JSON.stringify(
@@ -81,6 +97,7 @@ try {
         benchmark: 'remote-echo',
         keystrokes: keys,
         throughHub: { what: 'bench (console side) -> fleet-hub Channel relay (TLS) -> fleet-agent sim pty (/bin/sh) echo -> back', ...o, targets: { medianUnder1Ms: o.medianMs < 1, p99Under5Ms: o.p99Ms < 5 } },
+        throughHubToCat: { what: 'the same path to a command session running cat (pipes, no pty): the relay and agent without the pty', ...c },
         ssh: { what: 'ssh -tt to a local OpenSSH sshd, pty /bin/sh echo', ...t },
         medianRatioVsSsh: round(o.medianMs / t.medianMs, 2),
       },
