@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
+import { spawn as spawnPty } from 'node-pty';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transferIdFor } from './remote/file-upload';
 import { startRemoteSim, type RemoteSim } from './testing/remote-sim';
@@ -68,6 +69,37 @@ describe('fleetctl shell, cp and port-forward through a real hub and agent', { t
 
     const killed = await fleetctl(['shell', device, '--', 'kill', '-TERM', '$$']);
     expect(killed.code).toBe(143);
+  });
+
+  it('shell DEVICE on a terminal: raw mode, the size followed on resize, the exit status kept', async () => {
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLEET')));
+    const term = spawnPty(process.execPath, [join(repoRoot, 'bin', 'fleetctl.js'), ...sim.flags, 'shell', device], {
+      cols: 90,
+      rows: 20,
+      cwd: repoRoot,
+      env: { ...clean, FLEETCTL_CONFIG: join(home.path, 'config.json'), NO_COLOR: '1' } as Record<string, string>,
+    });
+    let screen = '';
+    term.onData((d) => (screen += d));
+    const exited = new Promise<number>((r) => term.onExit(({ exitCode }) => r(exitCode)));
+    try {
+      await waitFor('the banner', () => screen.includes(`connected to ${device}`), 20_000);
+      term.write('echo hello-$((6*7)); stty size\r');
+      await waitFor('the echo and the size', () => screen.includes('hello-42') && screen.includes('20 90'), 10_000);
+      term.resize(100, 30);
+      await new Promise((r) => setTimeout(r, 300));
+      term.write('stty size\r');
+      await waitFor('the new size', () => screen.includes('30 100'), 10_000);
+      // Ctrl-C reaches the device's shell (raw mode), it does not end fleetctl.
+      term.write('sleep 30\r');
+      await new Promise((r) => setTimeout(r, 300));
+      term.write('\x03');
+      term.write('exit 3\r');
+      expect(await exited).toBe(3);
+      expect(screen).toContain(`connection to ${device} closed`);
+    } finally {
+      term.kill();
+    }
   });
 
   it('cp uploads into a folder and downloads back, sha256 checked, mode kept', async () => {
