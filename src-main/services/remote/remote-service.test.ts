@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ConsoleEvent, RemoteTarget } from '../../common/console-api';
 import { createConsoleApp, type ConsoleApp } from '../console-app';
-import { TempDirs, waitFor } from '../testing/test-fleet';
+import { startSimulator } from '../../../agent/sim/simulator';
+import { admitOnHub, hubDevices, startTestHub, TempDirs, waitFor } from '../testing/test-fleet';
 
 // The console's remote services against its real embedded hub and a
 // simulated device (no browser): the credit the renderer gives back paces
@@ -100,3 +101,42 @@ it('a tunnel connection the device cannot make fails alone; the tunnel keeps ser
   await app.api.remote.closeTunnel(tunnel.tunnelId);
   expect(await app.api.remote.listTunnels()).toEqual([]);
 }, 30_000);
+
+it('a hub tunnel is closed, and its port freed, when its device goes offline', async () => {
+  const dir = temp.make('remote-offline-');
+  const hub = await startTestHub(join(dir, 'hub'));
+  const sim = await startSimulator({
+    hub: hub.address,
+    caPem: hub.certPem,
+    devices: 1,
+    stateDir: join(dir, 'devices'),
+    connectSpreadMs: 0,
+    backoff: { baseMs: 200, maxMs: 1000 },
+    remote: { portForward: { enabled: true, allow: ['127.0.0.1:*'] } },
+  });
+  const console2 = await createConsoleApp({ userDataDir: join(dir, 'console') });
+  const seen: ConsoleEvent[] = [];
+  console2.subscribe((e) => seen.push(e));
+  try {
+    const probe = await console2.api.connection.probe(hub.address);
+    await console2.api.connection.connect({ hub: hub.address, token: hub.adminToken, fingerprint: probe.fingerprint });
+    const [device] = await waitFor('the device on the hub', async () => {
+      const devices = await hubDevices(hub);
+      return devices.length === 1 ? devices : null;
+    }, 15_000);
+    await admitOnHub(hub, [device.id]);
+    await waitFor('the device online in the cache', async () => (await console2.api.devices.get(device.id))?.online, 15_000);
+    const tunnel = await console2.api.remote.openTunnel({ deviceId: device.id, via: 'hub' }, { host: '127.0.0.1', port: 9 });
+    await sim.close();
+    await waitFor('the tunnel closed', () => seen.some((e) => e.type === 'remote-tunnel-closed' && e.tunnelId === tunnel.tunnelId && /went offline/.test(e.reason)), 20_000);
+    expect(await console2.api.remote.listTunnels()).toEqual([]);
+    // The port is free again.
+    const probeServer = createServer();
+    await new Promise<void>((resolve, reject) => probeServer.once('error', reject).listen(tunnel.localPort, '127.0.0.1', () => resolve()));
+    probeServer.close();
+  } finally {
+    await console2.close();
+    await sim.close().catch(() => undefined);
+    await hub.close();
+  }
+}, 60_000);
