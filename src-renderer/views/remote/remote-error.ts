@@ -38,9 +38,11 @@ export function explainRemoteError(err: unknown): ExplainedError {
   const text = err instanceof Error ? err.message : typeof err === 'object' && err && 'message' in err ? String((err as { message: unknown }).message) : String(err);
   const given = typeof err === 'object' && err && 'code' in err ? String((err as { code: unknown }).code) : '';
   const m = /^([a-z][a-z-]+): ([\s\S]*)$/.exec(text);
-  const code = given || (m && EXPLAIN[m[1]] ? m[1] : m?.[1] ?? '');
-  const detail = given ? text : m ? m[2] : text;
-  return { code, title: EXPLAIN[code] ?? 'Failed.', detail };
+  const known = !!m && Object.hasOwn(EXPLAIN, m[1]);
+  const code = given || (m ? m[1] : '');
+  // An unknown code stays in the text, so nothing the device said is lost.
+  const detail = !given && known ? m[2] : text;
+  return { code, title: Object.hasOwn(EXPLAIN, code) ? EXPLAIN[code] : 'Failed.', detail };
 }
 
 export function errorText(err: unknown): string {
