@@ -102,7 +102,7 @@ it('a tunnel connection the device cannot make fails alone; the tunnel keeps ser
   expect(await app.api.remote.listTunnels()).toEqual([]);
 }, 30_000);
 
-it('a hub tunnel is closed, and its port freed, when its device goes offline', async () => {
+it('a viewer is refused with forbidden; a hub tunnel is closed, and its port freed, when its device goes offline', async () => {
   const dir = temp.make('remote-offline-');
   const hub = await startTestHub(join(dir, 'hub'));
   const sim = await startSimulator({
@@ -127,6 +127,18 @@ it('a hub tunnel is closed, and its port freed, when its device goes offline', a
     await admitOnHub(hub, [device.id]);
     await waitFor('the device online in the cache', async () => (await console2.api.devices.get(device.id))?.online, 15_000);
     const tunnel = await console2.api.remote.openTunnel({ deviceId: device.id, via: 'hub' }, { host: '127.0.0.1', port: 9 });
+
+    // A viewer's console: the hub refuses its sessions, and the code reaches the caller.
+    const viewer = await createConsoleApp({ userDataDir: join(dir, 'viewer-console') });
+    try {
+      const { token } = await hub.store.createOperator('vera', 'viewer', 'test');
+      await viewer.api.connection.connect({ hub: hub.address, token, fingerprint: probe.fingerprint });
+      await waitFor('the viewer online', async () => (await viewer.api.connection.state()).phase === 'online', 15_000);
+      await expect(viewer.api.remote.openShell({ deviceId: device.id, via: 'hub' }, { cols: 80, rows: 24 })).rejects.toThrow(/^forbidden: /);
+    } finally {
+      await viewer.close();
+    }
+
     await sim.close();
     await waitFor('the tunnel closed', () => seen.some((e) => e.type === 'remote-tunnel-closed' && e.tunnelId === tunnel.tunnelId && /went offline/.test(e.reason)), 20_000);
     expect(await console2.api.remote.listTunnels()).toEqual([]);
