@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
 import type { DeviceDetail } from '../../src-main/common/console-api';
 import { fleet } from '../api';
 import { installedSoftware } from '../format/installed-software';
@@ -6,10 +6,12 @@ import { groupInventory } from '../format/inventory-groups';
 import { lastSeenText } from '../format/relative-time';
 import { useNow } from '../use-now';
 import { DeviceUpdates } from './device-updates';
-import { RemotePanel } from './remote/remote-panel';
 
 // One device: admission, liveness, identity, key and inventory. Re-read live
 // when the cache says this device (or anything) changed.
+
+// Remote access (xterm.js and its addons) loads only when a device page is shown.
+const RemotePanel = lazy(() => import('./remote/remote-panel').then((m) => ({ default: m.RemotePanel })));
 
 type Load = { state: 'loading' } | { state: 'missing' } | { state: 'error'; message: string } | { state: 'ready'; device: DeviceDetail };
 
@@ -81,7 +83,11 @@ export function DevicePage({ id }: { id: string }) {
           </div>
           <Summary device={load.device} now={now} />
           <DeviceUpdates deviceId={id} />
-          {load.device.status === 'accepted' && <RemotePanel deviceId={id} online={load.device.online} />}
+          {load.device.status === 'accepted' && (
+            <Suspense fallback={<p className="muted">Loading remote access…</p>}>
+              <RemotePanel deviceId={id} online={load.device.online} />
+            </Suspense>
+          )}
           <KeyValueTable title="Identity" entries={Object.entries(load.device.identity).sort(([a], [b]) => a.localeCompare(b))} testIdPrefix="identity" />
           <section aria-labelledby="key-title" className="panel">
             <h2 id="key-title">Public key (ed25519)</h2>
