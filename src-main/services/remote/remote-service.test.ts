@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, Socket, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -70,6 +70,24 @@ it('an upload cut halfway resumes from the bytes the device kept, and the file i
   expect(result.sha256).toMatch(/^[0-9a-f]{64}$/);
   expect(readdirSync(root)).toEqual(['resumed.bin']);
 }, 60_000);
+
+it('uploads a file of this computer and downloads it twice without replacing the first copy (events carry progress and the end)', async () => {
+  const local = join(temp.make('remote-local-'), 'report.txt');
+  const bytes = randomBytes(600_000);
+  writeFileSync(local, bytes);
+  const ended = (id: string) => waitFor(`transfer ${id} ended`, () => events.find((e) => e.type === 'remote-transfer-end' && e.transferId === id), 15_000);
+  const up = await app.api.remote.uploadFile(target, local, `${root}/report.txt`);
+  const upEnd = await ended(up.transferId);
+  expect(upEnd).toMatchObject({ result: { path: `${root}/report.txt`, size: bytes.length } });
+  expect(readFileSync(`${root}/report.txt`).equals(bytes)).toBe(true);
+  expect(events.some((e) => e.type === 'remote-transfer-progress' && e.transferId === up.transferId && e.progress.bytes === bytes.length)).toBe(true);
+
+  const first = await ended((await app.api.remote.download(target, `${root}/report.txt`, local)).transferId);
+  const second = await ended((await app.api.remote.download(target, `${root}/report.txt`, local)).transferId);
+  expect(first.type === 'remote-transfer-end' && first.result?.path).toBe(local.replace(/\.txt$/, ' (1).txt'));
+  expect(second.type === 'remote-transfer-end' && second.result?.path).toBe(local.replace(/\.txt$/, ' (2).txt'));
+  expect(readFileSync(local.replace(/\.txt$/, ' (2).txt')).equals(bytes)).toBe(true);
+}, 30_000);
 
 it('refusals keep their code: outside the roots, over a path with ..', async () => {
   await expect(app.api.remote.list(target, '/etc')).rejects.toThrow(/^outside-roots: /);

@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import type { ConsoleApi, ConsoleEvent, RemoteTarget } from '../../common/console-api';
 import type { DeviceCache } from '../cache/device-cache';
 import type { HubSession } from '../connection/hub-session';
@@ -72,7 +73,11 @@ export function createRemoteService(opts: RemoteServiceOptions): RemoteService {
     uploadFinish: async (uploadId) => (direct.owns(uploadId) ? direct.uploadFinish(uploadId) : files.uploadFinish(uploadId)),
     uploadCancel: async (uploadId) => (direct.owns(uploadId) ? direct.uploadCancel(uploadId) : files.uploadCancel(uploadId)),
     uploadFile: async (target, localPath, remotePath) => (via(target) === 'hub' ? files.uploadFile(target.deviceId, localPath, remotePath) : direct.uploadFile(target.deviceId, localPath, remotePath)),
-    download: async (target, remotePath, localPath) => (via(target) === 'hub' ? files.download(target.deviceId, remotePath, localPath) : direct.download(target.deviceId, remotePath, localPath)),
+    download: async (target, remotePath, localPath) => {
+      // Like a browser: an existing file is never replaced; the copy gets " (1)", " (2)", ...
+      const free = freeLocalName(localPath);
+      return via(target) === 'hub' ? files.download(target.deviceId, remotePath, free) : direct.download(target.deviceId, remotePath, free);
+    },
     cancelTransfer: async (transferId) => (direct.owns(transferId) ? direct.sessions.cancelTransfer(transferId) : files.cancelTransfer(transferId)),
     downloadsDir: async () => opts.downloadsDir ?? join(homedir(), 'Downloads'),
     openTunnel: async (target, spec) => (via(target) === 'hub' ? tunnels.open(target.deviceId, spec) : direct.openTunnel(target.deviceId, spec)),
@@ -119,4 +124,16 @@ function withCodes(api: ConsoleApi['remote']): ConsoleApi['remote'] {
     };
   }
   return wrapped as unknown as ConsoleApi['remote'];
+}
+
+/** `localPath`, or the first "NAME (n).EXT" beside it that does not exist yet. */
+export function freeLocalName(localPath: string): string {
+  if (typeof localPath !== 'string' || !localPath) throw new Error('choose where to save the download');
+  if (!existsSync(localPath)) return localPath;
+  const ext = extname(localPath);
+  const stem = ext ? localPath.slice(0, -ext.length) : localPath;
+  for (let n = 1; ; n++) {
+    const candidate = `${stem} (${n})${ext}`;
+    if (!existsSync(candidate)) return candidate;
+  }
 }
