@@ -522,6 +522,15 @@ export interface DirectSettings {
   auth: { kind: 'key'; keyFile: string; passphrase?: string } | { kind: 'password'; password: string };
 }
 
+/** A changed SSH host key: the trusted one and the one the device presents now. */
+export interface HostKeyProblem {
+  deviceId: string;
+  host: string;
+  port: number;
+  known: { algorithm: string; fingerprint: string };
+  presented: { algorithm: string; fingerprint: string };
+}
+
 export interface DirectSettingsView {
   host: string;
   port: number;
@@ -641,6 +650,10 @@ export interface ConsoleApi {
     getDirect(deviceId: string): Promise<DirectSettingsView | null>;
     /** Saves (or with null forgets) a device's direct-mode settings. */
     setDirect(deviceId: string, settings: DirectSettings | null): Promise<DirectSettingsView | null>;
+    /** The device's last refused host key, if its key changed since it was trusted. */
+    hostKeyProblem(deviceId: string): Promise<HostKeyProblem | null>;
+    /** Trusts the new host key the operator was shown (`fingerprint` must be exactly the one presented). */
+    trustHostKey(deviceId: string, fingerprint: string): Promise<void>;
   };
 }
 
@@ -656,7 +669,9 @@ export type ConsoleEvent =
   | { type: 'remote-transfer-end'; transferId: string; result?: RemoteTransferResult; error?: RemoteErrorInfo }
   | { type: 'remote-tunnel'; tunnel: RemoteTunnelInfo }
   | { type: 'remote-tunnel-error'; tunnelId: string; error: RemoteErrorInfo }
-  | { type: 'remote-tunnel-closed'; tunnelId: string; reason: string };
+  | { type: 'remote-tunnel-closed'; tunnelId: string; reason: string }
+  /** Direct mode refused a device whose SSH host key is not the one trusted; remote.trustHostKey accepts exactly `presented`. */
+  | { type: 'remote-host-key-changed'; problem: HostKeyProblem };
 
 /** Every callable method, "namespace.method". The dispatcher refuses anything else. */
 export const CONSOLE_API_METHODS = [
@@ -716,6 +731,8 @@ export const CONSOLE_API_METHODS = [
   'remote.recording',
   'remote.getDirect',
   'remote.setDirect',
+  'remote.hostKeyProblem',
+  'remote.trustHostKey',
 ] as const;
 
 export type ConsoleApiMethod = (typeof CONSOLE_API_METHODS)[number];

@@ -97,5 +97,24 @@ it('opens a tunnel over SSH and fetches a page through it', async () => {
   await row.getByRole('button', { name: 'Close' }).click();
   await expect.poll(() => page.getByTestId('tunnel-row').count(), WAIT).toBe(0);
   await expect(fetch(`http://127.0.0.1:${localPort}/`)).rejects.toThrow();
+}, 120_000);
+
+it('refuses a device whose host key changed, shows both fingerprints, and connects after the operator trusts the new key', async () => {
+  const { page } = c;
+  const before = sshd.hostKeyFingerprint();
+  await sshd.replaceHostKey();
+  // Saving the settings again drops the pooled connection: the next session dials anew.
+  await c.app.api.remote.setDirect(deviceId, { host: sshd.host, port: sshd.port, username: sshd.username, auth: { kind: 'key', keyFile: sshd.clientKeyFile } });
+  await page.getByRole('tab', { name: 'Terminal' }).click();
+  await page.getByRole('button', { name: 'New terminal' }).click();
+  const pane = page.locator('.terminal-pane:not([hidden])');
+  await expect.poll(() => pane.getByTestId('session-state').innerText(), WAIT).toMatch(/^ended: The device’s SSH host key changed\./);
+  const alert = page.getByRole('alert', { name: 'Host key changed' });
+  expect(await alert.getByTestId('known-key').innerText()).toBe(`ssh-ed25519 ${before}`);
+  expect(await alert.getByTestId('presented-key').innerText()).toBe(`ssh-ed25519 ${sshd.hostKeyFingerprint()}`);
+  await alert.getByRole('button', { name: 'Trust the new key' }).click();
+  await expect.poll(() => alert.count(), WAIT).toBe(0);
+  await pane.getByRole('button', { name: 'Reconnect' }).click();
+  await expect.poll(() => pane.getByTestId('session-state').innerText(), WAIT).toBe('connected');
   expect(pageErrors(c)).toEqual([]);
 }, 120_000);

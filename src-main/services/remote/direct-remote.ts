@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { posix, join } from 'node:path';
-import type { ConsoleEvent, RemoteListing, RemoteShellInfo, RemoteTransferProgress, RemoteTransferResult, RemoteTunnelInfo, RemoteTunnelSpec, RemoteUploadBegin, RemoteUploadTicket } from '../../common/console-api';
+import type { ConsoleEvent, HostKeyProblem, RemoteListing, RemoteShellInfo, RemoteTransferProgress, RemoteTransferResult, RemoteTunnelInfo, RemoteTunnelSpec, RemoteUploadBegin, RemoteUploadTicket } from '../../common/console-api';
 import { DirectSessions, type DirectEvent, type TunnelInfo } from '../direct/direct-sessions';
 import type { HostKeyStore } from '../direct/host-key-store';
 import { describeTarget } from '../direct/direct-target';
@@ -34,6 +34,7 @@ export class DirectRemote {
   private readonly uploads = new Map<string, SpoolUpload>();
   private readonly ends = new Map<string, { resolve: (r: RemoteTransferResult) => void; reject: (e: Error) => void; path: string }>();
   private readonly paths = new Map<string, string>();
+  private readonly hostKeyProblems = new Map<string, HostKeyProblem>();
 
   constructor(
     private readonly settings: DirectSettingsStore,
@@ -134,6 +135,20 @@ export class DirectRemote {
     return tunnelInfo(t);
   }
 
+  hostKeyProblem(deviceId: string): HostKeyProblem | null {
+    return this.hostKeyProblems.get(deviceId) ?? null;
+  }
+
+  /** Trusts exactly the key the operator was shown; a different key presented since stays refused. */
+  trustHostKey(deviceId: string, fingerprint: string): void {
+    const problem = this.hostKeyProblems.get(deviceId);
+    if (!problem || problem.presented.fingerprint !== fingerprint) {
+      throw new RemoteFailure('host-key-changed', `${fingerprint} is not the key ${deviceId} presented; connect again and check the fingerprint shown`);
+    }
+    this.sessions.trustHostKey(problem.host, problem.port, problem.presented);
+    this.hostKeyProblems.delete(deviceId);
+  }
+
   listTunnels(): RemoteTunnelInfo[] {
     return this.sessions.listTunnels().map(tunnelInfo);
   }
@@ -176,8 +191,19 @@ export class DirectRemote {
       case 'direct-tunnel-closed':
         this.tunnels.delete(e.tunnelId);
         return this.emit({ type: 'remote-tunnel-closed', tunnelId: e.tunnelId, reason: 'closed' });
-      case 'direct-connection':
-        return;
+      case 'direct-connection': {
+        const hk = e.error?.hostKey;
+        if (e.state !== 'closed' || e.error?.code !== 'host-key-changed' || !hk) return;
+        const problem: HostKeyProblem = {
+          deviceId: e.deviceId,
+          host: hk.host,
+          port: hk.port,
+          known: { algorithm: hk.known.algorithm, fingerprint: hk.known.fingerprint },
+          presented: { algorithm: hk.presented.algorithm, fingerprint: hk.presented.fingerprint },
+        };
+        this.hostKeyProblems.set(e.deviceId, problem);
+        return this.emit({ type: 'remote-host-key-changed', problem });
+      }
     }
   }
 }

@@ -94,6 +94,8 @@ export function createRemoteService(opts: RemoteServiceOptions): RemoteService {
       if (before) direct.sessions.disconnect(deviceId);
       return after;
     },
+    hostKeyProblem: async (deviceId) => direct.hostKeyProblem(deviceId),
+    trustHostKey: async (deviceId, fingerprint) => direct.trustHostKey(deviceId, fingerprint),
   };
 
   return {

@@ -3,6 +3,7 @@ import type { DirectSettingsView, RemoteTarget, RemoteVia } from '../../../src-m
 import { fleet } from '../../api';
 import { DirectSettingsForm } from './direct-settings-form';
 import { FileBrowser } from './file-browser';
+import { HostKeyAlert } from './host-key-alert';
 import { RecordingsPanel } from './recordings-panel';
 import { TerminalTabs } from './terminal-tabs';
 import { TunnelsPanel } from './tunnels-panel';
@@ -61,6 +62,7 @@ export function RemotePanel({ deviceId, online }: { deviceId: string; online: bo
           </button>
         )}
       </div>
+      {via === 'direct' && <HostKeyAlert deviceId={deviceId} />}
       {via === 'direct' && (!direct || editing) && (
         <DirectSettingsForm
           deviceId={deviceId}
