@@ -35,6 +35,8 @@ export class DirectRemote {
   private readonly ends = new Map<string, { resolve: (r: RemoteTransferResult) => void; reject: (e: Error) => void; path: string }>();
   private readonly paths = new Map<string, string>();
   private readonly hostKeyProblems = new Map<string, HostKeyProblem>();
+  /** SFTP transfer id → the renderer's upload id, whose progress it reports while uploadFinish waits */
+  private readonly spooled = new Map<string, string>();
 
   constructor(
     private readonly settings: DirectSettingsStore,
@@ -101,9 +103,11 @@ export class DirectRemote {
       if (u.next !== u.size) throw new RemoteFailure('protocol', `only ${u.next} of ${u.size} bytes were given`);
       const { transferId } = await this.sessions.startUpload(this.settings.target(u.deviceId), u.spoolPath, u.remotePath);
       this.transfers.add(transferId);
+      this.spooled.set(transferId, uploadId);
       return await new Promise<RemoteTransferResult>((resolve, reject) => this.ends.set(transferId, { resolve, reject, path: u.remotePath }));
     } finally {
       await unlink(u.spoolPath).catch(() => undefined);
+      for (const [t, id] of this.spooled) if (id === uploadId) this.spooled.delete(t);
     }
   }
 
@@ -172,7 +176,7 @@ export class DirectRemote {
         this.shells.delete(e.shellId);
         return this.emit({ type: 'remote-shell-exit', shellId: e.shellId, code: e.exit.code, signal: e.exit.signal ?? '', reason: 'exit' });
       case 'direct-transfer-progress':
-        return this.emit({ type: 'remote-transfer-progress', transferId: e.transferId, progress: e.progress });
+        return this.emit({ type: 'remote-transfer-progress', transferId: this.spooled.get(e.transferId) ?? e.transferId, progress: e.progress });
       case 'direct-transfer-end': {
         const waiter = this.ends.get(e.transferId);
         const path = waiter?.path ?? this.paths.get(e.transferId) ?? '';

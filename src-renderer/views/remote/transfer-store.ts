@@ -161,7 +161,15 @@ async function sendFile(target: RemoteTarget, file: File, remotePath: string, tr
     await Promise.all(inFlight);
     if (failure !== null) throw failure;
     if (signal.aborted) throw new Error('cancelled: upload cancelled');
-    return await fleet.remote.uploadFinish(ticket.uploadId);
+    // Over SSH the file was spooled first; the SFTP transfer reports its progress under the upload id.
+    const off = onRemoteEvent(ticket.uploadId, (e) => {
+      if (e.type === 'remote-transfer-progress') onProgress(e.progress);
+    });
+    try {
+      return await fleet.remote.uploadFinish(ticket.uploadId);
+    } finally {
+      off();
+    }
   } finally {
     signal.removeEventListener('abort', cancel);
   }
