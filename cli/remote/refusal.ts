@@ -15,7 +15,7 @@ const HINTS: Readonly<Record<string, { hint: string; exit?: ExitCode }>> = {
   'outside-roots': { hint: 'only paths under the roots of remote.files.roots can be reached' },
   'not-regular': { hint: 'only regular files can be copied' },
   'too-large': { hint: 'the device refuses files over remote.files.maxFileBytes' },
-  'not-found': { hint: 'check the path' },
+  'not-found': { hint: 'check the device id (fleetctl devices list) and the path' },
   permission: { hint: "the device's agent user may not read or write there" },
   'checksum-mismatch': { hint: 'the bytes were damaged on the way; nothing was written under the real name, copy again' },
   busy: { hint: 'another transfer to the same file is running; wait for it' },

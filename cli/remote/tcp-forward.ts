@@ -31,15 +31,19 @@ export async function startForward(link: HubLink, deviceId: string, spec: Forwar
   done.catch(() => undefined);
   let closing = false;
 
-  const server: Server = createServer((socket) => {
+  // Half-open allowed: a client that shuts down its sending side (a request
+  // then FIN) still gets the reply; without it Node ends our side at once and
+  // closes the socket while its last bytes may still wait for credit.
+  const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
     const entry: { socket: Socket; channel?: RemoteChannel } = { socket };
     open.add(entry);
     const from = `${socket.remoteAddress}:${socket.remotePort}`;
     socket.pause();
     socket.on('error', () => undefined);
-    socket.once('close', () => {
+    socket.once('close', (hadError) => {
       open.delete(entry);
-      entry.channel?.close('the local connection closed');
+      // A clean close (both sides ended) leaves the channel to finish its last bytes and eofs; the device then closes it.
+      if (hadError || !socket.readableEnded || !socket.writableFinished) entry.channel?.close('the local connection closed');
     });
     openChannel(link, deviceId, { kind: { $case: 'portForward', portForward: { host: spec.host, port: spec.port } } }).then(
       (channel) => {
@@ -94,18 +98,20 @@ function bridge(socket: Socket, channel: RemoteChannel, log: (line: string) => v
     else if (frame.$case === 'error') log(refusalError(frame.error.code, frame.error.message).message);
   });
   // One chunk at a time: the socket is paused while its chunk waits for credit.
-  // 'end' can come while paused with the last chunk still waiting, so the eof waits for it.
+  // The eof follows the last chunk, which may still be waiting for credit.
   let writing: Promise<boolean> = Promise.resolve(true);
   socket.on('data', (chunk: Buffer) => {
     socket.pause();
     writing = channel.write(chunk);
     void writing.then((ok) => (ok ? socket.resume() : socket.destroy()));
   });
-  socket.once('end', () => {
+  const sendEof = (): void =>
     void writing.then((ok) => {
       if (ok && !channel.isEnded) channel.send({ $case: 'eof', eof: {} });
     });
-  });
+  // The client may have half-closed before the channel opened.
+  if (socket.readableEnded) sendEof();
+  else socket.once('end', sendEof);
   void channel.ended.then((end) => {
     if (end.error) return void socket.destroy();
     // Both sides ended: let what we wrote reach the client, then let go.
