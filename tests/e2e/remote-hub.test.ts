@@ -29,7 +29,9 @@ beforeAll(async () => {
   await c.app.api.devices.accept([device.id]);
   await until('the device online', async () => (await c.app.api.devices.get(device.id))?.online);
   // The console knows the allowed folder of its own demo devices: DIR/embedded-devices/dev-N/files.
-  [filesDir] = await c.app.api.remote.roots({ deviceId: device.id, via: 'hub' });
+  // (from its inventory, which may arrive just after the device is online).
+  const roots = await until('the device inventory', () => c.app.api.remote.roots({ deviceId: device.id, via: 'hub' }).then((r) => (r.length > 0 ? r : null)));
+  filesDir = roots![0];
   expect(filesDir).toMatch(/\/embedded-devices\/dev-\d+\/files$/);
   web = createServer((req, res) => res.end(`hello through the tunnel: ${req.url}`));
   await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));

@@ -26,7 +26,11 @@ beforeAll(async () => {
   await app.api.devices.accept([id]);
   await waitFor('the device online', async () => (await app.api.devices.get(id))?.online, 20_000);
   target = { deviceId: id, via: 'hub' };
-  [root] = await app.api.remote.roots(target);
+  // The allowed folder comes from the inventory, which may arrive just after the device is online.
+  [root] = await waitFor('the device inventory', async () => {
+    const roots = await app.api.remote.roots(target);
+    return roots.length > 0 ? roots : null;
+  }, 20_000);
 }, 60_000);
 
 afterAll(async () => {
