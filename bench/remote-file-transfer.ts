@@ -13,7 +13,7 @@
 // included) until it exits; scp likewise.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
-import { createReadStream, openSync, closeSync, writeSync, rmSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRemoteSim } from '../cli/testing/remote-sim';
 import { procUsage } from '../tests/support/proc-usage';
@@ -38,15 +38,23 @@ function sha256File(path: string): Promise<string> {
   });
 }
 
+/** CPU seconds of the children this process has reaped (Linux /proc: cutime + cstime). */
+function reapedChildrenCpu(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / 100;
+}
+
 /** Runs fleetctl to the end; wall time and its own CPU (user + system of the reaped child). */
-function fleetctl(args: string[]): Promise<{ ms: number; stderr: string }> {
+function fleetctl(args: string[]): Promise<{ ms: number; cpuSeconds: number; stderr: string }> {
   return new Promise((resolve, reject) => {
+    const cpu0 = reapedChildrenCpu();
     const t0 = performance.now();
     const child = spawn(process.execPath, [join(repoRoot, 'bin', 'fleetctl.js'), ...args], { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve({ ms: performance.now() - t0, stderr }) : reject(new Error(`fleetctl ${args[0]} exited ${code}: ${stderr}`))));
+    child.once('close', (code) => (code === 0 ? resolve({ ms: performance.now() - t0, cpuSeconds: reapedChildrenCpu() - cpu0, stderr }) : reject(new Error(`fleetctl ${args[0]} exited ${code}: ${stderr}`))));
   });
 }
 
@@ -66,7 +74,7 @@ try {
   const sourceSha = await sha256File(file);
   const [device] = sim.deviceIds;
 
-  const ours: { ms: number; hubCpuSeconds: number; agentCpuSeconds: number }[] = [];
+  const ours: { ms: number; hubCpuSeconds: number; agentCpuSeconds: number; fleetctlCpuSeconds: number }[] = [];
   const scp: { ms: number; cpuSeconds: number }[] = [];
   for (let run = 1; run <= rounds; run++) {
     note(`round ${run}: scp`);
@@ -77,8 +85,8 @@ try {
     note(`round ${run}: fleetctl cp -> hub -> device`);
     const hub0 = procUsage(sim.hub.child.pid!).cpuSeconds;
     const agent0 = procUsage(sim.sim.child.pid!).cpuSeconds;
-    const { ms } = await fleetctl(['cp', file, `${device}:${sim.filesRoot}/copy-${run}.bin`, ...sim.flags]);
-    ours.push({ ms, hubCpuSeconds: round(procUsage(sim.hub.child.pid!).cpuSeconds - hub0), agentCpuSeconds: round(procUsage(sim.sim.child.pid!).cpuSeconds - agent0) });
+    const { ms, cpuSeconds } = await fleetctl(['cp', file, `${device}:${sim.filesRoot}/copy-${run}.bin`, ...sim.flags]);
+    ours.push({ ms, fleetctlCpuSeconds: round(cpuSeconds), hubCpuSeconds: round(procUsage(sim.hub.child.pid!).cpuSeconds - hub0), agentCpuSeconds: round(procUsage(sim.sim.child.pid!).cpuSeconds - agent0) });
     const landed = join(sim.filesRoot, `copy-${run}.bin`);
     const landedSha = await sha256File(landed);
     if (landedSha !== sourceSha) throw new Error(`the device's copy hashes to ${landedSha}, the source to ${sourceSha}`);
@@ -96,7 +104,7 @@ try {
         fleetctlCp: {
           what: 'fleetctl cp FILE DEVICE:PATH: fleetctl process -> fleet-hub (TLS gRPC Channel relay) -> fleet-agent sim (dialled-back Channel), temp file + sha256 check + fsync + rename on the device; process start to exit',
           bestMBps: mbps(oursBest),
-          runs: ours.map((r) => ({ MBps: mbps(r.ms), ms: Math.round(r.ms), hubCpuSeconds: r.hubCpuSeconds, agentCpuSeconds: r.agentCpuSeconds })),
+          runs: ours.map((r) => ({ MBps: mbps(r.ms), ms: Math.round(r.ms), fleetctlCpuSeconds: r.fleetctlCpuSeconds, hubCpuSeconds: r.hubCpuSeconds, agentCpuSeconds: r.agentCpuSeconds })),
         },
         scp: {
           what: `scp to a local sshd on 127.0.0.1 (${spawnSync('ssh', ['-V']).stderr.toString().trim()}), same file, same disk; CPU is scp + ssh + the sshd session`,
