@@ -72,14 +72,23 @@ export function FileBrowser({ target }: { target: RemoteTarget }) {
 
   useEffect(() => {
     void fleet.remote.downloadsDir().then(setSaveDir, () => undefined);
-    fleet.remote.roots(target).then(
-      (r) => {
-        setRoots(r);
-        // Only when the operator has not opened a folder meanwhile.
-        if (r[0] && request.current === 0) open(r[0]);
-      },
-      () => setRoots([]),
-    );
+    let known = false;
+    const readRoots = () =>
+      fleet.remote.roots(target).then(
+        (r) => {
+          if (r.length === 0) return;
+          known = true;
+          setRoots(r);
+          // Only when the operator has not opened a folder meanwhile.
+          if (request.current === 0) open(r[0]);
+        },
+        () => undefined,
+      );
+    void readRoots();
+    // The folders come with the device's inventory, which may arrive later.
+    return fleet.onEvent((e) => {
+      if (!known && e.type === 'devices-changed' && (e.ids.length === 0 || e.ids.includes(target.deviceId))) void readRoots();
+    });
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [target.deviceId, target.via]);
 
