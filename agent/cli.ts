@@ -11,6 +11,7 @@ import { DEFAULT_SIM_DEVICE_TYPE, simIdentity } from './sim/sim-device';
 import { deviceRemoteConfig, type SimRemoteConfig } from './sim/sim-remote';
 import { evenShare, startSimulator, type RunningSimulator } from './sim/simulator';
 import { createDeviceUpdates } from './update/device-engine';
+import { remoteInventory } from './remote/remote-inventory';
 
 // fleet-agent: the device agent (run), N simulated devices (sim), and the
 // device's identity for preauthorization (identity).
@@ -116,7 +117,7 @@ async function run(args: string[]): Promise<void> {
     caPem,
     stateDir: config.stateDir,
     identity: () => realIdentity(config),
-    inventory: async () => ({ ...(await readInventory()), ...(await updates.inventory()) }),
+    inventory: async () => ({ ...(await readInventory()), ...(await updates.inventory()), ...remoteInventory(config.remote) }),
     inventoryIntervalMs: config.inventoryIntervalSeconds * 1000,
     control: withRemoteLink(updates.engine, remote),
     log: stamp,

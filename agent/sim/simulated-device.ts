@@ -19,6 +19,7 @@ import { UpdateEngine } from '../update/update-engine';
 import { deviceRemoteConfig, makeOwnRoots, type DeviceRemoteConfig, type SimRemoteConfig } from './sim-remote';
 import { simIdentity, simInventory } from './sim-device';
 import { FACTORY_VERSION, SIM_ROOTFS_GROUP, SIM_ROOTFS_HEADER_BYTES, factoryImage, parseSimRootfsHeader } from './sim-rootfs';
+import { remoteInventory } from '../remote/remote-inventory';
 
 // One simulated device with real updates: its root filesystem slots are the
 // files slots/a.img and slots/b.img, its bootloader the simulator's
@@ -151,7 +152,7 @@ export class SimulatedDevice {
   private async inventory(publicKey: Buffer): Promise<Record<string, string>> {
     const provides = (await this.store.loadProvides()) ?? FACTORY_PROVIDES;
     const active = await readActiveSlot(cmdlineFile(this.bootDir)).catch(() => 'a');
-    return { ...simInventory(this.o.index, publicKey), ...provides, 'rootfs.active': active };
+    return { ...simInventory(this.o.index, publicKey), ...provides, 'rootfs.active': active, ...remoteInventory(this.remoteConfig.config) };
   }
 
   private ensureEngine(): UpdateEngine {
