@@ -3,6 +3,7 @@ import type { ChannelFrame, ChannelOpen } from '../../proto/gen/fleet/v1/channel
 import type { ConsoleChannelRequest, ConsoleChannelResponse, ConsoleServiceClient } from '../../proto/gen/fleet/v1/console';
 import { bearer, HubCallError } from '../../src-main/services/hub-client/hub-connection';
 import { hubError } from '../hub-session';
+import { channelClient } from './channel-codec';
 import { InboundWindow, MAX_FRAME_BYTES, OutboundCredit, WINDOW_BYTES } from './credit';
 
 // One remote session (shell, file operation, or one tunnelled TCP
@@ -65,7 +66,7 @@ export interface RemoteChannel {
 }
 
 export function openChannel(link: HubLink, deviceId: string, open: ChannelOpen, options: OpenOptions = {}): Promise<RemoteChannel> {
-  const call: ClientDuplexStream<ConsoleChannelRequest, ConsoleChannelResponse> = link.client.channel(bearer(link.token));
+  const call: ClientDuplexStream<ConsoleChannelRequest, ConsoleChannelResponse> = channelClient(link.client).channel(bearer(link.token));
   const maxFrame = options.maxFrameBytes ?? MAX_FRAME_BYTES;
   const credit = new OutboundCredit();
   const sendFrame = (frame: Frame): void => {
