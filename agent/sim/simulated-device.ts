@@ -181,7 +181,7 @@ export class SimulatedDevice {
       },
       bootId: async () => this.bootId,
       factoryProvides: FACTORY_PROVIDES,
-      download: (artifactId, offset) => this.agent.download(artifactId, offset),
+      download: (artifactId, offset, size) => this.agent.download(artifactId, offset, size),
       onProvidesChanged: () => this.agent.inventoryChanged(),
       log: o.log && ((line) => o.log!(`${o.name}: update: ${line}`)),
     });

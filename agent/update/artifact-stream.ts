@@ -29,6 +29,8 @@ export interface ArtifactStreamTarget {
   token: string;
 }
 
+/** Artifacts at least this big use the stream; smaller ones the Download RPC on the existing connection (see DeviceAgent.download). */
+export const ARTIFACT_STREAM_MIN_BYTES = 4 * 1024 * 1024;
 /** HTTP/2 stream window: the most bytes the hub may have in flight to us. */
 export const ARTIFACT_WINDOW_BYTES = 1024 * 1024;
 /** Chunks handed on are at least this big (the last one excepted): fewer per-chunk costs downstream. */

@@ -41,7 +41,7 @@ export function createDeviceUpdates(config: AgentConfig, agent: () => DeviceAgen
     healthTimeoutMs: u.healthCheck.timeoutSeconds * 1000,
     reboot: commandReboot(u.rebootCommand),
     bootId: linuxBootId,
-    download: (artifactId, offset) => agent().download(artifactId, offset),
+    download: (artifactId, offset, size) => agent().download(artifactId, offset, size),
     onProvidesChanged: () => agent().inventoryChanged(),
     log: (line) => log(`update: ${line}`),
   });

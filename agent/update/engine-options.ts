@@ -39,8 +39,8 @@ export interface UpdateEngineOptions {
   bootId(): Promise<string>;
   /** Provides of a device that never installed an artifact. */
   factoryProvides?: Record<string, string>;
-  /** Opens the Download RPC (the agent's client and token). */
-  download(artifactId: string, offset: number): ChunkStream;
+  /** Opens an artifact download from `offset` (the agent's connection and token); `size` is the announced artifact size (0: unknown). */
+  download(artifactId: string, offset: number, size: number): ChunkStream;
   /** fsync state and downloads (default true). */
   durable?: boolean;
   /** Free bytes in a folder (default: statfs). */

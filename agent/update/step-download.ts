@@ -31,7 +31,7 @@ export async function downloadStep(c: StepContext): Promise<StepResult> {
         artifactId: order.artifactId,
         size: order.artifactSize,
         durableOffset: c.state.bytesDone,
-        open: (offset) => c.opts.download(order.artifactId, offset),
+        open: (offset) => c.opts.download(order.artifactId, offset, order.artifactSize),
         waitOnline: (signal) => c.waitOnline(signal),
         onDurable: (offset) => c.save({ bytesDone: offset }),
         onProgress: (bytes, total) => c.progress(bytes, total),
