@@ -71,6 +71,28 @@ describe('fleetctl shell, cp and port-forward through a real hub and agent', { t
     expect(killed.code).toBe(143);
   });
 
+  it('shell -- COMMAND ends the command on Ctrl-C and exits 130', async () => {
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLEET')));
+    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'fleetctl.js'), ...sim.flags, 'shell', device, '--', 'echo started; sleep 30'], {
+      cwd: repoRoot,
+      env: { ...clean, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      await waitFor('the command to start', () => out.includes('started'), 20_000);
+      const t0 = Date.now();
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+      expect(Date.now() - t0).toBeLessThan(5_000);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
   it('shell DEVICE on a terminal: raw mode, the size followed on resize, the exit status kept', async () => {
     const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLEET')));
     const term = spawnPty(process.execPath, [join(repoRoot, 'bin', 'fleetctl.js'), ...sim.flags, 'shell', device], {

@@ -2,7 +2,7 @@ import { allowFlags } from '../args';
 import { UsageError } from '../cli-error';
 import { GLOBAL_FLAGS, type CommandContext } from '../command-context';
 import { connectLink, openExplained } from '../remote/hub-link';
-import { pumpShell } from '../remote/shell-io';
+import { exitStatus, pumpShell } from '../remote/shell-io';
 
 // `fleetctl shell DEVICE` (an interactive shell: the local terminal in raw
 // mode, its size followed) and `fleetctl shell DEVICE -- COMMAND...` (runs
@@ -26,7 +26,11 @@ export async function shell(ctx: CommandContext): Promise<number> {
     const channel = await openExplained(link, device, {
       kind: { $case: 'shell', shell: { operator: '', command, ...(tty ? { cols: process.stdout.columns, rows: process.stdout.rows } : {}) } },
     }, { windowBytes: SHELL_WINDOW_BYTES });
-    const onSignal = (): void => channel.close('interrupted by the operator');
+    let interrupted: NodeJS.Signals | undefined;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      interrupted = signal;
+      channel.close(`interrupted by the operator (${signal})`);
+    };
     const onResize = (): void => channel.send({ $case: 'resize', resize: { cols: process.stdout.columns, rows: process.stdout.rows } });
     if (tty) {
       ctx.note(`fleetctl: connected to ${device} (session ${channel.sessionId}${channel.recorded ? ', recorded by the hub' : ''}); end it with exit\n`);
@@ -39,6 +43,10 @@ export async function shell(ctx: CommandContext): Promise<number> {
     }
     try {
       return await pumpShell(channel, { stdin, stdout: process.stdout, stderr: process.stderr });
+    } catch (err) {
+      // Ended by Ctrl-C or a TERM before the command's status came: exit as a shell would.
+      if (interrupted) return exitStatus({ code: 0, signal: interrupted });
+      throw err;
     } finally {
       if (tty) {
         stdin.setRawMode(false);

@@ -23,6 +23,7 @@ const HINTS: Readonly<Record<string, { hint: string; exit?: ExitCode }>> = {
   'not-allowed': { hint: 'the device only forwards to the hosts and ports of remote.portForward.allow' },
   'connect-failed': { hint: 'nothing accepted the connection on the device side; check the service runs' },
   protocol: { hint: 'a fleetctl, hub and agent version mismatch?' },
+  'hub-unavailable': { hint: 'the connection to the hub broke; run the command again', exit: EXIT.hub },
 };
 
 /** A CliError for a refusal or an error frame with `code`. */
