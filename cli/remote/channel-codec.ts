@@ -1,11 +1,14 @@
 import { makeGenericClientConstructor, type Client, type ClientDuplexStream, type Metadata } from '@grpc/grpc-js';
-import { ConsoleChannelRequest, ConsoleServiceService, type ConsoleChannelResponse } from '../../proto/gen/fleet/v1/console';
+import { ConsoleChannelRequest, ConsoleChannelResponse, ConsoleServiceService } from '../../proto/gen/fleet/v1/console';
 
-// ConsoleService.Channel with a hand-written encoder for data frames, the
-// bulk of every transfer. The generated serializer copies each payload twice
+// ConsoleService.Channel with hand-written coding of data frames, the bulk
+// of every transfer. The generated serializer copies each payload twice
 // (ts-proto's BinaryWriter.finish, then Buffer.from) before grpc-js copies it
 // a third time behind its length prefix; here the payload is copied once,
-// straight after its field headers. Other messages use the generated code.
+// straight after its field headers. The generated decoder copies each
+// payload out of the message; here it is a view of grpc-js's message buffer
+// (which grpc-js allocates per message and never reuses). Every other
+// message goes through the generated code.
 // The client shares the HTTP/2 connection of the console client it is made from.
 
 /** ConsoleChannelRequest{frame (2): ChannelFrame{data (1): bytes}}: tags 0x12 and 0x0a. */
@@ -22,6 +25,30 @@ export function encodeChannelRequest(value: ConsoleChannelRequest): Buffer {
   at = writeVarint(out, at, data.byteLength);
   out.set(data, at);
   return out;
+}
+
+/** The inverse for ConsoleChannelResponse{frame (2): ChannelFrame{data (1)}}; anything else is decoded by the generated code. */
+export function decodeChannelResponse(buf: Buffer): ConsoleChannelResponse {
+  if (buf[0] === 0x12) {
+    const outer = readVarint(buf, 1);
+    if (outer && outer.at + outer.value === buf.length && buf[outer.at] === 0x0a) {
+      const inner = readVarint(buf, outer.at + 1);
+      if (inner && inner.at + inner.value === buf.length) return { msg: { $case: 'frame', frame: { frame: { $case: 'data', data: buf.subarray(inner.at) } } } };
+    }
+  }
+  return ConsoleChannelResponse.decode(buf);
+}
+
+function readVarint(buf: Buffer, at: number): { value: number; at: number } | undefined {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < 5 && at < buf.length; i++) {
+    const b = buf[at++];
+    value += (b & 0x7f) * scale;
+    if (b < 0x80) return { value, at };
+    scale *= 128;
+  }
+  return undefined;
 }
 
 function varintLength(n: number): number {
@@ -44,7 +71,10 @@ function writeVarint(out: Buffer, at: number, n: number): number {
 
 type ChannelMethod = (metadata: Metadata) => ClientDuplexStream<ConsoleChannelRequest, ConsoleChannelResponse>;
 
-const ChannelClient = makeGenericClientConstructor({ channel: { ...ConsoleServiceService.channel, requestSerialize: encodeChannelRequest } }, 'fleet.v1.ConsoleService');
+const ChannelClient = makeGenericClientConstructor(
+  { channel: { ...ConsoleServiceService.channel, requestSerialize: encodeChannelRequest, responseDeserialize: decodeChannelResponse } },
+  'fleet.v1.ConsoleService',
+);
 
 const clients = new WeakMap<Client, { channel: ChannelMethod }>();
 
