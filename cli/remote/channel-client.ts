@@ -149,7 +149,8 @@ export function openChannel(link: HubLink, deviceId: string, open: ChannelOpen, 
       return;
     }
     const frame = msg.msg?.$case === 'frame' ? msg.msg.frame.frame : undefined;
-    if (!frame) return;
+    // Nothing after the channel ended (our own close included) reaches the session.
+    if (!frame || (started && finished)) return;
     if (!started) {
       // A refusal: error, then close.
       if (frame.$case === 'error') lastError = { code: frame.error.code, message: frame.error.message };
