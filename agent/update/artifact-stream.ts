@@ -62,6 +62,9 @@ export function openArtifactStream(target: ArtifactStreamTarget, artifactId: str
       }),
     settings: { initialWindowSize: ARTIFACT_WINDOW_BYTES, enablePush: false },
   });
+  // The connection has its own window (65,535 bytes unless raised), which
+  // would cap the stream's at that: raise it to the stream's.
+  session.once('connect', () => session.setLocalWindowSize(ARTIFACT_WINDOW_BYTES));
   const sessionFailed = new Promise<never>((_resolve, reject) => {
     session.once('error', reject);
     session.once('close', () => reject(new Error('the connection to the hub closed')));
