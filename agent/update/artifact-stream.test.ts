@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DownloadChunk } from '../../proto/gen/fleet/v1/device';
 import { makeTestCertificate, ScriptedHub, type TestCertificate } from '../testing/scripted-hub';
-import { openArtifactStream } from './artifact-stream';
+import * as grpcJs from '@grpc/grpc-js';
+import { listenShared } from '../../proto/shared-port';
+import { ARTIFACT_WINDOW_BYTES, openArtifactStream } from './artifact-stream';
 import type { ChunkStream } from './download';
 
 let cert: TestCertificate;
@@ -75,5 +77,29 @@ describe('artifact stream (device side)', () => {
     }
     expect(chunks.length).toBe(1);
     expect(error?.code).toBe(grpc.status.CANCELLED);
+  });
+
+  it('opens the connection window to the stream window (HTTP/2 leaves it at 65,535, which capped downloads)', async () => {
+    let seen = -1;
+    const port = await listenShared({
+      host: '127.0.0.1',
+      port: 0,
+      certPem: cert.certPem,
+      keyPem: cert.keyPem,
+      grpcServer: new grpcJs.Server(),
+      artifacts: (stream) => {
+        seen = stream.session?.state.remoteWindowSize ?? -1;
+        stream.respond({ ':status': 404, 'content-type': 'application/json' });
+        stream.end(JSON.stringify({ code: 'NOT_FOUND', message: 'nothing here' }));
+      },
+    });
+    try {
+      const { error } = await drain(openArtifactStream({ hub: `127.0.0.1:${port.port}`, caPem: cert.certPem, token: 't' }, artifactId, 0));
+      expect(error?.code).toBe(grpc.status.NOT_FOUND);
+      expect(seen).toBeGreaterThanOrEqual(ARTIFACT_WINDOW_BYTES);
+    } finally {
+      await port.stopListening();
+      port.destroy();
+    }
   });
 });
