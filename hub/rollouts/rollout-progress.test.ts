@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultRollout, exceeds, rolloutFromOptions, type RolloutConfig } from './rollout-config';
-import { haltReason, phasesToAdvance, type PhaseCounts } from './rollout-progress';
+import { hasFailureLimit, haltReason, mayAdvance, phasesToAdvance, type PhaseCounts } from './rollout-progress';
 import { RpcError } from '../rpc-error';
 
 const config = (over: Partial<RolloutConfig>): RolloutConfig => ({ ...defaultRollout(), ...over });
@@ -48,6 +48,24 @@ describe('automatic phase starts', () => {
     // Phase 2 is all already installed: 3 follows, but it waits for a hand.
     expect(phasesToAdvance(c, [1, 0, 0, 0], counts)).toEqual([2]);
     expect(phasesToAdvance(config({ phases: [phase(), phase(), phase()] }), [1, 0, 0], new Map())).toEqual([2, 3]);
+  });
+});
+
+describe('when counting devices is needed at all', () => {
+  it('thresholds: only when one is set, overall or for a phase', () => {
+    expect(hasFailureLimit(config({}))).toBe(false);
+    expect(hasFailureLimit(config({ maxFailures: { count: 0, percent: 5 } }))).toBe(true);
+    expect(hasFailureLimit(config({ phases: [phase(), phase(100, { count: 3, percent: 0 })] }))).toBe(true);
+  });
+
+  it('phase starts: only while an automatic phase waits behind a started one', () => {
+    expect(mayAdvance(config({}), [1])).toBe(false);
+    const c = config({ phases: [phase(), phase(), phase(100, undefined, { manual: true }), phase(100, undefined, { startMs: 5 })] });
+    expect(mayAdvance(c, [0, 0, 0, 0])).toBe(false);
+    expect(mayAdvance(c, [1, 0, 0, 0])).toBe(true);
+    // Phase 3 is by hand and 4 at a time: nothing starts on success.
+    expect(mayAdvance(c, [1, 1, 0, 0])).toBe(false);
+    expect(mayAdvance(c, [1, 1, 1, 0])).toBe(false);
   });
 });
 

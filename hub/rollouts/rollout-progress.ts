@@ -63,6 +63,25 @@ export function phasesToAdvance(config: RolloutConfig, startedMs: readonly numbe
   return out;
 }
 
+/** Whether any failure threshold is set (deployment-wide or for a phase). */
+export function hasFailureLimit(config: RolloutConfig): boolean {
+  const set = (l: { count: number; percent: number }) => l.count > 0 || l.percent > 0;
+  return set(config.maxFailures) || config.phases.some((p) => set(p.maxFailures));
+}
+
+/**
+ * Whether a phase may start automatically now: one that starts on its own
+ * (neither by hand nor at a time) waits while the phase before has started.
+ * Only then can new final statuses advance the rollout.
+ */
+export function mayAdvance(config: RolloutConfig, startedMs: readonly number[]): boolean {
+  for (let i = 1; i < config.phases.length; i++) {
+    const spec = config.phases[i];
+    if (!startedMs[i] && startedMs[i - 1] && !spec.manual && !spec.startMs) return true;
+  }
+  return false;
+}
+
 /** A short text of why a phase started automatically. */
 export function advanceWhy(config: RolloutConfig, phase: number): string {
   return `phase ${phase - 1} reached ${config.phases[phase - 2].successPercent}% success`;

@@ -76,7 +76,8 @@ export function prepareDeploymentStatements(db: Db) {
     counts: db.prepare<[string], { status: DeploymentDeviceStatus; n: number }>(
       'SELECT status, COUNT(*) AS n FROM deployment_devices WHERE deployment_id = ? GROUP BY status',
     ),
-    openCount: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM deployment_devices WHERE deployment_id = ? AND finished = 0'),
+    // One row at most, through the partial index of open rows (0007): O(1) where a COUNT was O(devices).
+    anyOpen: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM deployment_devices WHERE deployment_id = ? AND finished = 0 LIMIT 1'),
     deploymentDevices: db.prepare<[string], DeploymentDeviceRow>(`SELECT ${DEVICE_COLUMNS} WHERE dd.deployment_id = ? ORDER BY dd.device_id`),
     deploymentDevice: db.prepare<[string, string], DeploymentDeviceRow>(`SELECT ${DEVICE_COLUMNS} WHERE dd.deployment_id = ? AND dd.device_id = ?`),
     deviceDeployments: db.prepare<[string], DeploymentDeviceRow>(`SELECT ${DEVICE_COLUMNS} WHERE dd.device_id = ? ORDER BY d.seq DESC`),

@@ -158,4 +158,24 @@ describe('deployment storage', () => {
     expect(reportsMs).toBeLessThan(1000);
     expect(readMs).toBeLessThan(300);
   }, 60_000);
+
+  it('applies a final report in a time that does not grow with the size of the deployment', async () => {
+    // The hub writes final reports at once, often one per batch: what it
+    // does per batch (thresholds, phase starts, "is any device still open")
+    // must not count all the deployment's devices each time, or 10,000
+    // devices committing cost 10,000 x O(10,000).
+    const ids = await devices(5000);
+    const perFinal = async (targets: string[], n: number) => {
+      const dep = await store.createDeployment(deployment(targets));
+      const t0 = performance.now();
+      for (const id of targets.slice(0, n)) await store.applyUpdateReports([report(dep.id, id, 'success', 1)]);
+      return (performance.now() - t0) / n;
+    };
+    await perFinal(ids.slice(0, 100), 100); // warm up statements and pages
+    const small = await perFinal(ids.slice(0, 500), 400);
+    const large = await perFinal(ids, 400);
+    console.log(`one final report per batch: ${(small * 1000).toFixed(0)} µs at 500 devices, ${(large * 1000).toFixed(0)} µs at 5,000`);
+    // O(devices) per batch made this ~7x; the margin is for a noisy machine.
+    expect(large).toBeLessThan(small * 3);
+  }, 60_000);
 });

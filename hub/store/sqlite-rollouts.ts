@@ -1,6 +1,6 @@
 import { defaultRollout, type RolloutConfig } from '../rollouts/rollout-config';
 import type { WindowConfig } from '../rollouts/maintenance-window';
-import { advanceWhy, haltReason, phasesToAdvance, type PhaseCounts } from '../rollouts/rollout-progress';
+import { advanceWhy, hasFailureLimit, haltReason, mayAdvance, phasesToAdvance, type PhaseCounts } from '../rollouts/rollout-progress';
 import { stageLevel } from '../rollouts/stages';
 import { fromDeploymentDeviceRow, fromDeploymentRow, isFinalStatus, type DeploymentRow, type prepareDeploymentStatements } from './deployment-rows';
 import type { DynamicGroupRow, GroupWindowRow, prepareRolloutStatements } from './rollout-rows';
@@ -283,15 +283,20 @@ export class SqliteRollouts {
     const row = this.c.d.getDeployment.get(id);
     if (!row || row.status !== 'active') return { started: [] };
     const config = fromDeploymentRow(row, []).rollout;
+    const startedMs = this.c.r.phases.all(id).map((p) => p.started);
+    const checkHalt = newFailure && hasFailureLimit(config);
+    // Counting the deployment's devices costs O(devices) and this runs after
+    // every batch of final reports: only when a threshold or a waiting
+    // automatic phase can make something of the counts.
+    if (!checkHalt && !mayAdvance(config, startedMs)) return { started: [] };
     const counts = this.phaseCounts(id);
-    const reason = newFailure ? haltReason(config, counts) : undefined;
+    const reason = checkHalt ? haltReason(config, counts) : undefined;
     if (reason) {
       this.c.r.halt.run(reason, id);
       this.c.appendEvent(events, 'hub', 'deployment.halted', id, Date.now(), { reason });
       return { halted: reason, started: [] };
     }
-    const phases = this.c.r.phases.all(id);
-    const started = phasesToAdvance(config, phases.map((p) => p.started), counts);
+    const started = phasesToAdvance(config, startedMs, counts);
     for (const phase of started) this.startPhaseIn(events, id, phase, 'hub', advanceWhy(config, phase));
     return { started };
   }

@@ -695,7 +695,7 @@ export class SqliteStore implements HubStore {
   /** Marks the deployment finished when no device is left in progress; true when it did. */
   private finishIfDone(events: HubEvent[], id: string, actor: string): boolean {
     const row = this.d.getDeployment.get(id);
-    if (!row || row.finished !== 0 || this.d.openCount.get(id)!.n > 0) return false;
+    if (!row || row.finished !== 0 || this.d.anyOpen.get(id)) return false;
     if (row.dynamic_group && row.status !== 'aborted') {
       // Open to devices that come to match its group until aborted or full.
       const max = this.rollouts.rolloutOf(id).maxDevices;
