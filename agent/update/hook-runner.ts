@@ -136,6 +136,8 @@ export function createHookRunner(opts: HookRunnerOptions): HookRunner {
     async run(state: HookState, moment: HookMoment, env: Record<string, string> = {}): Promise<void> {
       const prefix = `${state}_${moment}`;
       const hooks = [...(await deviceHooks(opts.hooksDir, prefix)), ...(await artifactHook(opts, prefix))];
+      if (!hooks.length) return;
+      // Copying process.env is costly (a native getter per variable): only for hooks that run.
       const childEnv = { ...process.env, ...env, FLEET_STATE: state, FLEET_MOMENT: moment };
       let firstError: Error | null = null;
       for (const hook of hooks) {
