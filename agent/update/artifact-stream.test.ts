@@ -6,7 +6,7 @@ import { makeTestCertificate, ScriptedHub, type TestCertificate } from '../testi
 import * as grpcJs from '@grpc/grpc-js';
 import { listenShared } from '../../proto/shared-port';
 import { ARTIFACT_WINDOW_BYTES, openArtifactStream } from './artifact-stream';
-import type { ChunkStream } from './download';
+import type { ArtifactBytes, ChunkStream } from './download';
 
 let cert: TestCertificate;
 let hub: ScriptedHub;
@@ -23,10 +23,15 @@ beforeAll(async () => {
 
 afterAll(() => hub?.kill());
 
+/** The chunk with its frames joined (the stream hands them on as received). */
+function joined(c: ArtifactBytes): DownloadChunk {
+  return { offset: c.offset, totalSize: c.totalSize, data: Buffer.concat(c.data instanceof Uint8Array ? [c.data] : [...c.data]) };
+}
+
 async function drain(stream: ChunkStream): Promise<{ chunks: DownloadChunk[]; error?: grpc.ServiceError }> {
   const chunks: DownloadChunk[] = [];
   try {
-    for await (const c of stream) chunks.push(c);
+    for await (const c of stream) chunks.push(joined(c));
     return { chunks };
   } catch (error) {
     return { chunks, error: error as grpc.ServiceError };
@@ -69,7 +74,7 @@ describe('artifact stream (device side)', () => {
     let error: grpc.ServiceError | undefined;
     try {
       for await (const c of stream) {
-        chunks.push(c);
+        chunks.push(joined(c));
         stream.cancel();
       }
     } catch (e) {

@@ -1,11 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
 import { connect as connectH2, constants, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { connect as connectTls } from 'node:tls';
-import type { DownloadChunk } from '../../proto/gen/fleet/v1/device';
 import { ARTIFACT_ALPN } from '../../proto/shared-port';
 import { certificateFingerprint } from '../../proto/tls-fingerprint';
 import { hubFingerprint } from '../device-client';
-import type { ChunkStream } from './download';
+import type { ArtifactBytes, ChunkStream } from './download';
+import { gatherFrames } from './frame-gatherer';
 
 // An artifact's bytes from the hub's artifact stream (hub/device/
 // artifact-stream.ts: same port and TLS pin, ALPN `fleet-artifacts/1`, same
@@ -33,7 +33,7 @@ export interface ArtifactStreamTarget {
 export const ARTIFACT_STREAM_MIN_BYTES = 4 * 1024 * 1024;
 /** HTTP/2 stream window: the most bytes the hub may have in flight to us. */
 export const ARTIFACT_WINDOW_BYTES = 1024 * 1024;
-/** Chunks handed on are at least this big (the last one excepted): fewer per-chunk costs downstream. */
+/** Frames are handed on in groups of at least this many bytes (the last excepted): fewer per-chunk costs downstream. */
 const MIN_CHUNK_BYTES = 256 * 1024;
 
 const STATUS_BY_NAME = grpc.status as unknown as Record<string, number>;
@@ -84,7 +84,7 @@ export function openArtifactStream(target: ArtifactStreamTarget, artifactId: str
     if (!session.destroyed) session.destroy();
   };
 
-  async function* chunks(): AsyncGenerator<DownloadChunk> {
+  async function* chunks(): AsyncGenerator<ArtifactBytes> {
     try {
       let headers: IncomingHttpHeaders;
       try {
@@ -99,30 +99,20 @@ export function openArtifactStream(target: ArtifactStreamTarget, artifactId: str
         throw grpcError(grpc.status.INTERNAL, `the hub answered the download without a valid x-fleet-total-size/x-fleet-offset (asked from ${offset})`);
       }
       let position = offset;
-      let parts: Buffer[] = [];
-      let held = 0;
-      const take = (): Buffer => {
-        const data = parts.length === 1 ? parts[0] : Buffer.concat(parts, held);
-        parts = [];
-        held = 0;
-        return data;
-      };
       try {
-        for await (const part of req as AsyncIterable<Buffer>) {
-          parts.push(part);
-          held += part.length;
-          if (held < MIN_CHUNK_BYTES) continue;
-          const data = take();
+        // What arrived before a cut is handed on before the error, so the
+        // resume asks only for what is missing.
+        for await (const data of gatherFrames(req, MIN_CHUNK_BYTES, ARTIFACT_WINDOW_BYTES)) {
+          if (cancelled) break;
+          let length = 0;
+          for (const part of data) length += part.length;
           yield { offset: position, data, totalSize: total };
-          position += data.length;
+          position += length;
         }
       } catch (err) {
-        // What arrived before the cut is good: hand it on, so the resume asks
-        // only for what is missing.
-        if (held > 0 && !cancelled) yield { offset: position, data: take(), totalSize: total };
         throw networkError(err, cancelled);
       }
-      if (held > 0) yield { offset: position, data: take(), totalSize: total };
+      if (cancelled) throw networkError(undefined, true);
       // A stream reset by the hub ends the iteration quietly: say so.
       if (req.rstCode !== undefined && req.rstCode !== constants.NGHTTP2_NO_ERROR) throw networkError(new Error(`the hub reset the download stream (HTTP/2 code ${req.rstCode})`), cancelled);
     } finally {

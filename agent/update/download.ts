@@ -1,11 +1,10 @@
-import { createHash, type Hash } from 'node:crypto';
-import { constants, createReadStream } from 'node:fs';
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import type { DownloadChunk } from '../../proto/gen/fleet/v1/device';
 import { Backoff, type BackoffOptions } from '../backoff';
 import { describeError } from '../device-client';
+import { createDownloadHash } from './download-hash';
 import { DownloadWriter } from './download-writer';
 import { SPACE_MARGIN } from './free-space';
 import { sleep, throwIfAborted } from './abortable';
@@ -22,8 +21,19 @@ import { UpdateError } from './update-error';
 // work runs beside the stream (DownloadWriter), holding at most
 // `maxBuffered` bytes before the stream is held.
 
+/**
+ * Bytes of the artifact starting at `offset`: one buffer (a Download
+ * message) or several received together (the artifact stream hands on its
+ * HTTP/2 frames as they came, without gathering them into one copy).
+ */
+export interface ArtifactBytes {
+  offset: number;
+  totalSize: number;
+  data: Uint8Array | readonly Uint8Array[];
+}
+
 /** A Download call's stream (grpc-js's ClientReadableStream fits). */
-export interface ChunkStream extends AsyncIterable<DownloadChunk> {
+export interface ChunkStream extends AsyncIterable<ArtifactBytes> {
   cancel(): void;
 }
 
@@ -67,6 +77,7 @@ const MAX_REFUSALS = 5;
 export async function downloadArtifact(o: DownloadOptions): Promise<void> {
   const fh = await open(o.file, constants.O_RDWR | constants.O_CREAT, 0o600);
   let writer: DownloadWriter | undefined;
+  const hash = createDownloadHash(o.size);
   try {
     let total = o.size;
     const onDisk = (await fh.stat()).size;
@@ -75,7 +86,7 @@ export async function downloadArtifact(o: DownloadOptions): Promise<void> {
     let pos = Math.min(o.durableOffset, onDisk);
     if (onDisk !== pos) await fh.truncate(pos);
     if (pos > 0) o.log(`resuming the download at byte ${pos} of ${total || '?'}`);
-    const hash = await hashPrefix(o.file, pos);
+    await hash.prefix(o.file, pos);
     if (total > 0) await checkSpace(o, total - pos);
 
     const backoff = new Backoff(o.backoff ?? { baseMs: 500, maxMs: 30_000 });
@@ -111,18 +122,21 @@ export async function downloadArtifact(o: DownloadOptions): Promise<void> {
             await checkSpace(o, total - pos);
           }
           if (chunk.totalSize !== total) throw new UpdateError(`the artifact is ${chunk.totalSize} bytes on the hub, but the deployment announced ${total}`);
-          if (pos + chunk.data.length > total) throw new UpdateError(`the hub sent more than the ${total} bytes of the artifact`);
-          hash.update(chunk.data);
-          pos += chunk.data.length;
+          const parts = partsOf(chunk);
+          const length = byteLength(parts);
+          if (pos + length > total) throw new UpdateError(`the hub sent more than the ${total} bytes of the artifact`);
+          pos += length;
           refusals = 0;
           backoff.reset();
           o.onProgress(pos, total);
           // Not pulling the next chunk is the backpressure: grpc-js stops
           // reading and HTTP/2 flow control holds the hub.
-          if (!writer.add(chunk.data)) {
-            clearTimeout(stallTimer);
-            await writer.room();
-          }
+          let room = true;
+          for (const part of parts) room = writer.add(part);
+          // Waiting for the hash (a full ring) or the disk is not a stall.
+          clearTimeout(stallTimer);
+          await hash.update(parts);
+          if (!room) await writer.room();
           watchStall();
         }
         if (total > 0 && pos < total) throw Object.assign(new Error(`the hub ended the download at byte ${pos} of ${total}`), { code: grpc.status.UNAVAILABLE });
@@ -144,13 +158,14 @@ export async function downloadArtifact(o: DownloadOptions): Promise<void> {
     await writer.flush();
     await fh.sync();
     await o.onDurable(pos);
-    const sha = hash.digest('hex');
+    const sha = await hash.digest();
     if (sha !== o.artifactId) throw new UpdateError(`the downloaded artifact's sha256 is ${sha}, not the artifact id ${o.artifactId}`);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw new UpdateError(`disk full while downloading to ${dirname(o.file)}; free some space and deploy again (nothing was installed)`);
     throw err;
   } finally {
     await writer?.stop();
+    await hash.close();
     await fh.close();
   }
 }
@@ -164,9 +179,12 @@ async function checkSpace(o: DownloadOptions, needed: number): Promise<void> {
   }
 }
 
-async function hashPrefix(file: string, length: number): Promise<Hash> {
-  const hash = createHash('sha256');
-  if (length === 0) return hash;
-  for await (const chunk of createReadStream(file, { start: 0, end: length - 1, highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
-  return hash;
+function partsOf(chunk: ArtifactBytes): readonly Uint8Array[] {
+  return chunk.data instanceof Uint8Array ? [chunk.data] : chunk.data;
+}
+
+function byteLength(parts: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const part of parts) n += part.length;
+  return n;
 }
