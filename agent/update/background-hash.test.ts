@@ -11,14 +11,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const sha = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
-/** `data` cut into parts of 1 byte to 300 KiB, in groups of 1 to 20 parts. */
+/** `data` cut into parts of 1 byte to 40 KiB, in groups of 1 to 20 parts. */
 function groups(data: Buffer): Buffer[][] {
   const out: Buffer[][] = [];
   let at = 0;
   while (at < data.length) {
     const group: Buffer[] = [];
     for (let k = 1 + Math.floor(Math.random() * 20); k > 0 && at < data.length; k--) {
-      const n = Math.min(data.length - at, 1 + Math.floor(Math.random() * 300 * 1024));
+      const n = Math.min(data.length - at, 1 + Math.floor(Math.random() * 40 * 1024));
       group.push(data.subarray(at, at + n));
       at += n;
     }
@@ -28,12 +28,50 @@ function groups(data: Buffer): Buffer[][] {
 }
 
 describe('the background download hash', () => {
-  it('equals sha256 of the bytes, through a ring far smaller than the data (wraps and waits for the worker)', async () => {
+  it('equals sha256 of the bytes and hands back the same bytes, through a ring far smaller than the data (wraps and waits for the worker)', async () => {
     const data = randomBytes(24 * 1024 * 1024 + 7);
-    const hash = new BackgroundHash(64 * 1024 + 3);
+    const hash = new BackgroundHash(1024 * 1024 + 3);
+    const back: Uint8Array[] = [];
     try {
-      for (const group of groups(data)) await hash.update(group);
+      for (const group of groups(data)) {
+        const views = await hash.update(group);
+        // What the writer does: copies out (the ring is reused), then reports the bytes written.
+        for (const view of views) back.push(Buffer.from(view));
+        hash.written(views.reduce((n, v) => n + v.length, 0));
+      }
       expect(await hash.digest()).toBe(sha(data));
+      expect(Buffer.concat(back).equals(data)).toBe(true);
+    } finally {
+      await hash.close();
+    }
+  });
+
+  it('reuses no part of the ring before it is written', async () => {
+    const hash = new BackgroundHash(64 * 1024);
+    try {
+      const first = await hash.update([Buffer.alloc(40 * 1024, 1)]);
+      let second = false;
+      const next = hash.update([Buffer.alloc(40 * 1024, 2)]).then((views) => ((second = true), views));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(second).toBe(false);
+      expect(Buffer.concat(first).every((b) => b === 1)).toBe(true);
+      hash.written(40 * 1024);
+      expect(Buffer.concat(await next).every((b) => b === 2)).toBe(true);
+      hash.written(40 * 1024);
+      await expect(hash.update([Buffer.alloc(70 * 1024)])).rejects.toThrow(/one update of more than 65536 bytes/);
+    } finally {
+      await hash.close();
+    }
+  });
+
+  it('stops waiting for room when the writing fails, with the writer\'s error', async () => {
+    const hash = new BackgroundHash(64 * 1024);
+    try {
+      await hash.update([Buffer.alloc(60 * 1024)]);
+      const waiting = hash.update([Buffer.alloc(10 * 1024)]);
+      const full = Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+      setTimeout(() => hash.abort(full), 50);
+      await expect(waiting).rejects.toBe(full);
     } finally {
       await hash.close();
     }

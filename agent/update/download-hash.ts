@@ -12,8 +12,17 @@ import { BackgroundHash } from './background-hash';
 export interface DownloadHash {
   /** Hashes the first `length` bytes of `file` (a resumed download's prefix); call before update(). */
   prefix(file: string, length: number): Promise<void>;
-  /** Hashes these bytes after the previous ones. The caller may reuse nothing it passed until this resolves. */
-  update(parts: readonly Uint8Array[]): Promise<void>;
+  /**
+   * Hashes these bytes after the previous ones. Resolves with buffers
+   * holding the same bytes, which the caller writes to the file and reports
+   * with written() (a background hash copies them into its ring and reuses
+   * the ring's space once they are written); nothing passed may change.
+   */
+  update(parts: readonly Uint8Array[]): Promise<readonly Uint8Array[]>;
+  /** `bytes` more of the buffers update() returned are on disk. */
+  written(bytes: number): void;
+  /** The writing failed: an update() waiting for written bytes, and every later call, fails with this. */
+  abort(reason: Error): void;
   /** The hex sha256 of everything hashed. */
   digest(): Promise<string>;
   /** Releases the thread, if any. Safe to call more than once. */
@@ -35,9 +44,14 @@ export class InlineHash implements DownloadHash {
     for await (const chunk of createReadStream(file, { start: 0, end: length - 1, highWaterMark: 1024 * 1024 })) this.hash.update(chunk as Buffer);
   }
 
-  async update(parts: readonly Uint8Array[]): Promise<void> {
+  async update(parts: readonly Uint8Array[]): Promise<readonly Uint8Array[]> {
     for (const part of parts) this.hash.update(part);
+    return parts;
   }
+
+  written(): void {}
+
+  abort(): void {}
 
   async digest(): Promise<string> {
     return this.hash.digest('hex');

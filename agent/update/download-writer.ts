@@ -25,6 +25,10 @@ export interface DownloadWriterOptions {
   onDurable(offset: number): Promise<void>;
   /** Bytes queued or being written before add() asks the caller to wait (default 8 MiB). */
   maxBuffered?: number;
+  /** Called after each write with the number of bytes it put in the file (their buffers may be reused). */
+  onWritten?(bytes: number): void;
+  /** Called once when a write or sync fails (before add/room/flush report it). */
+  onFailed?(err: Error): void;
 }
 
 export const DEFAULT_MAX_BUFFERED = 8 * 1024 * 1024;
@@ -97,7 +101,10 @@ export class DownloadWriter {
   }
 
   private fail(err: unknown): void {
-    this.failure ??= err instanceof Error ? err : new Error(String(err));
+    if (!this.failure) {
+      this.failure = err instanceof Error ? err : new Error(String(err));
+      this.o.onFailed?.(this.failure);
+    }
     this.wake();
   }
 
@@ -126,6 +133,7 @@ export class DownloadWriter {
       this.queuedBytes = 0;
       await writevAll(this.fh, buffers, this.written);
       this.written += this.writingBytes;
+      this.o.onWritten?.(this.writingBytes);
       this.writingBytes = 0;
       crashAtBytes('download', this.written);
       this.wake();

@@ -90,7 +90,7 @@ export async function downloadArtifact(o: DownloadOptions): Promise<void> {
     if (total > 0) await checkSpace(o, total - pos);
 
     const backoff = new Backoff(o.backoff ?? { baseMs: 500, maxMs: 30_000 });
-    writer = new DownloadWriter(fh, pos, { syncEvery: o.syncEvery ?? syncInterval(total), onDurable: o.onDurable, maxBuffered: o.maxBuffered });
+    writer = new DownloadWriter(fh, pos, { syncEvery: o.syncEvery ?? syncInterval(total), onDurable: o.onDurable, maxBuffered: o.maxBuffered, onWritten: (n) => hash.written(n), onFailed: (err) => hash.abort(err) });
     let refusals = 0;
     let problem = '';
     while (total === 0 || pos < total) {
@@ -131,11 +131,10 @@ export async function downloadArtifact(o: DownloadOptions): Promise<void> {
           o.onProgress(pos, total);
           // Not pulling the next chunk is the backpressure: grpc-js stops
           // reading and HTTP/2 flow control holds the hub.
-          let room = true;
-          for (const part of parts) room = writer.add(part);
           // Waiting for the hash (a full ring) or the disk is not a stall.
           clearTimeout(stallTimer);
-          await hash.update(parts);
+          let room = true;
+          for (const buffer of await hash.update(parts)) room = writer.add(buffer);
           if (!room) await writer.room();
           watchStall();
         }
