@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { access, mkdir, open, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DeviceAgent } from '../agent';
 import { writeFileAtomic } from '../atomic-write';
@@ -96,10 +97,10 @@ export class SimulatedDevice {
   /** Power-on: boots a provisioned device through its bootloader, resumes its deployment, starts the agent. */
   async start(): Promise<void> {
     await makeOwnRoots(this.remoteConfig);
-    if (await exists(envFile(this.bootDir))) {
+    if (exists(envFile(this.bootDir))) {
       if (!(await this.powerOn())) return;
     }
-    if (await exists(join(this.store.dir, 'state.json'))) this.ensureEngine();
+    if (exists(join(this.store.dir, 'state.json'))) this.ensureEngine();
     await this.engine?.start();
     if (!this.closed) this.agent.start();
   }
@@ -197,11 +198,11 @@ export class SimulatedDevice {
 
   /** The device's bootloader; the first one makes the factory slots and boots them. */
   private async bootloader(): Promise<ReturnType<typeof simBootloader>> {
-    if (!(await exists(envFile(this.bootDir)))) {
+    if (!exists(envFile(this.bootDir))) {
       await mkdir(this.slotsDir, { recursive: true });
       await writeFileAtomic(this.slotFile('a'), factoryImage(), 0o644, { durable: false });
       crashPoint('sim:factory-image');
-      if (!(await exists(this.slotFile('b')))) await writeFile(this.slotFile('b'), '');
+      if (!exists(this.slotFile('b'))) await writeFile(this.slotFile('b'), '');
       await simulateBoot(this.bootDir, { bootlimit: this.o.bootlimit });
     }
     return simBootloader({ dir: this.bootDir, bootlimit: this.o.bootlimit });
@@ -260,7 +261,7 @@ export class SimulatedDevice {
       crashPoint('sim:booted');
       this.agent = this.makeAgent();
       if (this.closed) return;
-      const engine = (await exists(join(this.store.dir, 'state.json'))) ? this.ensureEngine() : undefined;
+      const engine = exists(join(this.store.dir, 'state.json')) ? this.ensureEngine() : undefined;
       await engine?.start();
       if (!this.closed) this.agent.start();
     } catch (err) {
@@ -269,9 +270,12 @@ export class SimulatedDevice {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
+/**
+ * Whether a file exists, without an exception for "no": the promise API
+ * builds an ENOENT error (with its stack) for every missing file, and a
+ * fresh simulated device asks about several; 10,000 of them at once made
+ * this ~8 % of a simulator's CPU. A stat of a local file is microseconds.
+ */
+function exists(path: string): boolean {
+  return existsSync(path);
 }
