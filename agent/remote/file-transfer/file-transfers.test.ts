@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,7 +30,7 @@ function start(ft: FileTransfers, request: FileRequest, opts: { keepGranting?: b
   return { op, served };
 }
 
-async function upload(ft: FileTransfers, path: string, data: Buffer, opts: { cutAfter?: number; claimSha?: string; mode?: number; transferId?: string } = {}) {
+async function upload(ft: FileTransfers, path: string, data: Buffer, opts: { cutAfter?: number; cutReason?: string; claimSha?: string; mode?: number; transferId?: string } = {}) {
   const { op, served } = start(ft, { op: 'upload', path, size: data.byteLength, mode: opts.mode, transferId: opts.transferId });
   await op.until(() => !!op.frameOf('file') || !!op.closedWith, 5000, 'upload accepted');
   const offset = op.frameOf('file')?.file.offset;
@@ -41,12 +41,16 @@ async function upload(ft: FileTransfers, path: string, data: Buffer, opts: { cut
     if (opts.cutAfter !== undefined) {
       // let the device write what it was sent, then cut the channel
       await new Promise((r) => setTimeout(r, 50));
-      op.peer.close('network cut');
+      op.peer.close(opts.cutReason ?? 'network cut');
     } else op.send({ $case: 'eof', eof: { sha256: opts.claimSha ?? sha(data) } });
   }
   await served;
   await op.closed;
   return { op, offset };
+}
+
+async function waitUntil(ok: () => boolean, what: string): Promise<void> {
+  for (const t0 = Date.now(); !ok(); await new Promise((r) => setTimeout(r, 20))) if (Date.now() - t0 > 5000) throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('FileTransfers', () => {
@@ -147,6 +151,81 @@ describe('FileTransfers', () => {
     expect(again.op.frameOf('eof')!.eof.sha256).toBe(sha(data));
     expect(readFileSync(path).equals(data)).toBe(true);
     expect(readdirSync(root).filter((n) => n.includes('fleet-upload'))).toEqual([]);
+  });
+
+  it('removes the temp file at once when the operator cancels (a cut keeps it)', async () => {
+    const data = randomBytes(500_000);
+    const path = join(root, 'cancelled.bin');
+    const ft = new FileTransfers(config());
+    const temps = (): string[] => readdirSync(root).filter((n) => n.startsWith('.cancelled.bin.fleet-upload'));
+    await upload(ft, path, data, { cutAfter: 300_000, transferId: 'c1' });
+    expect(temps()).toHaveLength(1); // a cut: kept for the resume
+    const cancelled = await upload(ft, path, data, { cutAfter: 400_000, transferId: 'c1', cutReason: 'cancelled by the operator' });
+    expect(cancelled.offset).toBe(300_000);
+    expect(temps()).toEqual([]);
+    expect(existsSync(path)).toBe(false);
+    // Cancelled before a byte was sent: nothing either.
+    const { op, served } = start(ft, { op: 'upload', path, size: 10, transferId: 'c2' });
+    await op.until(() => !!op.frameOf('file'), 5000, 'upload accepted');
+    op.peer.close('cancelled (Ctrl-C)');
+    await served;
+    expect(temps()).toEqual([]);
+  });
+
+  it('sweeps upload temp files untouched for a day at start, never one in use', async () => {
+    const nested = join(root, 'sweep', 'deep');
+    mkdirSync(nested, { recursive: true });
+    const day = 24 * 3600;
+    const old = [join(root, '.a.bin.fleet-upload-10-x1'), join(nested, '.b.fleet-upload-5')];
+    const kept = [join(root, '.fresh.fleet-upload-10-x2'), join(nested, '.c.bin.fleet-upload-10-abc.txt'), join(nested, 'd.fleet-upload-10')];
+    for (const p of [...old, ...kept]) writeFileSync(p, 'x');
+    for (const p of [...old, kept[1], kept[2]]) utimesSync(p, Date.now() / 1000 - day - 60, Date.now() / 1000 - day - 60);
+    new FileTransfers(config()); // the agent starting: its first sweep runs in the background
+    await waitUntil(() => old.every((p) => !existsSync(p)), 'the old temp files swept');
+    expect(kept.every((p) => existsSync(p))).toBe(true);
+
+    // With a bound of 0 every idle temp file is stale, but not one being written.
+    const eager = new FileTransfers(config(), { staleUploadMs: 0 });
+    await eager.sweepStaleUploads();
+    const data = randomBytes(300_000);
+    const { op, served } = start(eager, { op: 'upload', path: join(root, 'sweep', 'live.bin'), size: data.byteLength, transferId: 'live' });
+    await op.until(() => !!op.frameOf('file'), 5000, 'upload accepted');
+    op.write(data.subarray(0, 100_000));
+    await op.drained();
+    await new Promise((r) => setTimeout(r, 50));
+    const temp = join(root, 'sweep', `.live.bin.fleet-upload-${data.byteLength}-live`);
+    expect(await eager.sweepStaleUploads()).not.toContain(temp);
+    expect(existsSync(temp)).toBe(true);
+    op.peer.close('network cut');
+    await served;
+    expect(await eager.sweepStaleUploads()).toContain(temp);
+    expect(existsSync(temp)).toBe(false);
+  });
+
+  it('creates missing folders inside the root for an upload, and none through a link out', async () => {
+    const data = randomBytes(10_000);
+    const ft = new FileTransfers(config());
+    const path = join(root, 'made', 'a', 'b', 'f.bin');
+    const { op } = await upload(ft, path, data, { mode: 0o700 });
+    expect(op.closedWith).toBe('done');
+    expect(readFileSync(path).equals(data)).toBe(true);
+    expect(statSync(path).mode & 0o777).toBe(0o700);
+    expect(statSync(join(root, 'made', 'a')).isDirectory()).toBe(true);
+
+    symlinkSync(join(tmp, 'outside'), join(root, 'out-link'));
+    const out = await upload(ft, join(root, 'out-link', 'new', 'f.bin'), data);
+    expect(out.op.frameOf('error')?.error.code).toBe('outside-roots');
+    expect(existsSync(join(tmp, 'outside', 'new'))).toBe(false);
+
+    // Refused for size before a folder is made.
+    const small = new FileTransfers(config({ maxFileBytes: 100 }));
+    const big = await upload(small, join(root, 'never', 'f.bin'), data);
+    expect(big.op.frameOf('error')?.error.code).toBe('too-large');
+    expect(existsSync(join(root, 'never'))).toBe(false);
+
+    // Two files of a dropped folder side by side, into the same new folders.
+    const [x, y] = await Promise.all([upload(ft, join(root, 'pair', 'p', 'x'), data), upload(ft, join(root, 'pair', 'p', 'y'), data)]);
+    expect([x.op.closedWith, y.op.closedWith]).toEqual(['done', 'done']);
   });
 
   it('starts over when a resumed upload names another transfer, and handles 250-byte names', async () => {

@@ -7,7 +7,8 @@ import { FileDownload } from './download';
 import { listDirectory } from './list-dir';
 import { RootPolicy } from './root-policy';
 import { TokenBucket } from './token-bucket';
-import { FileUpload, type UploadRequest } from './upload';
+import { STALE_UPLOAD_MS, sweepStaleUploads } from './stale-uploads';
+import { activeTemps, FileUpload, type UploadRequest } from './upload';
 
 // File transfer over one channel per operation.
 //   list:     device → listing, close('done')
@@ -26,12 +27,31 @@ export type FileRequest =
 
 export interface FileTransferOptions {
   windowBytes?: number;
+  /** Upload temp files untouched this long are swept (default 24 h). */
+  staleUploadMs?: number;
 }
+
+/**
+ * A close whose reason starts with this is the operator discarding the
+ * transfer (the console's Cancel, fleetctl's Ctrl-C): an upload's temp file
+ * is removed at once. Any other end (a cut, the console gone) keeps it for a
+ * resume with the same transfer id.
+ */
+export const CANCEL_REASON = 'cancelled';
+
+export function isCancel(reason: string): boolean {
+  return reason.startsWith(CANCEL_REASON);
+}
+
+/** Stale temp files are looked for at most this often (on upload). */
+const SWEEP_EVERY_MS = 60 * 60 * 1000;
 
 export class FileTransfers {
   readonly policy: RootPolicy;
   private readonly sendBucket: TokenBucket;
   private readonly receiveBucket: TokenBucket;
+  private lastSweep = 0;
+  private sweeping: Promise<string[]> | undefined;
 
   constructor(
     private readonly config: FilesConfig,
@@ -40,6 +60,17 @@ export class FileTransfers {
     this.policy = new RootPolicy(config);
     this.sendBucket = new TokenBucket(config.bytesPerMinute);
     this.receiveBucket = new TokenBucket(config.bytesPerMinute);
+    // At agent start (and on a new remote config): cut uploads of long ago.
+    if (config.enabled) void this.sweepStaleUploads();
+  }
+
+  /** Removes upload temp files untouched for `staleUploadMs`; resolves with their paths. Never throws. */
+  sweepStaleUploads(): Promise<string[]> {
+    this.lastSweep = Date.now();
+    this.sweeping ??= sweepStaleUploads(this.config.roots, { olderThanMs: this.options.staleUploadMs ?? STALE_UPLOAD_MS, skip: activeTemps })
+      .catch(() => [])
+      .finally(() => (this.sweeping = undefined));
+    return this.sweeping;
   }
 
   /** Serves one request on `peer` until the channel ends. Never throws: failures become error frames. */
@@ -107,6 +138,7 @@ export class FileTransfers {
   }
 
   private async upload(request: UploadRequest, peer: ChannelPeer): Promise<void> {
+    if (Date.now() - this.lastSweep > SWEEP_EVERY_MS) void this.sweepStaleUploads();
     const upload = await FileUpload.begin(this.policy, this.config, request);
     const granter = new CreditGranter((bytes) => peer.send({ $case: 'window', window: { bytes } }), this.options.windowBytes ?? DEFAULT_WINDOW_BYTES);
     // Frames are handled one at a time, in order: each write finishes before the next starts.
@@ -146,8 +178,8 @@ export class FileTransfers {
       peer.onFrame((frame) => {
         chain = chain.then(() => handle(frame));
       });
-      peer.onClose(() => {
-        chain = chain.then(() => settle('suspend'));
+      peer.onClose((reason) => {
+        chain = chain.then(() => settle(isCancel(reason) ? 'discard' : 'suspend'));
       });
       peer.send({ $case: 'file', file: upload.info });
       granter.start();

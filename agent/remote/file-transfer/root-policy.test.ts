@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,6 +90,21 @@ describe('RootPolicy.resolveInRoots', () => {
   it('allows non-regular files only when configured', async () => {
     const lax = new RootPolicy({ enabled: true, roots: [root], allowNonRegular: true });
     expect((await lax.resolveInRoots(join(root, 'fifo'), 'file')).stat?.isFIFO()).toBe(true);
+  });
+
+  it('resolves an upload into folders that do not exist yet, inside the root, creating nothing', async () => {
+    const r = await policy.resolveInRoots(join(root, 'sub', 'new', 'deeper', 'f.txt'), 'new-file');
+    expect(r.path).toBe(join(root, 'sub', 'new', 'deeper', 'f.txt'));
+    expect(r.missingFolders).toEqual([join(root, 'sub', 'new'), join(root, 'sub', 'new', 'deeper')]);
+    expect(existsSync(join(root, 'sub', 'new'))).toBe(false);
+    expect((await policy.resolveInRoots(join(root, 'sub', 'f.txt'), 'new-file')).missingFolders).toBeUndefined();
+    // Through a link out, a file, a dangling link, outside: refused as before.
+    expect(await codeOf(join(root, 'dir-out', 'new', 'f.txt'), 'new-file')).toBe('outside-roots');
+    expect(await codeOf(join(tmp, 'outside', 'new', 'f.txt'), 'new-file')).toBe('outside-roots');
+    expect(await codeOf(join(root, 'ok.txt', 'new', 'f.txt'), 'new-file')).toBe('not-regular');
+    symlinkSync(join(tmp, 'outside', 'missing'), join(root, 'dangling'));
+    expect(await codeOf(join(root, 'dangling', 'new', 'f.txt'), 'new-file')).toBe('not-found');
+    expect(await codeOf(`${root}/new/../../outside/f.txt`, 'new-file')).toBe('outside-roots');
   });
 
   it('refuses everything when disabled', async () => {

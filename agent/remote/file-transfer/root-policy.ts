@@ -23,6 +23,11 @@ export interface ResolvedPath {
   root: string;
   /** The target's stat; undefined for a new-file that does not exist yet. */
   stat?: Stats;
+  /**
+   * new-file only: folders between the deepest existing one and the file that
+   * do not exist yet, outermost first (all inside `root`); the upload creates them.
+   */
+  missingFolders?: string[];
 }
 
 export type RootPolicyConfig = Pick<FilesConfig, 'enabled' | 'roots' | 'allowNonRegular'>;
@@ -90,14 +95,33 @@ export class RootPolicy {
   private async resolveNewFile(shown: string, wanted: string, roots: string[]): Promise<ResolvedPath> {
     const name = basename(wanted);
     if (roots.includes(wanted) || this.config.roots.includes(wanted)) throw new RemoteError('not-regular', `${shown} is a folder, not a file name`);
+    // The deepest folder that exists decides where the file goes: its real
+    // path must be inside a root. The folders below it do not exist, so they
+    // cannot be links, and `..` was refused: creating them stays inside.
+    const missing: string[] = [];
+    let existing = dirname(wanted);
     let dir: string;
-    try {
-      dir = await realpath(dirname(wanted));
-    } catch (err) {
-      throw fsError(err, `folder of ${shown}`);
+    for (;;) {
+      try {
+        dir = await realpath(existing);
+        break;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOTDIR') throw new RemoteError('not-regular', `${shown}: ${existing} is a file, not a folder`);
+        if (code !== 'ENOENT' || existing === dirname(existing)) throw fsError(err, `folder of ${shown}`);
+        // A dangling link on the way is not a folder to create: refuse as not found.
+        if (await lstat(existing).then(() => true, () => false)) throw fsError(err, `folder of ${shown}`);
+        missing.unshift(basename(existing));
+        existing = dirname(existing);
+      }
     }
     const root = roots.find((r) => isWithin(dir, r));
     if (!root) throw this.outside(shown, dir);
+    if (missing.length > 0) {
+      if (!(await stat(dir)).isDirectory()) throw new RemoteError('not-regular', `${shown}: ${existing} is not a folder`);
+      const folders = missing.map((_, i) => join(dir, ...missing.slice(0, i + 1)));
+      return { path: join(folders.at(-1)!, name), root, missingFolders: folders };
+    }
     let target = join(dir, name);
     let st: Stats | undefined;
     try {

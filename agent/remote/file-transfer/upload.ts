@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { open, readdir, rename, statfs, unlink, type FileHandle } from 'node:fs/promises';
+import { chown, mkdir, open, readdir, realpath, rename, rmdir, stat, statfs, unlink, type FileHandle } from 'node:fs/promises';
 import { createHash, type Hash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { basename, dirname, join } from 'node:path';
@@ -30,6 +30,8 @@ export interface UploadRequest {
 
 /** Targets with an upload in progress in this process (one writer per file). */
 const busy = new Set<string>();
+/** Temp files being written now: the stale-upload sweep leaves them alone. */
+export const activeTemps = new Set<string>();
 
 export class FileUpload {
   private hash: Hash = createHash('sha256');
@@ -61,6 +63,11 @@ export class FileUpload {
     const tempPath = join(dirname(target.path), tempName(basename(target.path), size, request.transferId));
     let file: FileHandle | undefined;
     try {
+      if (target.missingFolders) {
+        // Space first, so a refusal leaves no folder behind.
+        await checkSpace(dirname(target.missingFolders[0]), size, path);
+        await makeFolders(policy, target.missingFolders, owner, path);
+      }
       file = await open(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
       await policy.verifyOpened(file.fd, target, path);
       const st = await file.stat();
@@ -70,14 +77,14 @@ export class FileUpload {
         await file.truncate(0);
         offset = 0;
       }
-      const fs = await statfs(dirname(target.path));
-      const free = fs.bavail * fs.bsize;
-      if (free < size - offset) throw new RemoteError('no-space', `${path}: needs ${size - offset} more bytes, the file system has ${free} free`);
+      await checkSpace(dirname(target.path), size - offset, path);
+      activeTemps.add(tempPath);
       const upload = new FileUpload(target.path, tempPath, { size, mode, mtimeMs: 0, offset }, file, owner);
       await upload.hashExisting();
       return upload;
     } catch (err) {
       busy.delete(target.path);
+      activeTemps.delete(tempPath);
       await file?.close().catch(() => undefined);
       // A temp file this refusal created empty is noise; one holding bytes is a resume point.
       if (file && (await fileSize(tempPath)) === 0) await unlink(tempPath).catch(() => undefined);
@@ -148,6 +155,7 @@ export class FileUpload {
     if (this.finished) return;
     this.finished = true;
     busy.delete(this.path);
+    activeTemps.delete(this.tempPath);
   }
 
   private async hashExisting(): Promise<void> {
@@ -164,6 +172,37 @@ export class FileUpload {
     } finally {
       await reader.close();
     }
+  }
+}
+
+async function checkSpace(folder: string, needed: number, shown: string): Promise<void> {
+  const fs = await statfs(folder);
+  const free = fs.bavail * fs.bsize;
+  if (free < needed) throw new RemoteError('no-space', `${shown}: needs ${needed} more bytes, the file system has ${free} free`);
+}
+
+/**
+ * Creates the missing folders of an upload's path, outermost first (0755 less
+ * the umask, the configured upload owner/group). Each one is checked again
+ * once made: a link swapped in on the way makes the upload fail, not escape.
+ * A folder made meanwhile by another upload (a dropped folder's files run
+ * side by side) is fine.
+ */
+async function makeFolders(policy: RootPolicy, folders: string[], owner: { uid: number; gid: number } | undefined, shown: string): Promise<void> {
+  for (const folder of folders) {
+    let made = true;
+    try {
+      await mkdir(folder, 0o755);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      made = false;
+    }
+    const real = await realpath(folder);
+    if (real !== folder || !(await stat(real)).isDirectory()) {
+      if (made) await rmdir(folder).catch(() => undefined);
+      throw new RemoteError('outside-roots', `${shown}: ${folder} changed while it was being created (it leads to ${real}); allowed: ${policy.config.roots.join(', ')}`);
+    }
+    if (made && owner) await chown(folder, owner.uid, owner.gid);
   }
 }
 
