@@ -87,8 +87,9 @@ export class HubFiles {
     }
   }
 
-  uploadCancel(uploadId: string): void {
-    this.uploads.get(uploadId)?.upload.cancel();
+  /** Cancels: the device removes what it wrote (a renderer upload's transfer id is never reused). */
+  uploadCancel(uploadId: string, reason?: string): void {
+    this.uploads.get(uploadId)?.upload.cancel(reason);
     this.drop(uploadId);
   }
 
@@ -133,7 +134,7 @@ export class HubFiles {
   }
 
   closeAll(): void {
-    for (const id of [...this.uploads.keys()]) this.uploadCancel(id);
+    for (const id of [...this.uploads.keys()]) this.uploadCancel(id, 'cancelled: the console is closing');
     for (const c of this.transfers.values()) c.abort();
   }
 
@@ -178,7 +179,7 @@ export class HubFiles {
   }
 
   private idleTimer(uploadId: string): ReturnType<typeof setTimeout> {
-    const t = setTimeout(() => this.uploadCancel(uploadId), IDLE_MS);
+    const t = setTimeout(() => this.uploadCancel(uploadId, `cancelled: the console sent nothing for ${IDLE_MS / 1000} s`), IDLE_MS);
     t.unref();
     return t;
   }

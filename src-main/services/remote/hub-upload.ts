@@ -111,6 +111,11 @@ export class HubUpload {
     return { path: this.request.path, size: this.request.size, sha256 };
   }
 
+  /**
+   * Discards the upload: a close reason starting with `cancelled` makes the
+   * device remove its temporary file at once (any other end of the channel
+   * is a cut, and the device keeps the bytes for a resume).
+   */
   cancel(reason = 'cancelled by the operator'): void {
     this.channel.close(reason);
   }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, Socket, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -62,7 +62,10 @@ it('an upload cut halfway resumes from the bytes the device kept, and the file i
   const first = await app.api.remote.uploadBegin({ target, path, size: bytes.length, transferId: 'resume-test' });
   expect(first.offset).toBe(0);
   for (let at = 0; at < 2 * first.chunkBytes; at += first.chunkBytes) await app.api.remote.uploadChunk(first.uploadId, at, bytes.subarray(at, at + first.chunkBytes).toString('base64'));
-  await app.api.remote.uploadCancel(first.uploadId); // the cut
+  // The cut: the hub ends the session (not a cancel, so the device keeps what it wrote).
+  const [open] = await app.api.remote.sessions({ deviceId: target.deviceId, kind: 'file', openOnly: true });
+  await app.api.remote.closeSession(open.id);
+  await expect(app.api.remote.uploadChunk(first.uploadId, 2 * first.chunkBytes, 'AA==')).rejects.toThrow();
   expect(existsSync(path)).toBe(false);
 
   const again = await waitFor('the device released the first attempt', () => app.api.remote.uploadBegin({ target, path, size: bytes.length, transferId: 'resume-test' }).catch(() => null), 10_000);
@@ -74,6 +77,28 @@ it('an upload cut halfway resumes from the bytes the device kept, and the file i
   expect(result.sha256).toMatch(/^[0-9a-f]{64}$/);
   expect(readdirSync(root)).toEqual(['resumed.bin']);
 }, 60_000);
+
+it('a cancelled upload leaves nothing on the device', async () => {
+  const bytes = randomBytes(3 * 256 * 1024);
+  const path = `${root}/cancelled.bin`;
+  const up = await app.api.remote.uploadBegin({ target, path, size: bytes.length, transferId: 'cancel-test' });
+  for (let at = 0; at < 2 * up.chunkBytes; at += up.chunkBytes) await app.api.remote.uploadChunk(up.uploadId, at, bytes.subarray(at, at + up.chunkBytes).toString('base64'));
+  expect(readdirSync(root).filter((n) => n.startsWith('.cancelled.bin.fleet-upload'))).toHaveLength(1);
+  await app.api.remote.uploadCancel(up.uploadId);
+  await waitFor('the temporary file removed', () => readdirSync(root).every((n) => !n.includes('cancelled.bin')), 10_000);
+}, 30_000);
+
+it('uploads into folders that do not exist yet (a dropped folder), and not through ..', async () => {
+  const bytes = randomBytes(10_000);
+  const path = `${root}/dropped/sub/deeper/a.txt`;
+  const up = await app.api.remote.uploadBegin({ target, path, size: bytes.length, mode: 0o600, transferId: 'folder-test' });
+  await app.api.remote.uploadChunk(up.uploadId, 0, bytes.toString('base64'));
+  await app.api.remote.uploadFinish(up.uploadId);
+  expect(readFileSync(path).equals(bytes)).toBe(true);
+  expect(statSync(path).mode & 0o777).toBe(0o600);
+  await expect(app.api.remote.uploadBegin({ target, path: `${root}/dropped/../../escape/a.txt`, size: 1 })).rejects.toThrow(/^outside-roots: /);
+  expect(existsSync(join(root, '..', 'escape'))).toBe(false);
+}, 30_000);
 
 it('uploads a file of this computer and downloads it twice without replacing the first copy (events carry progress and the end)', async () => {
   const local = join(temp.make('remote-local-'), 'report.txt');

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { RemoteEntry, RemoteTarget } from '../../../src-main/common/console-api';
 import { fleet } from '../../api';
 import { formatSize } from '../../format/bytes';
+import { collectDropped } from './dropped-files';
 import { explainRemoteError } from './remote-error';
 import { TransferQueue } from './transfer-queue';
 import { useTransfers } from './transfer-store';
@@ -218,28 +219,4 @@ function EntryList({ entries, loading, onOpen, onEnd }: { entries: RemoteEntry[]
       {!loading && entries.length === 0 && <p className="empty">Empty folder.</p>}
     </div>
   );
-}
-
-/** Files of a drop, folders walked (their files keep their relative path). */
-async function collectDropped(transfer: DataTransfer): Promise<{ file: File; relative: string }[]> {
-  const entries = Array.from(transfer.items)
-    .map((item) => item.webkitGetAsEntry?.())
-    .filter((e): e is FileSystemEntry => !!e);
-  if (entries.length === 0) return Array.from(transfer.files).map((file) => ({ file, relative: file.name }));
-  const out: { file: File; relative: string }[] = [];
-  const walk = async (entry: FileSystemEntry, prefix: string): Promise<void> => {
-    if (entry.isFile) {
-      const file = await new Promise<File>((resolve, reject) => (entry as FileSystemFileEntry).file(resolve, reject));
-      out.push({ file, relative: prefix + entry.name });
-    } else if (entry.isDirectory) {
-      const reader = (entry as FileSystemDirectoryEntry).createReader();
-      for (;;) {
-        const batch = await new Promise<FileSystemEntry[]>((resolve, reject) => reader.readEntries(resolve, reject));
-        if (batch.length === 0) break;
-        for (const child of batch) await walk(child, `${prefix}${entry.name}/`);
-      }
-    }
-  };
-  for (const e of entries) await walk(e, '');
-  return out;
 }
