@@ -54,7 +54,7 @@ Usage:
   fleetctl groups window NAME (--window CRON --window-length D [--tz ZONE] | --clear)
   fleetctl shell DEVICE                          (interactive shell through the hub, recorded)
   fleetctl shell DEVICE -- COMMAND...            (runs COMMAND, stdin/stdout/stderr piped; exits with its status)
-  fleetctl cp SRC DST [--progress]               (DEVICE:PATH on one side; sha256 checked; uploads resume)
+  fleetctl cp [-r] SRC DST [--progress]          (DEVICE:PATH on one side; sha256 checked; a cut copy resumes)
   fleetctl port-forward DEVICE [LOCAL:]REMOTE    (127.0.0.1:LOCAL -> REMOTE on the device; Ctrl-C stops)
 
 Global flags:
@@ -122,10 +122,13 @@ Remote sessions (shell, cp, port-forward; need the operator or admin role):
   shell DEVICE      a raw terminal when stdin is one (its size followed); ends when the shell exits
   shell DEVICE -- COMMAND...   the words are joined with spaces and run by the device's shell;
                     fleetctl exits with the command's status (128+N when signal N killed it)
-  cp SRC DST        scp-style: ./file DEVICE:/data/ or DEVICE:/var/log/app.log . (absolute device
+  cp [-r] SRC DST   scp-style: ./file DEVICE:/data/ or DEVICE:/var/log/app.log . (absolute device
                     paths); a folder destination keeps the file's name; progress (bytes, speed,
-                    ETA) on a terminal or with --progress; run the same upload again to resume
-                    it; a download is written under its name only once its sha256 matched
+                    ETA) on a terminal or with --progress; a copy cut by the network resumes
+                    when the same command runs again; a file is written under its name only once
+                    its sha256 matched; Ctrl-C cancels and leaves no partial file on either side.
+                    -r (--recursive) copies a folder file by file, modes kept: the device creates
+                    the folders inside its allowed roots (empty folders are not copied)
   port-forward DEVICE [LOCAL:]REMOTE   REMOTE = [HOST:]PORT (HOST defaults to 127.0.0.1 on the
                     device side; IPv6 in brackets); LOCAL 0 or omitted = any free port; prints
                     the bound address; one channel per connection; the device's allow list decides
@@ -181,6 +184,7 @@ const FLAGS: FlagSpec = {
   replace: 'boolean',
   clear: 'boolean',
   progress: 'boolean',
+  recursive: 'boolean',
 };
 
 /** A command may return the exit status itself (shell -- COMMAND exits with the command's). */

@@ -5,7 +5,9 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { spawn as spawnPty } from 'node-pty';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { downloadTempPath } from './remote/file-download';
 import { transferIdFor } from './remote/file-upload';
+import { startThrottledProxy } from './testing/throttled-proxy';
 import { startRemoteSim, type RemoteSim } from './testing/remote-sim';
 import { repoRoot, tempDir, waitFor } from '../tests/support/processes';
 
@@ -160,6 +162,137 @@ describe('fleetctl shell, cp and port-forward through a real hub and agent', { t
     expect(readdirSync(sim.filesRoot).filter((n) => n.includes('fleet-upload'))).toEqual([]);
   });
 
+  it('cp resumes a download from the bytes a cut left here, and starts over when they are of another version', async () => {
+    const bytes = randomBytes(2 * 1024 * 1024 + 5);
+    const remote = join(sim.filesRoot, 'dl-resume.bin');
+    writeFileSync(remote, bytes, { mode: 0o604 });
+    const dir = join(home.path, 'dl-resume');
+    mkdirSync(dir);
+    const target = join(dir, 'dl-resume.bin');
+    const temp = downloadTempPath(target, device, remote);
+    const kept: Array<[Buffer, number]> = [
+      [bytes.subarray(0, 700_000), 700_000], // what a cut leaves: resumed
+      [randomBytes(700_000), 0], // another version of the file: the sha256 differs, started over
+      [randomBytes(3 * 1024 * 1024), 0], // longer than the device's file: started over
+    ];
+    for (const [prefix, resumedFrom] of kept) {
+      writeFileSync(temp, prefix);
+      const run = await fleetctl(['cp', `${device}:${remote}`, target, '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout.toString())).toEqual({ path: target, size: bytes.length, sha256: sha(bytes), resumedFrom });
+      expect(sha(readFileSync(target))).toBe(sha(bytes));
+      expect(statSync(target).mode & 0o777).toBe(0o604);
+      expect(readdirSync(dir)).toEqual(['dl-resume.bin']);
+    }
+  });
+
+  it('cp: a download cut by the network keeps its bytes and the same command resumes it', async () => {
+    const bytes = randomBytes(6 * 1024 * 1024);
+    const remote = join(sim.filesRoot, 'dl-cut.bin');
+    writeFileSync(remote, bytes);
+    const target = join(home.path, 'dl-cut.bin');
+    const temp = downloadTempPath(target, device, remote);
+    const proxy = await startThrottledProxy(Number(sim.hub.address.split(':').pop()), 2_000_000);
+    try {
+      const running = fleetctl(['cp', `${device}:${remote}`, target], undefined, ['--hub', proxy.address, ...sim.flags.slice(2)]);
+      await waitFor('a part of the download written', () => existsSync(temp) && statSync(temp).size >= 1024 * 1024, 20_000, 20);
+      proxy.cut();
+      const cut = await running;
+      expect(cut.code).not.toBe(0);
+      expect(cut.stderr).toContain(`run the same command again to resume (the bytes received are kept in ${temp})`);
+      expect(existsSync(target)).toBe(false);
+      const keptBytes = statSync(temp).size;
+      expect(keptBytes).toBeGreaterThanOrEqual(1024 * 1024);
+
+      const again = await fleetctl(['cp', `${device}:${remote}`, target, '--json']);
+      expect(again.code, again.stderr).toBe(0);
+      expect(JSON.parse(again.stdout.toString())).toMatchObject({ sha256: sha(bytes), resumedFrom: keptBytes });
+      expect(sha(readFileSync(target))).toBe(sha(bytes));
+      expect(existsSync(temp)).toBe(false);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('cp: Ctrl-C cancels, exits 130 and leaves no partial file on the device (upload) or here (download)', async () => {
+    const bytes = randomBytes(4 * 1024 * 1024);
+    const local = join(home.path, 'ctrl-c.bin');
+    writeFileSync(local, bytes);
+    const proxy = await startThrottledProxy(Number(sim.hub.address.split(':').pop()), 1_000_000);
+    const viaProxy = ['--hub', proxy.address, ...sim.flags.slice(2)];
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLEET')));
+    const interrupt = async (args: string[], partial: () => boolean): Promise<{ code: number | null; out: string }> => {
+      const child = spawn(process.execPath, [join(repoRoot, 'bin', 'fleetctl.js'), ...viaProxy, ...args], { cwd: repoRoot, env: { ...clean, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      try {
+        await waitFor('a partial file', partial, 20_000, 20);
+        child.kill('SIGINT');
+        return { code: await exited, out };
+      } finally {
+        child.kill('SIGKILL');
+      }
+    };
+    const deviceTemps = () => readdirSync(sim.filesRoot).filter((n) => n.startsWith('.ctrl-c.bin.fleet-upload'));
+    try {
+      const up = await interrupt(['cp', local, `${device}:${sim.filesRoot}/ctrl-c.bin`], () => deviceTemps().some((n) => statSync(join(sim.filesRoot, n)).size > 0));
+      expect(up.code, up.out).toBe(130);
+      expect(up.out).toContain('cancelled; nothing was kept');
+      await waitFor('the device removed its temporary file', () => deviceTemps().length === 0, 10_000);
+      expect(existsSync(join(sim.filesRoot, 'ctrl-c.bin'))).toBe(false);
+
+      writeFileSync(join(sim.filesRoot, 'ctrl-c-down.bin'), bytes);
+      const target = join(home.path, 'ctrl-c-down.bin');
+      const temp = downloadTempPath(target, device, join(sim.filesRoot, 'ctrl-c-down.bin'));
+      const down = await interrupt(['cp', `${device}:${sim.filesRoot}/ctrl-c-down.bin`, target], () => existsSync(temp) && statSync(temp).size > 0);
+      expect(down.code, down.out).toBe(130);
+      expect(existsSync(temp)).toBe(false);
+      expect(existsSync(target)).toBe(false);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('cp -r copies a folder up (the device makes its folders) and back down, modes kept', async () => {
+    const src = join(home.path, 'tree');
+    mkdirSync(join(src, 'sub', 'deeper'), { recursive: true });
+    mkdirSync(join(src, 'empty'));
+    const files: Array<[string, Buffer, number]> = [
+      ['a.txt', Buffer.from('alpha\n'), 0o640],
+      ['sub/b.bin', randomBytes(300_000), 0o700],
+      ['sub/deeper/c', randomBytes(1000), 0o600],
+    ];
+    for (const [rel, body, mode] of files) writeFileSync(join(src, rel), body, { mode });
+    const up = await fleetctl(['cp', '-r', src, `${device}:${sim.filesRoot}/`]);
+    expect(up.code, up.stderr).toBe(0);
+    for (const [rel, body, mode] of files) {
+      const onDevice = join(sim.filesRoot, 'tree', rel);
+      expect(sha(readFileSync(onDevice)), rel).toBe(sha(body));
+      expect(statSync(onDevice).mode & 0o777, rel).toBe(mode);
+      expect(up.stderr).toContain(`${device}:${onDevice}  ${body.length} bytes  sha256 ${sha(body)}`);
+    }
+    // A destination that does not exist becomes the folder (cp -r), inside the roots only.
+    const renamed = await fleetctl(['cp', '--recursive', src, `${device}:${sim.filesRoot}/renamed/x`]);
+    expect(renamed.code, renamed.stderr).toBe(0);
+    expect(readFileSync(join(sim.filesRoot, 'renamed', 'x', 'a.txt'), 'utf8')).toBe('alpha\n');
+    const outside = await fleetctl(['cp', '-r', src, `${device}:${sim.filesRoot}/../escape`]);
+    expect(outside.code).toBe(1);
+    expect(outside.stderr).toMatch(/\[outside-roots\]/);
+    expect(existsSync(join(sim.filesRoot, '..', 'escape'))).toBe(false);
+
+    const back = join(home.path, 'tree-back');
+    const down = await fleetctl(['cp', '-r', `${device}:${sim.filesRoot}/tree`, back, '--json']);
+    expect(down.code, down.stderr).toBe(0);
+    expect((JSON.parse(down.stdout.toString()) as Array<{ path: string }>).map((r) => r.path)).toEqual(files.map(([rel]) => join(back, rel)));
+    for (const [rel, body, mode] of files) {
+      expect(sha(readFileSync(join(back, rel))), rel).toBe(sha(body));
+      expect(statSync(join(back, rel)).mode & 0o777, rel).toBe(mode);
+    }
+    expect(readdirSync(join(back, 'sub')).sort()).toEqual(['b.bin', 'deeper']);
+  });
+
   it('explains refusals: outside the roots, over the size limit, a missing file (exit 1)', async () => {
     const local = join(home.path, 'small.txt');
     writeFileSync(local, 'hello\n');
@@ -177,7 +310,7 @@ describe('fleetctl shell, cp and port-forward through a real hub and agent', { t
     const missing = await fleetctl(['cp', `${device}:${sim.filesRoot}/nope`, home.path]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/\[not-found\]/);
-    expect(readdirSync(home.path).filter((n) => n.includes('fleetctl-'))).toEqual([]);
+    expect(readdirSync(home.path).filter((n) => n.includes('fleetctl-part'))).toEqual([]);
   });
 
   it('refuses a viewer with exit 3 and says which role is needed', async () => {

@@ -1,48 +1,97 @@
-import { basename } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { allowFlags } from '../args';
 import { UsageError } from '../cli-error';
 import { GLOBAL_FLAGS, printJson, type CommandContext } from '../command-context';
 import { ChannelRefused, openChannel, type HubLink } from '../remote/channel-client';
 import { planCopy } from '../remote/cp-operand';
 import { downloadFile } from '../remote/file-download';
-import { uploadFile, type TransferResult } from '../remote/file-upload';
+import { TransferCancelled, uploadFile, type TransferResult } from '../remote/file-upload';
+import { downloadFolder, uploadFolder } from '../remote/folder-copy';
 import { connectLink } from '../remote/hub-link';
 import { refusalError } from '../remote/refusal';
 import { progressReporter } from '../remote/transfer-progress';
 
-// `fleetctl cp SRC DST`, scp-style: DEVICE:PATH on one side. The sha256 is
-// checked end to end in both directions; an interrupted upload resumes when
-// the same command runs again; a download lands under its name only whole.
+// `fleetctl cp [-r] SRC DST`, scp-style: DEVICE:PATH on one side. The sha256
+// is checked end to end in both directions; an interrupted copy (a cut
+// connection) resumes when the same command runs again; a file lands under
+// its name only whole. Ctrl-C cancels: the device drops a partial upload,
+// and a partial download is removed here too. -r copies a folder file by
+// file (the device creates the folders an upload needs inside its roots).
 
-export async function cp(ctx: CommandContext): Promise<void> {
-  allowFlags(ctx.args, [...GLOBAL_FLAGS, 'progress']);
-  if (ctx.operands.length !== 2) throw new UsageError('needs SRC and DST, one of them DEVICE:PATH: fleetctl cp ./file DEVICE:/data/ or fleetctl cp DEVICE:/var/log/app.log .');
+/** Exit status after Ctrl-C / TERM, as a shell reports a process killed by the signal. */
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+export async function cp(ctx: CommandContext): Promise<number | void> {
+  allowFlags(ctx.args, [...GLOBAL_FLAGS, 'progress', 'recursive']);
+  if (ctx.operands.length !== 2) throw new UsageError('needs SRC and DST, one of them DEVICE:PATH: fleetctl cp ./file DEVICE:/data/ or fleetctl cp DEVICE:/var/log/app.log . (-r for folders)');
   const plan = planCopy(ctx.operands[0], ctx.operands[1]);
+  const recursive = ctx.args.booleans.has('recursive');
   const showProgress = ctx.args.booleans.has('progress') || Boolean(process.stderr.isTTY);
   const tty = Boolean(process.stderr.isTTY);
   const link = await connectLink(ctx);
+  const abort = new AbortController();
+  let interrupted: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    interrupted = signal;
+    abort.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     let reporter: ReturnType<typeof progressReporter> | undefined;
+    let name = basename(plan.direction === 'upload' ? plan.local : plan.path);
     const onProgress = (done: number, total: number, offset: number): void => {
       if (!showProgress) return;
-      reporter ??= progressReporter(ctx.note, tty, basename(plan.direction === 'upload' ? plan.local : plan.path), total, offset);
+      reporter ??= progressReporter(ctx.note, tty, name, total, offset);
       reporter.update(done);
     };
+    const report = (result: TransferResult): void => {
+      reporter?.finish(result.size);
+      reporter = undefined;
+      if (ctx.json) return;
+      const where = plan.direction === 'upload' ? `${plan.device}:${result.path}` : result.path;
+      ctx.note(`${where}  ${result.size} bytes  sha256 ${result.sha256}${result.resumedFrom ? `  (resumed at byte ${result.resumedFrom})` : ''}\n`);
+    };
+    const options = { onProgress, signal: abort.signal };
+    if (recursive) {
+      const folder = { ...options, onFile: (path: string) => (name = path), onDone: report, onSkip: (what: string) => ctx.note(`fleetctl: cp: skipped ${what}\n`) };
+      let results: TransferResult[];
+      if (plan.direction === 'upload') {
+        if (!(await stat(plan.local).then((s) => s.isDirectory(), () => false))) throw new UsageError(`${plan.local} is not a folder (cp -r copies a folder; drop -r for a file)`);
+        // Like cp -r: into an existing folder under the source's name, else as the new folder.
+        const into = plan.path.endsWith('/') || (await isRemoteFolder(link, plan.device, plan.path));
+        results = await uploadFolder(link, plan.device, plan.local, into ? `${trimSlash(plan.path)}/${basename(trimSlash(plan.local))}` : plan.path, folder);
+      } else {
+        const into = plan.local.endsWith('/') || (await stat(plan.local).then((s) => s.isDirectory(), () => false));
+        results = await downloadFolder(link, plan.device, plan.path, into ? join(plan.local, basename(trimSlash(plan.path))) : plan.local, folder);
+      }
+      if (ctx.json) return printJson(ctx, results);
+      return;
+    }
     let result: TransferResult;
     if (plan.direction === 'upload') {
       const path = plan.path.endsWith('/') || (await isRemoteFolder(link, plan.device, plan.path)) ? `${plan.path.replace(/\/+$/, '')}/${basename(plan.local)}` : plan.path;
-      result = await uploadFile(link, plan.device, plan.local, path, onProgress);
+      result = await uploadFile(link, plan.device, plan.local, path, options);
     } else {
-      result = await downloadFile(link, plan.device, plan.path, plan.local, onProgress);
+      result = await downloadFile(link, plan.device, plan.path, plan.local, options);
     }
-    reporter?.finish(result.size);
+    report(result);
     if (ctx.json) return printJson(ctx, result);
-    const where = plan.direction === 'upload' ? `${plan.device}:${result.path}` : result.path;
-    ctx.note(`${where}  ${result.size} bytes  sha256 ${result.sha256}${result.resumedFrom ? `  (resumed at byte ${result.resumedFrom})` : ''}\n`);
+  } catch (err) {
+    if (interrupted && err instanceof TransferCancelled) {
+      ctx.note(`fleetctl: cp: ${err.message}\n`);
+      return SIGNAL_EXIT[interrupted];
+    }
+    throw err;
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     link.close();
   }
 }
+
+const trimSlash = (path: string): string => path.replace(/(.)\/+$/, '$1');
 
 /** Is DEVICE:PATH an existing folder (then the file goes inside it, as with scp)? */
 async function isRemoteFolder(link: HubLink, device: string, path: string): Promise<boolean> {

@@ -39,7 +39,29 @@ export function transferIdFor(absPath: string, st: { dev: number; ino: number; s
   return createHash('sha256').update(`${absPath}\0${st.dev}\0${st.ino}\0${st.size}\0${Math.floor(st.mtimeMs)}`).digest('hex').slice(0, 32);
 }
 
-export async function uploadFile(link: HubLink, deviceId: string, localPath: string, remotePath: string, onProgress?: ProgressListener): Promise<TransferResult> {
+export interface TransferOptions {
+  onProgress?: ProgressListener;
+  /** Aborting cancels (Ctrl-C): the channel is closed as cancelled and the device removes its temporary file. */
+  signal?: AbortSignal;
+}
+
+/** Thrown when a transfer was cancelled (Ctrl-C). */
+export class TransferCancelled extends CliError {
+  constructor(what: string) {
+    super(`${what} cancelled; nothing was kept`, EXIT.failed);
+  }
+}
+
+/**
+ * The close reason of a cancel: the device removes an upload's temporary
+ * file at once for a reason starting with `cancelled`; any other end of the
+ * channel is a cut, and the device keeps the bytes for a resume.
+ */
+export const CANCEL_REASON = 'cancelled by the operator (Ctrl-C)';
+
+export async function uploadFile(link: HubLink, deviceId: string, localPath: string, remotePath: string, options: TransferOptions = {}): Promise<TransferResult> {
+  const { onProgress, signal } = options;
+  if (signal?.aborted) throw new TransferCancelled(`the upload of ${localPath}`);
   const file = await open(localPath, 'r').catch((err: Error) => {
     throw new UsageError(`cannot read ${localPath}: ${err.message}`);
   });
@@ -53,6 +75,9 @@ export async function uploadFile(link: HubLink, deviceId: string, localPath: str
       { kind: { $case: 'file', file: { op: 'upload', path: remotePath, size, mode: st.mode & 0o777, transferId: transferIdFor(resolve(localPath), st) } } },
       { grant: false, maxFrameBytes: UPLOAD_FRAME_BYTES },
     );
+    const cancel = (): void => channel.close(CANCEL_REASON);
+    signal?.addEventListener('abort', cancel);
+    if (signal?.aborted) cancel();
     let offsetSeen: (offset: number) => void = () => undefined;
     const offsetKnown = new Promise<number>((r) => (offsetSeen = r));
     let deviceSha: string | undefined;
@@ -81,6 +106,8 @@ export async function uploadFile(link: HubLink, deviceId: string, localPath: str
     const sha256 = hash.digest('hex');
     if (!channel.isEnded) channel.send({ $case: 'eof', eof: { sha256 } });
     const end = await channel.ended;
+    signal?.removeEventListener('abort', cancel);
+    if (signal?.aborted) throw new TransferCancelled(`the upload of ${localPath}`);
     if (end.error) throw refusalError(end.error.code, end.error.message);
     if (deviceSha === undefined) throw new CliError(`the upload was cut (${end.reason}): run the same command again to resume`, EXIT.failed);
     if (deviceSha !== sha256) throw new CliError(`the device's file hashes to ${deviceSha}, ${localPath} to ${sha256}: copy again`, EXIT.failed);

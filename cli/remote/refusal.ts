@@ -26,9 +26,20 @@ const HINTS: Readonly<Record<string, { hint: string; exit?: ExitCode }>> = {
   'hub-unavailable': { hint: 'the connection to the hub broke; run the command again', exit: EXIT.hub },
 };
 
+/** A refusal, its code kept for callers that handle some codes themselves. */
+export class RefusalError extends CliError {
+  constructor(
+    readonly code: string,
+    message: string,
+    exitCode: ExitCode,
+  ) {
+    super(message, exitCode);
+  }
+}
+
 /** A CliError for a refusal or an error frame with `code`. */
-export function refusalError(code: string, message: string): CliError {
+export function refusalError(code: string, message: string): RefusalError {
   const known = HINTS[code];
   const text = message || code;
-  return new CliError(known ? `${text} [${code}]: ${known.hint}` : `${text} [${code}]`, known?.exit ?? EXIT.failed);
+  return new RefusalError(code, known ? `${text} [${code}]: ${known.hint}` : `${text} [${code}]`, known?.exit ?? EXIT.failed);
 }
