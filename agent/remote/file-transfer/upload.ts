@@ -198,10 +198,11 @@ async function makeFolders(policy: RootPolicy, folders: string[], owner: { uid: 
       made = false;
     }
     const real = await realpath(folder);
-    if (real !== folder || !(await stat(real)).isDirectory()) {
+    if (real !== folder) {
       if (made) await rmdir(folder).catch(() => undefined);
       throw new RemoteError('outside-roots', `${shown}: ${folder} changed while it was being created (it leads to ${real}); allowed: ${policy.config.roots.join(', ')}`);
     }
+    if (!(await stat(real)).isDirectory()) throw new RemoteError('not-regular', `${shown}: ${folder} exists and is not a folder`);
     if (made && owner) await chown(folder, owner.uid, owner.gid);
   }
 }
