@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { ConsoleServiceService } from '../proto/gen/fleet/v1/console';
-import { DeviceServiceService } from '../proto/gen/fleet/v1/device';
 import { artifactPaths, prepareArtifactDirs } from './artifacts/artifact-paths';
 import { loadTrustedKeys } from './artifacts/trusted-keys';
 import { ensureAdminToken } from './auth/admin-token';
@@ -13,6 +12,7 @@ import { prepareDataDir } from './data-dir';
 import { DeploymentDispatcher, REPORT_FLUSH_MS } from './deployments/deployment-dispatcher';
 import { AdmissionWaiters } from './device/admission-waiters';
 import { createArtifactStreamHandler } from './device/artifact-stream';
+import { HUB_DEVICE_SERVICE } from './device/download-chunk';
 import { createDeviceService } from './device/device-service';
 import { DeviceSessions } from './device/device-sessions';
 import { DEFAULT_PENDING_POLLS_PER_SECOND, EnrollPacing } from './device/enroll-pacing';
@@ -147,7 +147,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
 
     const server = new grpc.Server(SERVER_OPTIONS);
     server.addService(
-      DeviceServiceService,
+      HUB_DEVICE_SERVICE,
       createDeviceService({
         store,
         sessions,

@@ -1,5 +1,7 @@
 import { status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { createHash, randomBytes as cryptoRandomBytes } from 'node:crypto';
+import { truncateSync } from 'node:fs';
+import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +10,7 @@ import type { DeviceServiceClient, DownloadChunk } from '../../proto/gen/fleet/v
 import { acceptedDevice, placeRawArtifact, uploadTestArtifact, type TestDevice } from '../testing/fleet-fixtures';
 import { bearer, call, consoleClient, deviceClient } from '../testing/grpc-clients';
 import { startTestHub, type TestHub } from '../testing/test-hub';
-import { DOWNLOAD_CHUNK_BYTES } from './serve-download';
+import { DOWNLOAD_CHUNK_BYTES, SHARED_ARTIFACT_MAX_BYTES } from './serve-download';
 
 let t: TestHub;
 let devices: DeviceServiceClient;
@@ -95,6 +97,26 @@ describe('Download', () => {
     expect(other.chunks).toEqual([]);
     expect((await download(undefined, artifact.id, 0)).error?.code).toBe(status.UNAUTHENTICATED);
     expect((await download(target.token, 'not-a-sha', 0)).error?.code).toBe(status.INVALID_ARGUMENT);
+  });
+
+  it('serves a small artifact from chunks read once and shared; a big one is read per download', async () => {
+    const small = cryptoRandomBytes(300_000);
+    const big = cryptoRandomBytes(SHARED_ARTIFACT_MAX_BYTES + 1);
+    const smallRecord = await placeRawArtifact(t, small, 'small', ['board']);
+    const bigRecord = await placeRawArtifact(t, big, 'big-shared', ['board']);
+    await deploy(smallRecord.id, [target.id]);
+    await deploy(bigRecord.id, [target.id]);
+    const both = await Promise.all([download(target.token, smallRecord.id, 0), download(target.token, smallRecord.id, 0), download(target.token, bigRecord.id, 0)]);
+    expect(both.map((d) => d.error)).toEqual([undefined, undefined, undefined]);
+    expect([both[0].data.equals(small), both[1].data.equals(small), both[2].data.equals(big)]).toEqual([true, true, true]);
+    // The files are content-addressed and never change; cut short on disk
+    // here only to show which download reads them.
+    for (const id of [smallRecord.id, bigRecord.id]) truncateSync(join(t.dir, 'artifacts', 'sha256', id), 1000);
+    const again = await download(target.token, smallRecord.id, 0);
+    expect(again.error).toBeUndefined();
+    expect(again.data.equals(small)).toBe(true);
+    const bigAgain = await download(target.token, bigRecord.id, 0);
+    expect(bigAgain.error?.details).toMatch(/shorter than recorded/);
   });
 
   it('keeps hub memory bounded for a slow reader of a 64 MiB artifact', async () => {
