@@ -116,7 +116,7 @@ export class DeploymentDispatcher {
       return;
     }
     this.writer.add({ ...toRecord(deviceId, report), attempt: current.attempt ?? 0 });
-    if (final) await this.writer.flush();
+    if (final) await this.writer.flushSoon();
     else if (stage) await this.continueIfReleased(deviceId, deploymentId, stage);
   }
 

@@ -4,11 +4,13 @@ import type { AppliedReports, HubStore, UpdateReportRecord } from '../store/stor
 // report) but written in batches: one transaction per tick for every device
 // that reported, keeping only each device's newest report and all of its
 // log lines. 1,000 devices reporting every second cost a few transactions a
-// second, not 1,000. Final reports are flushed at once by the caller.
+// second, not 1,000. Final reports are flushed at once by the caller
+// (flushSoon: with the others that arrived in the same turn of the event loop).
 export class ReportWriter {
   private pending = new Map<string, UpdateReportRecord>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  private soon: Promise<void> | undefined;
 
   constructor(
     private readonly store: HubStore,
@@ -32,6 +34,22 @@ export class ReportWriter {
     const k = key(report.deploymentId, report.deviceId);
     const queued = this.pending.get(k);
     this.pending.set(k, queued ? { ...report, logLines: [...queued.logLines, ...report.logLines] } : report);
+  }
+
+  /**
+   * Writes what is queued once the current batch of I/O callbacks is done
+   * (setImmediate): final reports that arrive together, from many devices'
+   * connections read in one turn of the event loop, share one transaction
+   * instead of one each. Resolves once they are in the database.
+   */
+  flushSoon(): Promise<void> {
+    this.soon ??= new Promise((resolve) =>
+      setImmediate(() => {
+        this.soon = undefined;
+        void this.flush().then(resolve);
+      }),
+    );
+    return this.soon;
   }
 
   /** Writes everything queued so far; resolves once it is in the database. */
