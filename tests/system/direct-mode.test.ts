@@ -14,7 +14,7 @@ import { DirectSessions, type DirectEvent } from '../../src-main/services/direct
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, get as httpGet } from 'node:http';
 import { connect as tcpConnect, createServer as createTcpServer } from 'node:net';
-import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 // Direct mode against a real Debian OpenSSH sshd on 127.0.0.1 (temporary
@@ -193,6 +193,20 @@ describe('direct mode: SFTP', () => {
 
     const listing = await listDirectory(conn, remote);
     expect(listing).toEqual([expect.objectContaining({ name: 'data.bin', type: 'file', size: up.bytes, mode: 0o640 })]);
+  });
+
+  it('makes the missing folders of an upload (a dropped folder), and refuses a path through a file', async () => {
+    const src = join(local, 'small.bin');
+    writeFileSync(src, randomBytes(1000));
+    await Promise.all(['a.bin', 'b.bin'].map((name) => uploadFile(conn, src, join(remote, 'new', 'deep', name))));
+    expect(readdirSync(join(remote, 'new', 'deep')).sort()).toEqual(['a.bin', 'b.bin']);
+    expect(statSync(join(remote, 'new')).mode & 0o777).toBe(0o755);
+    writeFileSync(join(remote, 'plain'), 'x');
+    const err = (await uploadFile(conn, src, join(remote, 'plain', 'x.bin')).catch((e: unknown) => e)) as DirectError;
+    expect(err.message).toMatch(/plain is not a folder/);
+    rmSync(join(remote, 'new'), { recursive: true });
+    rmSync(join(remote, 'plain'));
+    rmSync(src);
   });
 
   it('says clearly when the file to download does not exist, and writes nothing', async () => {

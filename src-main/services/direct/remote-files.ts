@@ -53,6 +53,7 @@ export async function listDirectory(conn: SshConnection, remoteDir: string): Pro
 export const sftpCall = {
   stat: (sftp: SFTPWrapper, path: string) =>
     new Promise<{ mode: number; size: number }>((resolve, reject) => sftp.stat(path, (err, st) => (err ? reject(err) : resolve(st)))),
+  mkdir: (sftp: SFTPWrapper, path: string) => new Promise<void>((resolve, reject) => sftp.mkdir(path, { mode: 0o755 }, (err) => (err ? reject(err) : resolve()))),
   unlink: (sftp: SFTPWrapper, path: string) => new Promise<void>((resolve, reject) => sftp.unlink(path, (err) => (err ? reject(err) : resolve()))),
   /** Atomic replace (OpenSSH's posix-rename), falling back to plain rename where the extension is missing. */
   rename: (sftp: SFTPWrapper, from: string, to: string) =>
