@@ -16,6 +16,7 @@ import { HUB_DEVICE_SERVICE } from './device/download-chunk';
 import { createDeviceService } from './device/device-service';
 import { DeviceSessions } from './device/device-sessions';
 import { DEFAULT_PENDING_POLLS_PER_SECOND, EnrollPacing } from './device/enroll-pacing';
+import { InventoryWriter } from './device/inventory-writer';
 import { PresenceWriter } from './device/presence-writer';
 import { formatHostPort, parseListen } from './listen-address';
 import { systemClock, type Clock } from './rollouts/clock';
@@ -73,7 +74,7 @@ export interface RunningHub {
 }
 
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
-/** How often presence (online/offline/last seen) is written. */
+/** How often presence (online/offline/last seen) and inventory reports are written. */
 const PRESENCE_FLUSH_MS = 100;
 
 const SERVER_OPTIONS: grpc.ServerOptions = {
@@ -117,6 +118,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     log(`trusting ${trusted.keys.length} artifact signing key${trusted.keys.length === 1 ? '' : 's'} (${artifacts.trustedKeys}/*.pub)`);
 
     const presence = new PresenceWriter(store, PRESENCE_FLUSH_MS, log);
+    const inventory = new InventoryWriter(store, PRESENCE_FLUSH_MS, log);
     const sessions = new DeviceSessions(presence, heartbeatIntervalMs);
     const waiters = new AdmissionWaiters();
     const clock = opts.clock ?? systemClock;
@@ -152,6 +154,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
         store,
         sessions,
         presence,
+        inventory,
         tokenTtlMs: opts.tokenTtlMs ?? 60 * 60_000,
         pacing: new EnrollPacing(store, opts.enrollRetryMs ?? 5000, opts.pendingPollsPerSecond ?? DEFAULT_PENDING_POLLS_PER_SECOND),
         waiters,
@@ -176,6 +179,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     const listener = await listen({ host, port, certPem: cert.certPem, keyPem: cert.keyPem, grpcServer: server, artifacts: createArtifactStreamHandler(store, artifacts, log) });
     const boundPort = listener.port;
     presence.start();
+    inventory.start();
     deployments.start();
     scheduler.start();
     sessions.startSweeper();
@@ -207,6 +211,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
           listener.destroy();
           await stopped;
           await presence.stop();
+          await inventory.stop();
           await scheduler.stop();
           await dynamicTargets.idle();
           await deployments.stop();

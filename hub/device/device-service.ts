@@ -21,6 +21,7 @@ import { requestedWaitMs, type AdmissionWaiters } from './admission-waiters';
 import { authenticateDevice } from './device-auth';
 import { endCall, type DeviceCall, type DeviceSession, type DeviceSessions } from './device-sessions';
 import type { EnrollPacing } from './enroll-pacing';
+import type { InventoryWriter } from './inventory-writer';
 import type { PresenceWriter } from './presence-writer';
 import { serveDownload, type DownloadCall } from './serve-download';
 import { serveDeviceChannel } from '../remote/device-channel';
@@ -30,6 +31,8 @@ export interface DeviceServiceContext {
   store: HubStore;
   sessions: DeviceSessions;
   presence: PresenceWriter;
+  /** Inventory reports, written in batches. */
+  inventory: InventoryWriter;
   tokenTtlMs: number;
   /** retry_after_ms for pending devices. */
   pacing: EnrollPacing;
@@ -176,7 +179,7 @@ async function onDeviceMessage(ctx: DeviceServiceContext, session: DeviceSession
     case 'inventory': {
       const report = message.msg.inventory;
       checkInventory(report.attributes);
-      await ctx.store.updateInventory(session.deviceId, report.attributes, report.full, `device:${session.deviceId}`);
+      ctx.inventory.add({ deviceId: session.deviceId, attributes: report.attributes, full: report.full, actor: `device:${session.deviceId}` });
       return;
     }
     case 'update':

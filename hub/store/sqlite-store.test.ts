@@ -35,6 +35,27 @@ describe('SqliteStore', () => {
     }
   });
 
+  it('applies batched inventory reports in order, in one transaction, with an event only per change', async () => {
+    for (const id of ['d1', 'd2']) await store.preauthorizeDevice({ id, publicKey: key(id === 'd1' ? 1 : 2), identity: { device_type: 't' } }, 'ops');
+    await store.applyInventories([{ deviceId: 'd1', attributes: { a: '1' }, full: true, actor: 'device:d1' }]);
+    const seen: HubEvent[][] = [];
+    store.subscribe((events) => seen.push(events));
+    await store.applyInventories([
+      // Unchanged after the write above: no event.
+      { deviceId: 'd1', attributes: { a: '1' }, full: true, actor: 'device:d1' },
+      // A patch that only means something after the full report before it.
+      { deviceId: 'd2', attributes: { x: '1', y: '2' }, full: true, actor: 'device:d2' },
+      { deviceId: 'd2', attributes: { y: '' }, full: false, actor: 'device:d2' },
+      { deviceId: 'gone', attributes: { z: '1' }, full: true, actor: 'device:gone' },
+    ]);
+    expect(seen.map((batch) => batch.map((e) => `${e.kind} ${e.entityId}`))).toEqual([['device.inventory d2', 'device.inventory d2']]);
+    expect((await store.getDevice('d2'))!.inventory).toEqual({ x: '1' });
+    expect((await store.getDevice('d1'))!.inventory).toEqual({ a: '1' });
+    // Nothing changed at all: no transaction, no event.
+    await store.applyInventories([{ deviceId: 'd2', attributes: { x: '1' }, full: false, actor: 'device:d2' }]);
+    expect(seen).toHaveLength(1);
+  });
+
   it('appends one event per change, in the same order listeners see them', async () => {
     const seen: HubEvent[] = [];
     store.subscribe((events) => seen.push(...events));

@@ -54,6 +54,7 @@ import type {
   NewDevice,
   Operator,
   OperatorRole,
+  InventoryUpdate,
   PresenceChange,
   UpdateReportRecord,
 } from './store';
@@ -242,6 +243,26 @@ export class SqliteStore implements HubStore {
       const next = applyInventory(device.inventory, attributes, full);
       if (sameRecord(device.inventory, next)) return undefined;
       return this.writeDevice(events, actor, 'device.inventory', { ...device, inventory: sortedRecord(next) });
+    });
+  }
+
+  async applyInventories(updates: InventoryUpdate[]): Promise<void> {
+    // Usually nothing changed (every connect sends the full inventory): plain
+    // reads say so without taking the write lock; otherwise every report is
+    // applied in order inside one transaction.
+    const changes = (u: InventoryUpdate) => {
+      const current = this.readDevice(u.deviceId);
+      return current !== undefined && !sameRecord(current.inventory, applyInventory(current.inventory, u.attributes, u.full));
+    };
+    if (!updates.some(changes)) return;
+    this.mutate((events) => {
+      for (const u of updates) {
+        const device = this.readDevice(u.deviceId);
+        if (!device) continue;
+        const next = applyInventory(device.inventory, u.attributes, u.full);
+        if (sameRecord(device.inventory, next)) continue;
+        this.writeDevice(events, u.actor, 'device.inventory', { ...device, inventory: sortedRecord(next) });
+      }
     });
   }
 

@@ -108,6 +108,14 @@ export interface PresenceChange {
   actor: string;
 }
 
+/** One inventory report of a device: full replacement or patch (empty value deletes). */
+export interface InventoryUpdate {
+  deviceId: string;
+  attributes: Record<string, string>;
+  full: boolean;
+  actor: string;
+}
+
 export interface AdmissionResult {
   changed: string[];
   notFound: string[];
@@ -409,6 +417,8 @@ export interface HubStore {
   setAdmission(target: { ids: string[]; filter?: DeviceFilter }, status: DeviceStatus, actor: string): Promise<AdmissionResult>;
   /** Full replacement or patch (empty value deletes). Returns the device when something changed. */
   updateInventory(id: string, attributes: Record<string, string>, full: boolean, actor: string): Promise<DeviceRecord | undefined>;
+  /** Applies inventory reports in order, the ones that change something in one transaction. */
+  applyInventories(updates: InventoryUpdate[]): Promise<void>;
   /** Applies a batch of presence facts in one transaction. */
   applyPresence(changes: PresenceChange[]): Promise<void>;
   /** Devices left online by a previous run that did not shut down cleanly. */

@@ -1,0 +1,52 @@
+import type { HubStore, InventoryUpdate } from '../store/store';
+
+// Inventory reports are gathered in memory and written in one transaction
+// per tick, in the order they came: every agent sends its full inventory
+// after each connect, so 10,000 devices reconnecting after an update's
+// reboot (each with a new version and slot) made 10,000 transactions, one
+// per report, that queued before the devices' other messages.
+export class InventoryWriter {
+  private queued: InventoryUpdate[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: HubStore,
+    private readonly intervalMs: number,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  start(): void {
+    this.timer ??= setInterval(() => void this.flush(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Queues a checked inventory report (full, or a patch where '' removes a key). */
+  add(update: InventoryUpdate): void {
+    this.queued.push(update);
+  }
+
+  /** Writes everything queued so far; resolves once it is in the database. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.writeBatch());
+    return this.flushing;
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.flush();
+  }
+
+  private async writeBatch(): Promise<void> {
+    if (!this.queued.length) return;
+    const batch = this.queued;
+    this.queued = [];
+    try {
+      await this.store.applyInventories(batch);
+    } catch (err) {
+      // The devices send their full inventory again on their next connect.
+      this.log(`could not record the inventory of ${batch.length} reports: ${(err as Error).message}`);
+    }
+  }
+}
