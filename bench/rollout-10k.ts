@@ -17,7 +17,8 @@
 // BENCH_SIM_STATE=DIR puts the simulated devices' state folders there
 // (default: in /dev/shm when it exists, see below).
 // BENCH_OUTPUT_DIR=DIR writes the hub's and the simulators' output there
-// every 10 s and at the end (what a slow run was doing).
+// every 10 s and at the end (what a slow run was doing); BENCH_SIM_VERBOSE=1
+// has the simulators log every device's steps.
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,7 +83,7 @@ async function startSims(bench: UpdateBench, n: number, firstIndex: number, stat
   const online = known.filter((d) => d.online).length + n;
   const tally = new FleetTally(bench.operator.client, bench.operator.token);
   const ca = join(bench.hub.dataDir, 'hub.crt');
-  const sim = startProgram('fleet-agent', ['sim', '--hub', bench.hub.address, '--ca', ca, '--devices', String(n), '--start-index', String(firstIndex), '--state', stateDir, '--artifact-key', bench.keyFile]);
+  const sim = startProgram('fleet-agent', ['sim', '--hub', bench.hub.address, '--ca', ca, '--devices', String(n), '--start-index', String(firstIndex), '--state', stateDir, '--artifact-key', bench.keyFile, ...(process.env.BENCH_SIM_VERBOSE ? ['--verbose'] : [])]);
   try {
     await waitFor(`${total} devices enrolled`, () => tally.total === total, 300_000, 100);
     await bench.operator.acceptAllPending();
