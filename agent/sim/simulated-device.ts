@@ -19,6 +19,7 @@ import { StateStore } from '../update/state-store';
 import { UpdateEngine } from '../update/update-engine';
 import { deviceRemoteConfig, makeOwnRoots, type DeviceRemoteConfig, type SimRemoteConfig } from './sim-remote';
 import { simIdentity, simInventory } from './sim-device';
+import type { Slots } from './slots';
 import { FACTORY_VERSION, SIM_ROOTFS_GROUP, SIM_ROOTFS_HEADER_BYTES, factoryImage, parseSimRootfsHeader } from './sim-rootfs';
 import { remoteInventory } from '../remote/remote-inventory';
 
@@ -54,6 +55,8 @@ export interface SimulatedDeviceOptions {
   failHealth?: (index: number) => boolean;
   /** Remote sessions this device serves (relative file roots inside its state folder); none: it refuses them all (`disabled`). */
   remote?: SimRemoteConfig;
+  /** Shared by the simulator's devices: a reboot holds one from power-off until the new agent is online (or REBOOT_HOLD_MS). */
+  rebootSlots?: Slots;
   log?: (line: string) => void;
 }
 
@@ -65,6 +68,8 @@ export const FACTORY_PROVIDES: Readonly<Record<string, string>> = {
 
 /** Power-ons in a row of a system that never comes up before the simulator gives up on the device. */
 const MAX_DEAD_BOOTS = 10;
+/** Longest a reboot holds its slot waiting for the new agent to come online. */
+const REBOOT_HOLD_MS = 20_000;
 
 export class SimulatedDevice {
   agent: DeviceAgent;
@@ -80,6 +85,8 @@ export class SimulatedDevice {
   private readonly store: StateStore;
   private rebooting?: Promise<void>;
   private closed = false;
+  /** Aborted by stop(): a reboot waiting for a slot or for its agent gives up. */
+  private readonly closing = new AbortController();
 
   constructor(private readonly o: SimulatedDeviceOptions) {
     this.bootDir = join(o.stateDir, 'bootloader');
@@ -107,6 +114,7 @@ export class SimulatedDevice {
 
   async stop(): Promise<void> {
     this.closed = true;
+    this.closing.abort();
     await this.rebooting;
     await this.link.stop('device stopping');
     await this.agent.stop();
@@ -249,6 +257,7 @@ export class SimulatedDevice {
   }
 
   private async reboot(): Promise<void> {
+    const release = await this.o.rebootSlots?.acquire(this.closing.signal);
     try {
       crashPoint('sim:reboot');
       await this.link.stop('device rebooting');
@@ -263,10 +272,33 @@ export class SimulatedDevice {
       if (this.closed) return;
       const engine = exists(join(this.store.dir, 'state.json')) ? this.ensureEngine() : undefined;
       await engine?.start();
-      if (!this.closed) this.agent.start();
+      if (this.closed) return;
+      this.agent.start();
+      if (release) await this.untilOnline(this.agent, REBOOT_HOLD_MS);
     } catch (err) {
       this.o.log?.(`${this.o.name}: reboot failed: ${(err as Error).message}`);
+    } finally {
+      release?.();
     }
+  }
+
+  /** Resolves when `agent` is online, after `ms`, or when the device stops. */
+  private untilOnline(agent: DeviceAgent, ms: number): Promise<void> {
+    if (agent.state === 'online' || this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        agent.off('state', onState);
+        this.closing.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const onState = (state: string): void => {
+        if (state === 'online' || state === 'stopped') done();
+      };
+      const timer = setTimeout(done, ms);
+      agent.on('state', onState);
+      this.closing.signal.addEventListener('abort', done, { once: true });
+    });
   }
 }
 

@@ -3,6 +3,7 @@ import type { AgentState, DeviceAgent } from '../agent';
 import { DEFAULT_SIM_DEVICE_TYPE, simDeviceName } from './sim-device';
 import { deviceRemoteConfig, type SimRemoteConfig } from './sim-remote';
 import { SimulatedDevice } from './simulated-device';
+import { Slots } from './slots';
 
 // N simulated devices in one process. Each is a full DeviceAgent with its own
 // identity key, state folder and TLS connection, and takes real updates
@@ -50,6 +51,15 @@ export interface SimulatorOptions {
    * device refuses remote sessions (`disabled`).
    */
   remote?: SimRemoteConfig;
+  /**
+   * Devices rebooting at once (default 100); the others wait their turn. A
+   * reboot (stop the agent, boot, new agent, TLS handshake, Hello) is CPU
+   * work on this one event loop: thousands started together all finish
+   * together, each taking as long as all of them, past the agent's 30 s
+   * Hello timeout at 10,000 devices — a failure of the simulation, not of
+   * the hub. Real devices reboot on their own CPUs.
+   */
+  concurrentReboots?: number;
   log?: (line: string) => void;
 }
 
@@ -65,6 +75,7 @@ const STATES: AgentState[] = ['starting', 'enrolling', 'pending', 'rejected', 'c
 /** A simulated device's inventory never changes on its own: check rarely. */
 const SIM_INVENTORY_INTERVAL_MS = 3_600_000;
 const START_TICK_MS = 10;
+const DEFAULT_CONCURRENT_REBOOTS = 100;
 
 /**
  * Exactly ⌊N·percent/100⌋ of the devices 1..N, spread evenly by index: device
@@ -85,6 +96,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   // A bad remote section fails here, once, rather than in every device.
   deviceRemoteConfig(opts.remote, join(opts.stateDir, simDeviceName(first)));
 
+  const rebootSlots = new Slots(opts.concurrentReboots ?? DEFAULT_CONCURRENT_REBOOTS);
   const devices: SimulatedDevice[] = [];
   for (let i = 0; i < opts.devices; i++) {
     const index = first + i;
@@ -106,6 +118,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
         hooksDir: opts.hooksDir,
         failHealth: opts.failHealth,
         remote: opts.remote,
+        rebootSlots,
         log: opts.log,
       }),
     );
