@@ -55,7 +55,7 @@ export interface SimulatedDeviceOptions {
   failHealth?: (index: number) => boolean;
   /** Remote sessions this device serves (relative file roots inside its state folder); none: it refuses them all (`disabled`). */
   remote?: SimRemoteConfig;
-  /** Shared by the simulator's devices: a reboot holds one from power-off until the new agent is online (or REBOOT_HOLD_MS). */
+  /** Shared by the simulator's devices: a reboot holds one from power-off until its new agent starts. */
   rebootSlots?: Slots;
   log?: (line: string) => void;
 }
@@ -68,8 +68,6 @@ export const FACTORY_PROVIDES: Readonly<Record<string, string>> = {
 
 /** Power-ons in a row of a system that never comes up before the simulator gives up on the device. */
 const MAX_DEAD_BOOTS = 10;
-/** Longest a reboot holds its slot waiting for the new agent to come online. */
-const REBOOT_HOLD_MS = 20_000;
 
 export class SimulatedDevice {
   agent: DeviceAgent;
@@ -85,7 +83,7 @@ export class SimulatedDevice {
   private readonly store: StateStore;
   private rebooting?: Promise<void>;
   private closed = false;
-  /** Aborted by stop(): a reboot waiting for a slot or for its agent gives up. */
+  /** Aborted by stop(): a reboot waiting for a slot gives up. */
   private readonly closing = new AbortController();
 
   constructor(private readonly o: SimulatedDeviceOptions) {
@@ -272,33 +270,12 @@ export class SimulatedDevice {
       if (this.closed) return;
       const engine = exists(join(this.store.dir, 'state.json')) ? this.ensureEngine() : undefined;
       await engine?.start();
-      if (this.closed) return;
-      this.agent.start();
-      if (release) await this.untilOnline(this.agent, REBOOT_HOLD_MS);
+      if (!this.closed) this.agent.start();
     } catch (err) {
       this.o.log?.(`${this.o.name}: reboot failed: ${(err as Error).message}`);
     } finally {
       release?.();
     }
-  }
-
-  /** Resolves when `agent` is online, after `ms`, or when the device stops. */
-  private untilOnline(agent: DeviceAgent, ms: number): Promise<void> {
-    if (agent.state === 'online' || this.closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        agent.off('state', onState);
-        this.closing.signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const onState = (state: string): void => {
-        if (state === 'online' || state === 'stopped') done();
-      };
-      const timer = setTimeout(done, ms);
-      agent.on('state', onState);
-      this.closing.signal.addEventListener('abort', done, { once: true });
-    });
   }
 }
 
