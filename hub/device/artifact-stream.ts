@@ -1,12 +1,11 @@
 import { Metadata, status } from '@grpc/grpc-js';
-import { createReadStream } from 'node:fs';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
-import { pipeline } from 'node:stream/promises';
 import type { ArtifactStreamHandler } from '../../proto/shared-port';
 import type { ArtifactPaths } from '../artifacts/artifact-paths';
 import { RpcError } from '../rpc-error';
 import type { HubStore } from '../store/store';
 import { grantArtifact } from './artifact-access';
+import { sendFileRange } from './send-file-range';
 
 // Artifact bytes as a plain HTTP/2 stream on the hub's own port (ALPN
 // `fleet-artifacts/1`, see proto/shared-port.ts) — the path devices use.
@@ -78,9 +77,8 @@ async function serve(store: HubStore, paths: ArtifactPaths, stream: ServerHttp2S
   if (range !== undefined && length > 0) stream.respond({ ':status': 206, ...response, 'content-range': `bytes ${offset}-${grant.size - 1}/${grant.size}` });
   else stream.respond({ ':status': 200, ...response });
   if (length === 0) return void stream.end();
-  // pipeline applies HTTP/2 flow control to the reads and closes the file
-  // whether the device stays or goes.
-  await pipeline(createReadStream(grant.path, { start: offset, end: grant.size - 1, highWaterMark: READ_BYTES }), stream).catch((err: unknown) => {
+  // HTTP/2 flow control paces the reads; the file is closed whether the device stays or goes.
+  await sendFileRange(stream, grant.path, offset, grant.size, READ_BYTES).catch((err: unknown) => {
     if (!stream.destroyed) throw err;
   });
 }
