@@ -75,8 +75,14 @@ async function staysAt(f: SimFleet, status: string): Promise<void> {
 const file = (f: SimFleet, name: string): string => readFileSync(join(f.dev, name), 'utf8');
 
 describe('pause points on a simulated device', () => {
-  it('stops before install, reboot and commit; only the continue of that stage releases each', async () => {
-    const f = await fleet();
+  // The second run gives the simulator one update slot and one reboot slot:
+  // each pause, the reboot and the end must hand the slot back, or the
+  // device waits for itself.
+  it.each([
+    ['', {}],
+    [' (one update slot, one reboot slot)', { concurrentUpdates: 1, concurrentReboots: 1 }],
+  ])('stops before install, reboot and commit; only the continue of that stage releases each%s', async (_name, slots) => {
+    const f = await fleet(slots);
     await deploy(f, { pauseBeforeInstall: true, pauseBeforeReboot: true, pauseBeforeCommit: true });
     await reach(f, 'paused-before-install');
     // Downloaded and written into slot b, nothing activated.

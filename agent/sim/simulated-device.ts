@@ -9,6 +9,7 @@ import type { Slot } from '../bootloader/bootloader';
 import { readActiveSlot } from '../bootloader/kernel-cmdline';
 import { cmdlineFile, envFile, simBootloader, simulateBoot } from '../bootloader/sim-bootloader';
 import type { ControlChannel } from '../control-channel';
+import type { DeviceMessage, HubMessage } from '../../proto/gen/fleet/v1/device';
 import { RemoteLink } from '../remote-link/remote-link';
 import { RemoteSessions } from '../remote/remote-sessions';
 import { crashPoint } from '../update/fault-injection';
@@ -57,6 +58,8 @@ export interface SimulatedDeviceOptions {
   remote?: SimRemoteConfig;
   /** Shared by the simulator's devices: a reboot holds one from power-off until its new agent starts. */
   rebootSlots?: Slots;
+  /** Shared by the simulator's devices: a deployment command waits for one, held until the device reports a pause, a reboot or an end (UPDATE_HOLD_MS at most). */
+  updateSlots?: Slots;
   log?: (line: string) => void;
 }
 
@@ -68,6 +71,10 @@ export const FACTORY_PROVIDES: Readonly<Record<string, string>> = {
 
 /** Power-ons in a row of a system that never comes up before the simulator gives up on the device. */
 const MAX_DEAD_BOOTS = 10;
+/** Longest a device holds an update slot without reporting a pause, a reboot or an end. */
+const UPDATE_HOLD_MS = 60_000;
+/** Reports after which a device's update work no longer needs the simulator's CPU. */
+const RESTING: ReadonlySet<string> = new Set(['paused-before-install', 'paused-before-reboot', 'paused-before-commit', 'rebooting', 'success', 'failure', 'rolled-back', 'already-installed', 'incompatible', 'aborted']);
 
 export class SimulatedDevice {
   agent: DeviceAgent;
@@ -85,6 +92,10 @@ export class SimulatedDevice {
   private closed = false;
   /** Aborted by stop(): a reboot waiting for a slot gives up. */
   private readonly closing = new AbortController();
+  /** The update slot this device holds, and its safety timer. */
+  private updateSlot?: { release: () => void; timer: NodeJS.Timeout };
+  /** Hub messages that came while a deployment command waited for its slot: delivered after it, in order. */
+  private deferred?: HubMessage[];
 
   constructor(private readonly o: SimulatedDeviceOptions) {
     this.bootDir = join(o.stateDir, 'bootloader');
@@ -113,6 +124,7 @@ export class SimulatedDevice {
   async stop(): Promise<void> {
     this.closed = true;
     this.closing.abort();
+    this.releaseUpdateSlot();
     await this.rebooting;
     await this.link.stop('device stopping');
     await this.agent.stop();
@@ -125,9 +137,10 @@ export class SimulatedDevice {
     this.link = link;
     const control: ControlChannel = {
       online: (send) => {
-        this.send = send;
+        const watched = this.watchReports(send);
+        this.send = watched;
         link.online(send);
-        this.engine?.online(send);
+        this.engine?.online(watched);
       },
       offline: () => {
         this.send = undefined;
@@ -136,8 +149,7 @@ export class SimulatedDevice {
       },
       message: (msg) => {
         if (link.message(msg)) return;
-        if (msg.msg?.$case === 'deployment' && !this.engine) void this.ensureEngine().start();
-        this.engine?.message(msg);
+        this.onUpdateMessage(msg);
       },
     };
     const agent: DeviceAgent = new DeviceAgent({
@@ -154,6 +166,52 @@ export class SimulatedDevice {
       log: o.log && ((line) => o.log!(`${o.name}: ${line}`)),
     });
     return agent;
+  }
+
+  /**
+   * Deployment messages for the update engine. With update slots, a
+   * deployment command waits for one (see SimulatorOptions.concurrentUpdates)
+   * and what comes after it waits behind it, in order.
+   */
+  private onUpdateMessage(msg: HubMessage): void {
+    if (this.deferred) {
+      this.deferred.push(msg);
+      return;
+    }
+    const slots = this.o.updateSlots;
+    if (msg.msg?.$case !== 'deployment' || !slots || this.updateSlot) {
+      this.deliver(msg);
+      return;
+    }
+    this.deferred = [msg];
+    void slots.acquire(this.closing.signal).then((release) => {
+      const waiting = this.deferred ?? [];
+      this.deferred = undefined;
+      if (this.closed) return release();
+      this.updateSlot = { release, timer: setTimeout(() => this.releaseUpdateSlot(), UPDATE_HOLD_MS) };
+      for (const m of waiting) this.deliver(m);
+    });
+  }
+
+  private deliver(msg: HubMessage): void {
+    if (msg.msg?.$case === 'deployment' && !this.engine) void this.ensureEngine().start();
+    this.engine?.message(msg);
+  }
+
+  /** The engine's messages to the hub, watched for the report that ends its use of an update slot. */
+  private watchReports(send: (msg: DeviceMessage) => void): (msg: DeviceMessage) => void {
+    return (msg) => {
+      send(msg);
+      if (msg.msg?.$case === 'update' && RESTING.has(msg.msg.update.status)) this.releaseUpdateSlot();
+    };
+  }
+
+  private releaseUpdateSlot(): void {
+    const slot = this.updateSlot;
+    if (!slot) return;
+    this.updateSlot = undefined;
+    clearTimeout(slot.timer);
+    slot.release();
   }
 
   private async inventory(publicKey: Buffer): Promise<Record<string, string>> {
@@ -255,6 +313,7 @@ export class SimulatedDevice {
   }
 
   private async reboot(): Promise<void> {
+    this.releaseUpdateSlot();
     const release = await this.o.rebootSlots?.acquire(this.closing.signal);
     try {
       crashPoint('sim:reboot');

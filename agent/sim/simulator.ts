@@ -60,6 +60,14 @@ export interface SimulatorOptions {
    * simulation, not of the hub. Real devices reboot on their own CPUs.
    */
   concurrentReboots?: number;
+  /**
+   * Devices working on an update at once (default 100): a deployment
+   * command waits for a slot, held until the device reports a pause, its
+   * reboot or an end. 2,500 devices downloading and verifying together kept
+   * a simulator's event loop busy past the agents' 10 s keepalive: their
+   * connections dropped ("Connection dropped") and all redialled at once.
+   */
+  concurrentUpdates?: number;
   log?: (line: string) => void;
 }
 
@@ -76,6 +84,7 @@ const STATES: AgentState[] = ['starting', 'enrolling', 'pending', 'rejected', 'c
 const SIM_INVENTORY_INTERVAL_MS = 3_600_000;
 const START_TICK_MS = 10;
 const DEFAULT_CONCURRENT_REBOOTS = 100;
+const DEFAULT_CONCURRENT_UPDATES = 100;
 
 /**
  * Exactly ⌊N·percent/100⌋ of the devices 1..N, spread evenly by index: device
@@ -97,6 +106,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   deviceRemoteConfig(opts.remote, join(opts.stateDir, simDeviceName(first)));
 
   const rebootSlots = new Slots(opts.concurrentReboots ?? DEFAULT_CONCURRENT_REBOOTS);
+  const updateSlots = new Slots(opts.concurrentUpdates ?? DEFAULT_CONCURRENT_UPDATES);
   const devices: SimulatedDevice[] = [];
   for (let i = 0; i < opts.devices; i++) {
     const index = first + i;
@@ -119,6 +129,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
         failHealth: opts.failHealth,
         remote: opts.remote,
         rebootSlots,
+        updateSlots,
         log: opts.log,
       }),
     );
