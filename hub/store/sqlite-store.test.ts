@@ -95,6 +95,12 @@ describe('SqliteStore', () => {
     expect((await store.eventsAfter(head, 10)).map((e) => e.kind)).toEqual(['device.online']);
     expect(await store.getDevice('p1')).toMatchObject({ online: true, lastSeenMs: 2000 });
     await store.applyPresence([{ deviceId: 'p1', lastSeenMs: 3000, actor: 'device:p1' }]);
+    // An older last-seen time (batches may overlap) and an unknown device change nothing.
+    await store.applyPresence([
+      { deviceId: 'p1', lastSeenMs: 2500, actor: 'device:p1' },
+      { deviceId: 'ghost', lastSeenMs: 4000, actor: 'device:ghost' },
+    ]);
+    expect(await store.getDevice('ghost')).toBeUndefined();
     expect(await store.headRevision()).toBe(head + 1);
     expect(await store.markAllOffline('hub')).toBe(1);
     expect(await store.getDevice('p1')).toMatchObject({ online: false, lastSeenMs: 3000 });

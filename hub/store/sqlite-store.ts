@@ -180,6 +180,10 @@ export class SqliteStore implements HubStore {
     return this.s.oldest.get()?.r ?? this.head + 1;
   }
 
+  async deviceStatus(id: string): Promise<DeviceStatus | undefined> {
+    return this.s.deviceStatus.get(id)?.status;
+  }
+
   async getDevice(id: string): Promise<DeviceRecord | undefined> {
     const row = this.s.getDevice.get(id);
     return row && fromRow(row);
@@ -270,10 +274,17 @@ export class SqliteStore implements HubStore {
     if (!changes.length) return;
     this.mutate((events) => {
       for (const change of changes) {
+        // A last-seen time alone (most of a tick while devices report) is one
+        // guarded UPDATE: reading and parsing the whole record for it was
+        // O(active devices) of JSON per 100 ms tick.
+        if (change.online === undefined) {
+          this.s.touchDevice.run(change.lastSeenMs, change.deviceId, change.lastSeenMs);
+          continue;
+        }
         const device = this.readDevice(change.deviceId);
         if (!device) continue;
         const lastSeenMs = Math.max(device.lastSeenMs, change.lastSeenMs);
-        if (change.online !== undefined && change.online !== device.online) {
+        if (change.online !== device.online) {
           this.writeDevice(events, change.actor, change.online ? 'device.online' : 'device.offline', { ...device, online: change.online, lastSeenMs });
         } else if (lastSeenMs > device.lastSeenMs) {
           this.s.touchDevice.run(lastSeenMs, device.id, lastSeenMs);
@@ -794,6 +805,7 @@ function prepareStatements(db: Db) {
     insertEvent: db.prepare('INSERT INTO events (revision, at, actor, kind, entity_id, payload) VALUES (?, ?, ?, ?, ?, ?)'),
     eventsAfter: db.prepare<[number, number], EventRow>('SELECT * FROM events WHERE revision > ? ORDER BY revision LIMIT ?'),
     getDevice: db.prepare<[string], DeviceRow>('SELECT * FROM devices WHERE id = ?'),
+    deviceStatus: db.prepare<[string], { status: DeviceStatus }>('SELECT status FROM devices WHERE id = ?'),
     putDevice: db.prepare(
       `INSERT INTO devices (id, status, identity, public_key, inventory, online, last_seen, created, updated, revision)
        VALUES (@id, @status, @identity, @public_key, @inventory, @online, @last_seen, @created, @updated, @revision)

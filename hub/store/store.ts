@@ -415,6 +415,8 @@ export interface HubStore {
   preauthorizeDevice(device: NewDevice, actor: string): Promise<DeviceRecord>;
   /** By ids (when non-empty) or else every device matching the filter; one transaction. */
   setAdmission(target: { ids: string[]; filter?: DeviceFilter }, status: DeviceStatus, actor: string): Promise<AdmissionResult>;
+  /** Only the admission status of a device (undefined: unknown), without reading its record. */
+  deviceStatus(id: string): Promise<DeviceStatus | undefined>;
   /** Full replacement or patch (empty value deletes). Returns the device when something changed. */
   updateInventory(id: string, attributes: Record<string, string>, full: boolean, actor: string): Promise<DeviceRecord | undefined>;
   /** Applies inventory reports in order, the ones that change something in one transaction. */
