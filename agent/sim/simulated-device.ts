@@ -56,7 +56,7 @@ export interface SimulatedDeviceOptions {
   failHealth?: (index: number) => boolean;
   /** Remote sessions this device serves (relative file roots inside its state folder); none: it refuses them all (`disabled`). */
   remote?: SimRemoteConfig;
-  /** Shared by the simulator's devices: a reboot holds one from power-off until its new agent starts. */
+  /** Shared by the simulator's devices: a reboot holds one from power-off until its new agent is online (REBOOT_HOLD_MS at most). */
   rebootSlots?: Slots;
   /** Shared by the simulator's devices: a deployment command waits for one, held until the device reports a pause, a reboot or an end (UPDATE_HOLD_MS at most). */
   updateSlots?: Slots;
@@ -71,6 +71,8 @@ export const FACTORY_PROVIDES: Readonly<Record<string, string>> = {
 
 /** Power-ons in a row of a system that never comes up before the simulator gives up on the device. */
 const MAX_DEAD_BOOTS = 10;
+/** Longest a reboot holds its slot waiting for the new agent to come online. */
+const REBOOT_HOLD_MS = 20_000;
 /** Longest a device holds an update slot without reporting a pause, a reboot or an end. */
 const UPDATE_HOLD_MS = 60_000;
 /** Reports after which a device's update work no longer needs the simulator's CPU. */
@@ -314,7 +316,7 @@ export class SimulatedDevice {
 
   private async reboot(): Promise<void> {
     this.releaseUpdateSlot();
-    const release = await this.o.rebootSlots?.acquire(this.closing.signal);
+    let release = await this.o.rebootSlots?.acquire(this.closing.signal);
     try {
       crashPoint('sim:reboot');
       await this.link.stop('device rebooting');
@@ -329,12 +331,34 @@ export class SimulatedDevice {
       if (this.closed) return;
       const engine = exists(join(this.store.dir, 'state.json')) ? this.ensureEngine() : undefined;
       await engine?.start();
-      if (!this.closed) this.agent.start();
+      if (this.closed) return;
+      this.agent.start();
+      // The slot goes back once the new agent is online (its TLS handshake
+      // and Hello are the costly part), without holding up the reboot itself.
+      if (release) this.onceOnline(this.agent, REBOOT_HOLD_MS, release);
+      release = undefined;
     } catch (err) {
       this.o.log?.(`${this.o.name}: reboot failed: ${(err as Error).message}`);
     } finally {
       release?.();
     }
+  }
+
+  /** Calls `then` once `agent` is online or stopped, after `ms`, or when the device stops. */
+  private onceOnline(agent: DeviceAgent, ms: number, then: () => void): void {
+    if (agent.state === 'online' || this.closed) return then();
+    const done = (): void => {
+      clearTimeout(timer);
+      agent.off('state', onState);
+      this.closing.signal.removeEventListener('abort', done);
+      then();
+    };
+    const onState = (state: string): void => {
+      if (state === 'online' || state === 'stopped') done();
+    };
+    const timer = setTimeout(done, ms);
+    agent.on('state', onState);
+    this.closing.signal.addEventListener('abort', done, { once: true });
   }
 }
 

@@ -53,10 +53,10 @@ export interface SimulatorOptions {
   remote?: SimRemoteConfig;
   /**
    * Devices rebooting at once (default 100), from power-off until the new
-   * agent starts; the others wait their turn. A reboot is CPU work on this
-   * one event loop: thousands started together all finish together, each
-   * as late as all of them, and then all dial the hub at once (the agent's
-   * 30 s Hello timeout fired in earlier 10,000-device runs) — a limit of the
+   * agent is online; the others wait their turn. A reboot is CPU work on
+   * this one event loop: thousands started together all finish together,
+   * each as late as all of them, and all dial the hub at once (the agent's
+   * 30 s Hello timeout fired in the 10,000-device runs) — a limit of the
    * simulation, not of the hub. Real devices reboot on their own CPUs.
    */
   concurrentReboots?: number;
