@@ -1,4 +1,5 @@
 import type { AppliedReports, HubStore, UpdateReportRecord } from '../store/store';
+import { TickWriter } from '../store/tick-writer';
 
 // Device reports are judged at once (in memory, against the newest accepted
 // report) but written in batches: one transaction per tick for every device
@@ -6,22 +7,17 @@ import type { AppliedReports, HubStore, UpdateReportRecord } from '../store/stor
 // log lines. 1,000 devices reporting every second cost a few transactions a
 // second, not 1,000. Final reports are flushed at once by the caller
 // (flushSoon: with the others that arrived in the same turn of the event loop).
-export class ReportWriter {
+export class ReportWriter extends TickWriter {
   private pending = new Map<string, UpdateReportRecord>();
-  private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
   private soon: Promise<void> | undefined;
 
   constructor(
     private readonly store: HubStore,
-    private readonly intervalMs: number,
+    intervalMs: number,
     private readonly log: (line: string) => void,
     private readonly onApplied: (applied: AppliedReports) => void,
-  ) {}
-
-  start(): void {
-    this.timer ??= setInterval(() => void this.flush(), this.intervalMs);
-    this.timer.unref();
+  ) {
+    super(intervalMs);
   }
 
   /** The newest accepted report not yet written, if any. */
@@ -52,19 +48,7 @@ export class ReportWriter {
     return this.soon;
   }
 
-  /** Writes everything queued so far; resolves once it is in the database. */
-  flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.writeBatch());
-    return this.flushing;
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.flush();
-  }
-
-  private async writeBatch(): Promise<void> {
+  protected async writeBatch(): Promise<void> {
     if (!this.pending.size) return;
     const batch = [...this.pending.values()];
     this.pending = new Map();

@@ -1,24 +1,20 @@
 import type { HubStore, InventoryUpdate } from '../store/store';
+import { TickWriter } from '../store/tick-writer';
 
 // Inventory reports are gathered in memory and written in one transaction
 // per tick, in the order they came: every agent sends its full inventory
 // after each connect, so 10,000 devices reconnecting after an update's
 // reboot (each with a new version and slot) made 10,000 transactions, one
 // per report, that queued before the devices' other messages.
-export class InventoryWriter {
+export class InventoryWriter extends TickWriter {
   private queued: InventoryUpdate[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: HubStore,
-    private readonly intervalMs: number,
+    intervalMs: number,
     private readonly log: (line: string) => void,
-  ) {}
-
-  start(): void {
-    this.timer ??= setInterval(() => void this.flush(), this.intervalMs);
-    this.timer.unref();
+  ) {
+    super(intervalMs);
   }
 
   /** Queues a checked inventory report (full, or a patch where '' removes a key). */
@@ -26,19 +22,7 @@ export class InventoryWriter {
     this.queued.push(update);
   }
 
-  /** Writes everything queued so far; resolves once it is in the database. */
-  flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.writeBatch());
-    return this.flushing;
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.flush();
-  }
-
-  private async writeBatch(): Promise<void> {
+  protected async writeBatch(): Promise<void> {
     if (!this.queued.length) return;
     const batch = this.queued;
     this.queued = [];

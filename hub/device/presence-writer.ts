@@ -1,25 +1,21 @@
 import type { HubStore, PresenceChange } from '../store/store';
+import { TickWriter } from '../store/tick-writer';
 
 // Online/offline transitions and last-seen times are gathered in memory and
 // written in one transaction per tick: 10,000 devices connecting at once make
 // a few hundred transactions, not 10,000. Transitions keep their order (an
 // offline then online of a reconnecting device stays in that order); last-seen
 // times are coalesced per device and never create events.
-export class PresenceWriter {
+export class PresenceWriter extends TickWriter {
   private transitions: PresenceChange[] = [];
   private lastSeen = new Map<string, number>();
-  private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: HubStore,
-    private readonly intervalMs: number,
+    intervalMs: number,
     private readonly log: (line: string) => void,
-  ) {}
-
-  start(): void {
-    this.timer ??= setInterval(() => void this.flush(), this.intervalMs);
-    this.timer.unref();
+  ) {
+    super(intervalMs);
   }
 
   online(deviceId: string, actor: string, now = Date.now()): void {
@@ -34,19 +30,7 @@ export class PresenceWriter {
     this.lastSeen.set(deviceId, now);
   }
 
-  /** Writes everything gathered so far; resolves once it is in the database. */
-  flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.writeBatch());
-    return this.flushing;
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.flush();
-  }
-
-  private async writeBatch(): Promise<void> {
+  protected async writeBatch(): Promise<void> {
     if (!this.transitions.length && !this.lastSeen.size) return;
     const batch = this.transitions;
     this.transitions = [];
