@@ -1,5 +1,6 @@
 import { makeGenericClientConstructor, type Client, type ClientDuplexStream, type Metadata } from '@grpc/grpc-js';
 import { ConsoleChannelRequest, ConsoleChannelResponse, ConsoleServiceService } from '../../proto/gen/fleet/v1/console';
+import { readVarint, varintLength, writeVarint } from '../../proto/varint';
 
 // ConsoleService.Channel with hand-written coding of data frames, the bulk
 // of every transfer. The generated serializer copies each payload twice
@@ -37,36 +38,6 @@ export function decodeChannelResponse(buf: Buffer): ConsoleChannelResponse {
     }
   }
   return ConsoleChannelResponse.decode(buf);
-}
-
-function readVarint(buf: Buffer, at: number): { value: number; at: number } | undefined {
-  let value = 0;
-  let scale = 1;
-  for (let i = 0; i < 5 && at < buf.length; i++) {
-    const b = buf[at++];
-    value += (b & 0x7f) * scale;
-    if (b < 0x80) return { value, at };
-    scale *= 128;
-  }
-  return undefined;
-}
-
-function varintLength(n: number): number {
-  let len = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    len++;
-  }
-  return len;
-}
-
-function writeVarint(out: Buffer, at: number, n: number): number {
-  while (n >= 0x80) {
-    out[at++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  out[at++] = n;
-  return at;
 }
 
 type ChannelMethod = (metadata: Metadata) => ClientDuplexStream<ConsoleChannelRequest, ConsoleChannelResponse>;

@@ -1,5 +1,6 @@
 import type { DownloadChunk } from '../../proto/gen/fleet/v1/device';
 import { DeviceServiceService } from '../../proto/gen/fleet/v1/device';
+import { varintLength, writeVarint } from '../../proto/varint';
 
 // DownloadChunk on the wire, encoded by hand into one buffer. The generated
 // serializer costs three copies of the data per chunk (the writer's own
@@ -11,26 +12,6 @@ import { DeviceServiceService } from '../../proto/gen/fleet/v1/device';
 /** A DownloadChunk already encoded; the hub's Download definition sends its bytes as they are. */
 export class EncodedChunk {
   constructor(readonly bytes: Buffer) {}
-}
-
-function varintLength(n: number): number {
-  let len = 1;
-  while (n >= 128) {
-    n = Math.floor(n / 128);
-    len++;
-  }
-  return len;
-}
-
-function writeVarint(buf: Buffer, at: number, n: number): number {
-  // Non-negative safe integers only (offsets and sizes): division, not bit
-  // operations, above 2^31.
-  while (n >= 128) {
-    buf[at++] = (n % 128) | 128;
-    n = Math.floor(n / 128);
-  }
-  buf[at++] = n;
-  return at;
 }
 
 /** The protobuf bytes of DownloadChunk{offset, data, totalSize} (the same as DownloadChunk.encode), in one allocation. */
