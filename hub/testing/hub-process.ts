@@ -20,11 +20,13 @@ export function runHubProcess(args: string[]): HubProcess {
   return { child, output: () => out, exited };
 }
 
-/** Waits for the banner and returns the address the hub listens on. */
+/** Waits for the banner (stdout) and returns the address the hub listens on. */
 export async function waitForListening(hub: HubProcess, timeoutMs = 30_000): Promise<string> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const m = /listening on (\S+)\n/.exec(hub.output());
+    // Not the log line on stderr (`fleet-hub: hub <id> listening on …`), which
+    // can come first: the banner goes on with the certificate and token paths.
+    const m = /^fleet-hub [0-9a-f]+ listening on (\S+)\n/m.exec(hub.output());
     if (m) return m[1];
     if (hub.child.exitCode !== null) throw new Error(`fleet-hub exited with ${hub.child.exitCode}:\n${hub.output()}`);
     if (Date.now() > until) throw new Error(`fleet-hub did not start within ${timeoutMs} ms:\n${hub.output()}`);
