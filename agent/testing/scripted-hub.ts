@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -20,6 +20,7 @@ import {
   type UpdateReport,
 } from '../../proto/gen/fleet/v1/device';
 import { enrollPayload } from '../../proto/enroll-payload';
+import { encodeLine, readArtifactRequest } from '../../proto/artifact-wire';
 import { listenShared, type SharedPort } from '../../proto/shared-port';
 
 // A small DeviceService for the agent's own tests: real TLS gRPC, real
@@ -139,7 +140,7 @@ export class ScriptedHub {
     const server = new grpc.Server();
     server.addService(DeviceServiceService, this.handlers());
     // One TLS port for gRPC and the artifact byte stream, as on the real hub.
-    this.listener = await listenShared({ host: '127.0.0.1', port, certPem: this.cert.certPem, keyPem: this.cert.keyPem, grpcServer: server, artifacts: (stream, headers) => this.serveArtifactStream(stream, headers) });
+    this.listener = await listenShared({ host: '127.0.0.1', port, certPem: this.cert.certPem, keyPem: this.cert.keyPem, grpcServer: server, artifacts: (socket) => void this.serveArtifactStream(socket) });
     this.server = server;
     this.address = `127.0.0.1:${this.listener.port}`;
     return this.address;
@@ -155,38 +156,41 @@ export class ScriptedHub {
     this.listener = undefined;
   }
 
-  /** The hub's artifact stream (HTTP/2, GET /v1/artifacts/<id>, range: bytes=N-), with the same token check, download log and cuts as Download. */
-  private serveArtifactStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
-    stream.on('error', () => undefined);
-    const fail = (http: number, code: string, message: string): void => {
-      stream.respond({ ':status': http, 'content-type': 'application/json' });
-      stream.end(JSON.stringify({ code, message }));
-    };
-    const token = /^Bearer (.+)$/.exec(String(headers.authorization ?? ''))?.[1];
-    const entry = token ? this.tokens.get(token) : undefined;
-    if (!entry || entry.expires <= Date.now()) return fail(401, 'UNAUTHENTICATED', 'token expired or unknown');
-    const artifactId = String(headers[':path'] ?? '').replace(/^\/v1\/artifacts\//, '');
-    const offset = Number(/^bytes=(\d+)-$/.exec(String(headers.range ?? 'bytes=0-'))?.[1] ?? NaN);
+  /** The hub's artifact stream (proto/artifact-wire.ts), with the same token check, download log and cuts as Download. */
+  private async serveArtifactStream(socket: TLSSocket): Promise<void> {
+    const fail = (code: string, message: string): void => void socket.end(encodeLine({ code, message }));
+    let got: Awaited<ReturnType<typeof readArtifactRequest>>;
+    try {
+      got = await readArtifactRequest(socket, 10_000);
+    } catch (err) {
+      return fail('INVALID_ARGUMENT', (err as Error).message);
+    }
+    const { request, credit } = got;
+    const entry = this.tokens.get(request.token);
+    if (!entry || entry.expires <= Date.now()) return fail('UNAUTHENTICATED', 'token expired or unknown');
+    const { artifactId, offset } = request;
     this.downloads.push({ artifactId, offset });
     const bytes = this.artifacts.get(artifactId);
-    if (!bytes) return fail(404, 'NOT_FOUND', `no artifact ${artifactId}`);
-    if (!(offset >= 0 && offset <= bytes.length)) return fail(416, 'OUT_OF_RANGE', `offset ${offset} is past the end`);
-    stream.respond({ ':status': 206, 'content-length': bytes.length - offset, 'x-fleet-offset': offset, 'x-fleet-total-size': bytes.length });
+    if (!bytes) return fail('NOT_FOUND', `no artifact ${artifactId}`);
+    if (!(offset >= 0 && offset <= bytes.length)) return fail('OUT_OF_RANGE', `offset ${offset} is past the end`);
+    socket.write(encodeLine({ offset, totalSize: bytes.length }));
     const size = this.opts.chunkSize ?? 256 * 1024;
-    let pos = offset;
-    const pump = (): void => {
-      while (pos < bytes.length) {
-        if (stream.destroyed) return;
+    try {
+      for (let pos = offset; pos < bytes.length; ) {
+        const allowed = await credit.room();
+        if (socket.destroyed) return;
         // A cut takes the whole connection, as a dropped link would.
-        if (this.opts.cutDownload?.(pos)) return void stream.session?.destroy();
-        const data = bytes.subarray(pos, Math.min(bytes.length, pos + size));
+        if (this.opts.cutDownload?.(pos)) return void socket.destroy();
+        const data = bytes.subarray(pos, Math.min(bytes.length, pos + size, pos + allowed));
+        credit.take(data.length);
         pos += data.length;
         this.bytesServed += data.length;
-        if (!stream.write(data)) return void stream.once('drain', pump);
+        if (!socket.write(data)) await new Promise((r) => socket.once('drain', r).once('close', r));
       }
-      stream.end();
-    };
-    pump();
+      socket.end();
+    } catch {
+      socket.destroy();
+    }
   }
 
   setAdmission(keyHex: string, admission: Admission): void {

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DownloadChunk } from '../../proto/gen/fleet/v1/device';
 import { makeTestCertificate, ScriptedHub, type TestCertificate } from '../testing/scripted-hub';
 import * as grpcJs from '@grpc/grpc-js';
+import type { TLSSocket } from 'node:tls';
+import { encodeLine, readArtifactRequest } from '../../proto/artifact-wire';
 import { listenShared } from '../../proto/shared-port';
 import { ARTIFACT_WINDOW_BYTES, openArtifactStream } from './artifact-stream';
 import type { ArtifactBytes, ChunkStream } from './download';
@@ -39,7 +41,7 @@ async function drain(stream: ChunkStream): Promise<{ chunks: DownloadChunk[]; er
 }
 
 describe('artifact stream (device side)', () => {
-  it('yields contiguous chunks of at least 256 KiB from the asked offset, ending at the artifact size', async () => {
+  it('yields contiguous chunks of 256 KiB from the asked offset, ending at the artifact size', async () => {
     const offset = 100_001;
     const { chunks, error } = await drain(openArtifactStream({ hub: address, caPem: cert.certPem, token: hub.issueToken() }, artifactId, offset));
     expect(error).toBeUndefined();
@@ -84,27 +86,100 @@ describe('artifact stream (device side)', () => {
     expect(error?.code).toBe(grpc.status.CANCELLED);
   });
 
-  it('opens the connection window to the stream window (HTTP/2 leaves it at 65,535, which capped downloads)', async () => {
-    let seen = -1;
-    const port = await listenShared({
-      host: '127.0.0.1',
-      port: 0,
-      certPem: cert.certPem,
-      keyPem: cert.keyPem,
-      grpcServer: new grpcJs.Server(),
-      artifacts: (stream) => {
-        seen = stream.session?.state.remoteWindowSize ?? -1;
-        stream.respond({ ':status': 404, 'content-type': 'application/json' });
-        stream.end(JSON.stringify({ code: 'NOT_FOUND', message: 'nothing here' }));
-      },
-    });
+  /** A hub on a shared port whose artifact connections the test serves itself. */
+  async function withHub(serve: (socket: TLSSocket) => void, run: (address: string) => Promise<void>): Promise<void> {
+    const port = await listenShared({ host: '127.0.0.1', port: 0, certPem: cert.certPem, keyPem: cert.keyPem, grpcServer: new grpcJs.Server(), artifacts: serve });
     try {
-      const { error } = await drain(openArtifactStream({ hub: `127.0.0.1:${port.port}`, caPem: cert.certPem, token: 't' }, artifactId, 0));
-      expect(error?.code).toBe(grpc.status.NOT_FOUND);
-      expect(seen).toBeGreaterThanOrEqual(ARTIFACT_WINDOW_BYTES);
+      await run(`127.0.0.1:${port.port}`);
     } finally {
       await port.stopListening();
       port.destroy();
     }
+  }
+
+  it('grants credit only for chunks taken: a consumer that holds a chunk holds the hub at the window', async () => {
+    const data = randomBytes(4 * ARTIFACT_WINDOW_BYTES);
+    let sent = 0;
+    let asked = 0;
+    await withHub(
+      (socket) =>
+        void readArtifactRequest(socket, 5000).then(async ({ request, credit }) => {
+          asked = request.window;
+          socket.write(encodeLine({ offset: 0, totalSize: data.length }));
+          while (sent < data.length) {
+            const n = Math.min(await credit.room(), 64 * 1024, data.length - sent);
+            credit.take(n);
+            socket.write(data.subarray(sent, sent + n));
+            sent += n;
+          }
+          socket.end();
+        }),
+      async (address) => {
+        const stream = openArtifactStream({ hub: address, caPem: cert.certPem, token: 't' }, artifactId, 0);
+        const it = stream[Symbol.asyncIterator]();
+        const first = await it.next();
+        await new Promise((r) => setTimeout(r, 300));
+        // Nothing taken after the first chunk: the hub may have sent the window, no more.
+        expect(asked).toBe(ARTIFACT_WINDOW_BYTES);
+        expect(sent).toBe(ARTIFACT_WINDOW_BYTES);
+        const got = [joined(first.value as ArtifactBytes).data];
+        for (let r = await it.next(); !r.done; r = await it.next()) got.push(joined(r.value).data);
+        expect(Buffer.concat(got).equals(data)).toBe(true);
+      },
+    );
+  });
+
+  it('refuses a hub that sends more than it was granted, or past the artifact', async () => {
+    const data = randomBytes(ARTIFACT_WINDOW_BYTES + 1);
+    await withHub(
+      (socket) =>
+        void readArtifactRequest(socket, 5000).then(() => {
+          socket.write(encodeLine({ offset: 0, totalSize: 10 * data.length }));
+          socket.write(data);
+        }),
+      async (address) => {
+        // Holding the first chunk grants nothing more, so the byte past the window is a breach.
+        const stream = openArtifactStream({ hub: address, caPem: cert.certPem, token: 't' }, artifactId, 0);
+        const it = stream[Symbol.asyncIterator]();
+        await it.next();
+        await new Promise((r) => setTimeout(r, 300));
+        const { error } = await drain({ [Symbol.asyncIterator]: () => it, cancel: () => stream.cancel() });
+        expect(error?.code).toBe(grpc.status.INTERNAL);
+        expect(error?.details).toBe(`the hub sent more than the ${ARTIFACT_WINDOW_BYTES} bytes granted`);
+      },
+    );
+    await withHub(
+      (socket) =>
+        void readArtifactRequest(socket, 5000).then(() => {
+          socket.write(encodeLine({ offset: 0, totalSize: 1000 }));
+          socket.write(data.subarray(0, 1001));
+        }),
+      async (address) => {
+        const { error } = await drain(openArtifactStream({ hub: address, caPem: cert.certPem, token: 't' }, artifactId, 0));
+        expect(error?.details).toBe('the hub sent more than the 1000 bytes of the artifact');
+      },
+    );
+  });
+
+  it('treats a hub that ends early as a cut (the caller resumes), and one that closes before answering as UNAVAILABLE', async () => {
+    await withHub(
+      (socket) =>
+        void readArtifactRequest(socket, 5000).then(() => {
+          socket.write(encodeLine({ offset: 5, totalSize: 1000 }));
+          socket.end(Buffer.alloc(300, 7));
+        }),
+      async (address) => {
+        const { chunks, error } = await drain(openArtifactStream({ hub: address, caPem: cert.certPem, token: 't' }, artifactId, 5));
+        expect(error).toBeUndefined();
+        expect(chunks).toEqual([{ offset: 5, totalSize: 1000, data: Buffer.alloc(300, 7) }]);
+      },
+    );
+    await withHub(
+      (socket) => void readArtifactRequest(socket, 5000).then(() => socket.end()),
+      async (address) => {
+        const { error } = await drain(openArtifactStream({ hub: address, caPem: cert.certPem, token: 't' }, artifactId, 0));
+        expect(error?.code).toBe(grpc.status.UNAVAILABLE);
+      },
+    );
   });
 });

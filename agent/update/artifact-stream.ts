@@ -1,20 +1,22 @@
 import * as grpc from '@grpc/grpc-js';
-import { connect as connectH2, constants, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
-import { connect as connectTls } from 'node:tls';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
+import { encodeCredit, encodeLine, LineReader, parseAnswer } from '../../proto/artifact-wire';
 import { ARTIFACT_ALPN } from '../../proto/shared-port';
 import { certificateFingerprint } from '../../proto/tls-fingerprint';
 import { hubFingerprint } from '../device-client';
 import type { ArtifactBytes, ChunkStream } from './download';
-import { gatherFrames } from './frame-gatherer';
 
 // An artifact's bytes from the hub's artifact stream (hub/device/
-// artifact-stream.ts: same port and TLS pin, ALPN `fleet-artifacts/1`, same
-// token and rules as the gRPC Download) instead of 256 KiB protobuf messages:
-// about a third of the CPU per byte, and a flow-control window of our
-// choosing (grpc-js keeps 64 KiB, which caps a download at 64 KiB per
-// round trip on a real network). The window is also what a network cut can
-// lose in flight, so it is a balance: 1 MiB = 20 MB/s at 50 ms RTT, and at
-// most 1 MiB fetched twice per cut.
+// artifact-stream.ts, wire format in proto/artifact-wire.ts: same port and
+// TLS pin, same token and rules as the gRPC Download) instead of 256 KiB
+// protobuf messages. The socket decrypts into one buffer of ours (no buffer
+// per TLS record, nothing for the garbage collector), and the bytes are
+// copied once into chunks of CHUNK_BYTES that are handed on.
+//
+// The window (credit granted to the hub) is what a network cut can lose in
+// flight, so it is a balance: 1 MiB = 20 MB/s at 50 ms RTT, and at most
+// 1 MiB fetched twice per cut. A chunk's bytes are granted again once the
+// downloader takes the chunk, so nothing here holds more than the window.
 //
 // It yields the same chunks as Download, so downloadArtifact's resume, stall
 // watchdog and hash check are unchanged, and it fails the same way: a numeric
@@ -31,92 +33,149 @@ export interface ArtifactStreamTarget {
 
 /** Artifacts at least this big use the stream; smaller ones the Download RPC on the existing connection (see DeviceAgent.download). */
 export const ARTIFACT_STREAM_MIN_BYTES = 4 * 1024 * 1024;
-/** HTTP/2 stream window: the most bytes the hub may have in flight to us. */
+/** The credit: the most bytes the hub may have in flight to us. */
 export const ARTIFACT_WINDOW_BYTES = 1024 * 1024;
-/** Frames are handed on in groups of at least this many bytes (the last excepted): fewer per-chunk costs downstream. */
-const MIN_CHUNK_BYTES = 256 * 1024;
+/** Bytes are handed on in chunks of this size (the last excepted). */
+const CHUNK_BYTES = 256 * 1024;
+/** The socket decrypts into a buffer of this size. */
+const READ_BUFFER_BYTES = 64 * 1024;
 
 const STATUS_BY_NAME = grpc.status as unknown as Record<string, number>;
 
 export function openArtifactStream(target: ArtifactStreamTarget, artifactId: string, offset: number): ChunkStream {
   const url = new URL(`https://${target.hub}`);
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const port = Number(url.port || 443);
   const pinned = hubFingerprint(target.caPem);
   let cancelled = false;
+  let failure: Error | undefined;
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const signal = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+
+  // What the hub said before the bytes, then the bytes in chunks.
+  const header = new LineReader();
+  let answer: { offset: number; totalSize: number } | undefined;
+  const ready: ArtifactBytes[] = [];
+  let position = offset;
+  let chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+  let filled = 0;
+  let received = 0;
+  let granted = ARTIFACT_WINDOW_BYTES;
+
+  const fail = (err: Error): void => {
+    // Bytes already taken in are sound (TLS checked each record): hand them
+    // on, so the resume after a cut asks only for what is missing.
+    if (!failure && answer) handOn();
+    failure ??= err;
+    socket.destroy();
+    signal();
+  };
+  function handOn(): void {
+    if (filled === 0) return;
+    ready.push({ offset: position, totalSize: answer!.totalSize, data: chunk.subarray(0, filled) });
+    position += filled;
+    chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+    filled = 0;
+    signal();
+  }
+  const take = (bytes: Uint8Array): void => {
+    received += bytes.length;
+    if (received > granted) return fail(grpcError(grpc.status.INTERNAL, `the hub sent more than the ${granted} bytes granted`));
+    if (position + filled + bytes.length > answer!.totalSize) return fail(grpcError(grpc.status.INTERNAL, `the hub sent more than the ${answer!.totalSize} bytes of the artifact`));
+    let at = 0;
+    while (at < bytes.length) {
+      const n = Math.min(bytes.length - at, CHUNK_BYTES - filled);
+      chunk.set(bytes.subarray(at, at + n), filled);
+      filled += n;
+      at += n;
+      if (filled === CHUNK_BYTES) handOn();
+    }
+  };
+  const onRead = (n: number, buffer: Buffer): boolean => {
+    if (failure) return true;
+    let bytes: Uint8Array = buffer.subarray(0, n);
+    if (!answer) {
+      let got: ReturnType<LineReader['push']>;
+      try {
+        got = header.push(bytes);
+        if (!got) return true;
+        const parsed = parseAnswer(got.line);
+        if ('code' in parsed) {
+          const code = STATUS_BY_NAME[parsed.code];
+          fail(grpcError(typeof code === 'number' ? code : grpc.status.UNKNOWN, parsed.message));
+          return true;
+        }
+        if (parsed.offset !== offset) throw new Error(`the hub answered from byte ${parsed.offset}, asked from ${offset}`);
+        answer = parsed;
+      } catch (err) {
+        fail(grpcError(grpc.status.INTERNAL, `the hub's answer to the download is not valid: ${(err as Error).message}`));
+        return true;
+      }
+      bytes = got.rest;
+      signal();
+    }
+    if (bytes.length > 0) take(bytes);
+    return true;
+  };
+
+  const options: ConnectionOptions & { onread: { buffer: Buffer; callback: (n: number, buffer: Buffer) => boolean } } = {
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: Number(url.port || 443),
+    ca: target.caPem,
+    ALPNProtocols: [ARTIFACT_ALPN],
+    // The certificate names 'fleet-hub'; the pin below is the real check (as for gRPC).
+    servername: 'fleet-hub',
+    checkServerIdentity: (_host, cert) => {
+      const actual = certificateFingerprint(cert.raw);
+      return actual === pinned ? undefined : new Error(`hub certificate ${actual} is not the trusted ${pinned}`);
+    },
+    onread: { buffer: Buffer.allocUnsafeSlow(READ_BUFFER_BYTES), callback: onRead },
+  };
   // One connection per download: simulated devices must not share one, and
   // a cut connection takes only this download with it.
-  const session = connectH2(url.origin, {
-    createConnection: () =>
-      connectTls({
-        host,
-        port,
-        ca: target.caPem,
-        ALPNProtocols: [ARTIFACT_ALPN],
-        // The certificate names 'fleet-hub'; the pin below is the real check (as for gRPC).
-        servername: 'fleet-hub',
-        checkServerIdentity: (_host, cert) => {
-          const actual = certificateFingerprint(cert.raw);
-          return actual === pinned ? undefined : new Error(`hub certificate ${actual} is not the trusted ${pinned}`);
-        },
-      }),
-    settings: { initialWindowSize: ARTIFACT_WINDOW_BYTES, enablePush: false },
+  const socket = connectTls(options);
+  socket.once('secureConnect', () => {
+    socket.write(encodeLine({ artifactId, offset, token: target.token, window: ARTIFACT_WINDOW_BYTES }));
   });
-  // The connection has its own window (65,535 bytes unless raised), which
-  // would cap the stream's at that: raise it to the stream's.
-  session.once('connect', () => session.setLocalWindowSize(ARTIFACT_WINDOW_BYTES));
-  const sessionFailed = new Promise<never>((_resolve, reject) => {
-    session.once('error', reject);
-    session.once('close', () => reject(new Error('the connection to the hub closed')));
+  socket.on('error', (err) => fail(grpcError(grpc.status.UNAVAILABLE, err.message)));
+  socket.on('end', () => {
+    if (answer) handOn();
+    ended = true;
+    signal();
   });
-  sessionFailed.catch(() => undefined);
-  const req: ClientHttp2Stream = session.request({ ':method': 'GET', ':path': `/v1/artifacts/${encodeURIComponent(artifactId)}`, authorization: `Bearer ${target.token}`, range: `bytes=${offset}-` });
-  req.on('error', () => undefined); // reported by the iterator below
-  const response = new Promise<IncomingHttpHeaders>((resolve, reject) => {
-    req.once('response', resolve);
-    req.once('error', reject);
-    req.once('close', () => reject(new Error(`the hub closed the download stream (HTTP/2 code ${req.rstCode})`)));
+  socket.on('close', () => {
+    if (!ended && !failure) fail(grpcError(grpc.status.UNAVAILABLE, 'the connection to the hub closed'));
+    signal();
   });
-  response.catch(() => undefined);
-
-  const end = (): void => {
-    if (!req.destroyed) req.close(constants.NGHTTP2_CANCEL);
-    if (!session.destroyed) session.destroy();
-  };
 
   async function* chunks(): AsyncGenerator<ArtifactBytes> {
     try {
-      let headers: IncomingHttpHeaders;
-      try {
-        headers = await Promise.race([response, sessionFailed]);
-      } catch (err) {
-        throw networkError(err, cancelled);
-      }
-      const code = Number(headers[':status']);
-      if (code !== 200 && code !== 206) throw await refusal(req, code);
-      const total = Number(headers['x-fleet-total-size']);
-      if (!Number.isSafeInteger(total) || Number(headers['x-fleet-offset']) !== offset) {
-        throw grpcError(grpc.status.INTERNAL, `the hub answered the download without a valid x-fleet-total-size/x-fleet-offset (asked from ${offset})`);
-      }
-      let position = offset;
-      try {
+      for (;;) {
+        const next = ready.shift();
+        if (next) {
+          yield next;
+          // Taken: the hub may send its bytes again.
+          const length = (next.data as Uint8Array).length;
+          granted += length;
+          if (!socket.destroyed) socket.write(encodeCredit(length));
+          continue;
+        }
+        if (cancelled) throw grpcError(grpc.status.CANCELLED, 'download cancelled');
         // What arrived before a cut is handed on before the error, so the
         // resume asks only for what is missing.
-        for await (const data of gatherFrames(req, MIN_CHUNK_BYTES, ARTIFACT_WINDOW_BYTES)) {
-          if (cancelled) break;
-          let length = 0;
-          for (const part of data) length += part.length;
-          yield { offset: position, data, totalSize: total };
-          position += length;
+        if (failure) throw failure;
+        if (ended) {
+          if (!answer) throw grpcError(grpc.status.UNAVAILABLE, 'the hub closed the download before answering');
+          // Fewer bytes than the artifact: downloadArtifact resumes from here.
+          return;
         }
-      } catch (err) {
-        throw networkError(err, cancelled);
+        await new Promise<void>((resolve) => (wake = resolve));
       }
-      if (cancelled) throw networkError(undefined, true);
-      // A stream reset by the hub ends the iteration quietly: say so.
-      if (req.rstCode !== undefined && req.rstCode !== constants.NGHTTP2_NO_ERROR) throw networkError(new Error(`the hub reset the download stream (HTTP/2 code ${req.rstCode})`), cancelled);
     } finally {
-      end();
+      socket.destroy();
     }
   }
 
@@ -125,32 +184,11 @@ export function openArtifactStream(target: ArtifactStreamTarget, artifactId: str
     [Symbol.asyncIterator]: () => iterator,
     cancel() {
       cancelled = true;
-      end();
+      ready.length = 0;
+      socket.destroy();
+      signal();
     },
   };
-}
-
-async function refusal(req: ClientHttp2Stream, httpStatus: number): Promise<Error> {
-  let body = '';
-  try {
-    for await (const part of req as AsyncIterable<Buffer>) {
-      body += part.toString('utf8');
-      if (body.length > 64 * 1024) break;
-    }
-    const parsed = JSON.parse(body) as { code?: string; message?: string };
-    const code = parsed.code !== undefined ? STATUS_BY_NAME[parsed.code] : undefined;
-    if (typeof code === 'number' && parsed.message) return grpcError(code, parsed.message);
-  } catch {
-    // not the hub's JSON: fall through
-  }
-  const code = httpStatus >= 500 ? grpc.status.UNAVAILABLE : grpc.status.UNKNOWN;
-  return grpcError(code, `the hub answered HTTP ${httpStatus} to the download${body ? `: ${body.slice(0, 200)}` : ''}`);
-}
-
-function networkError(err: unknown, cancelled: boolean): Error {
-  if (cancelled) return grpcError(grpc.status.CANCELLED, 'download cancelled');
-  if (typeof (err as { code?: unknown }).code === 'number') return err as Error;
-  return grpcError(grpc.status.UNAVAILABLE, (err as Error).message || String(err));
 }
 
 function grpcError(code: grpc.status, details: string): Error {

@@ -1,25 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, constants, createServer, type Http2Server, type ServerHttp2Stream } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CreditGate, encodeCredit } from '../../proto/artifact-wire';
 import { sendFileRange } from './send-file-range';
 
 const dir = mkdtempSync(join(tmpdir(), 'fleet-send-range-'));
 const file = join(dir, 'artifact');
 const bytes = randomBytes(5 * 1024 * 1024 + 321);
-let server: Http2Server;
-let url: string;
-let serve: (stream: ServerHttp2Stream) => void;
+let server: Server;
+let port: number;
+let serve: (socket: Socket) => void;
 
 beforeAll(async () => {
   writeFileSync(file, bytes);
-  server = createServer((_req, _res) => undefined);
-  server.on('stream', (stream) => serve(stream));
+  server = createServer((socket) => serve(socket));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  port = (server.address() as AddressInfo).port;
 });
 afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
@@ -28,36 +27,50 @@ afterAll(async () => {
 
 const openFds = (): number => readdirSync('/proc/self/fd').length;
 
+/** The sender's gate fed by what the receiver writes back. */
+function gated(socket: Socket, window: number): CreditGate {
+  const credit = new CreditGate(window);
+  socket.on('data', (d: Buffer) => credit.push(d));
+  socket.once('close', () => credit.close(new Error('the device closed the connection')));
+  return credit;
+}
+
 describe('sendFileRange', () => {
-  it('sends exactly the asked range through the two reused buffers', async () => {
+  it('sends exactly the asked range through the two reused buffers, within the credit granted', async () => {
+    const WINDOW = 100_000;
     let sent: Promise<void> = Promise.resolve();
-    serve = (stream) => {
-      stream.respond({ ':status': 200 });
-      sent = sendFileRange(stream, file, 1000, bytes.length - 7, 64 * 1024);
-    };
-    const session = connect(url);
+    serve = (socket) => (sent = sendFileRange(socket, gated(socket, WINDOW), file, 1000, bytes.length - 7, 64 * 1024));
+    const client = connect(port, '127.0.0.1');
     const parts: Buffer[] = [];
-    const req = session.request({ ':path': '/' });
-    for await (const part of req) parts.push(part as Buffer);
+    let received = 0;
+    let granted = WINDOW;
+    let overrun = 0;
+    client.on('data', (d: Buffer) => {
+      parts.push(d);
+      received += d.length;
+      overrun = Math.max(overrun, received - granted);
+      // Grants split across writes must add up too: 3 bytes, then the rest.
+      const grant = encodeCredit(d.length);
+      client.write(grant.subarray(0, 3));
+      client.write(grant.subarray(3));
+      granted += d.length;
+    });
+    await new Promise((resolve) => client.once('end', resolve));
     await sent;
-    session.close();
+    client.destroy();
+    expect(overrun).toBe(0);
     expect(Buffer.concat(parts).equals(bytes.subarray(1000, bytes.length - 7))).toBe(true);
   });
 
-  it('gives up (and closes the file) when the device goes away mid-stream', async () => {
+  it('gives up (and closes the file) when the device goes away while it waits for credit', async () => {
     const before = openFds();
     let sent: Promise<void> | undefined;
-    serve = (stream) => {
-      stream.respond({ ':status': 200 });
-      sent = sendFileRange(stream, file, 0, bytes.length, 64 * 1024);
-    };
-    const session = connect(url);
-    const req = session.request({ ':path': '/' });
-    await new Promise((resolve) => req.once('data', resolve));
-    req.close(constants.NGHTTP2_CANCEL);
+    serve = (socket) => (sent = sendFileRange(socket, gated(socket, 64 * 1024), file, 0, bytes.length, 64 * 1024));
+    const client = connect(port, '127.0.0.1');
+    await new Promise((resolve) => client.once('data', resolve));
+    client.destroy();
     const outcome = await Promise.race([sent!.then(() => 'finished', () => 'failed'), new Promise((r) => setTimeout(() => r('hung'), 3000))]);
-    session.close();
     expect(outcome).toBe('failed');
-    expect(openFds()).toBeLessThanOrEqual(before + 1); // the client session's socket may still be closing
+    expect(openFds()).toBeLessThanOrEqual(before + 1); // the server side's socket may still be closing
   });
 });
