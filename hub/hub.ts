@@ -23,6 +23,7 @@ import { systemClock, type Clock } from './rollouts/clock';
 import { DynamicTargets } from './rollouts/dynamic-targets';
 import { ROLLOUT_TICK_MS, RolloutScheduler } from './rollouts/rollout-scheduler';
 import { DEFAULT_OPEN_TIMEOUT_MS, DEFAULT_RECORDING_MAX_BYTES, DEFAULT_RECORDING_QUEUE_BYTES, RemoteHub } from './remote/remote-hub';
+import { HUB_CONSOLE_CHANNEL_METHOD, HUB_DEVICE_CHANNEL_METHOD } from './remote/channel-wire';
 import { openSqliteStore } from './store/sqlite-store';
 import type { HubStore } from './store/store';
 import { loadOrCreateHubCertificate } from './tls/hub-certificate';
@@ -149,7 +150,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
 
     const server = new grpc.Server(SERVER_OPTIONS);
     server.addService(
-      HUB_DEVICE_SERVICE,
+      { ...HUB_DEVICE_SERVICE, channel: HUB_DEVICE_CHANNEL_METHOD },
       createDeviceService({
         store,
         sessions,
@@ -165,7 +166,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
         log,
       }),
     );
-    server.addService(ConsoleServiceService, createConsoleService({
+    server.addService({ ...ConsoleServiceService, channel: HUB_CONSOLE_CHANNEL_METHOD }, createConsoleService({
         store,
         hubVersion: HUB_VERSION,
         watchers,

@@ -3,7 +3,7 @@ import type { ChannelFrame, ChannelOpen } from '../../proto/gen/fleet/v1/channel
 import type { ConsoleChannelRequest, ConsoleChannelResponse, ConsoleServiceClient } from '../../proto/gen/fleet/v1/console';
 import { bearer, HubCallError } from '../../src-main/services/hub-client/hub-connection';
 import { hubError } from '../hub-session';
-import { channelClient } from './channel-codec';
+import { channelClient } from './channel-rpc';
 import { InboundWindow, MAX_FRAME_BYTES, OutboundCredit, WINDOW_BYTES } from './credit';
 
 // One remote session (shell, file operation, or one tunnelled TCP

@@ -1,4 +1,5 @@
-import type { ChannelError, ChannelFrame } from '../../proto/gen/fleet/v1/channel';
+import type { PeekedFrame } from '../../proto/channel-frame-codec';
+import type { ChannelError } from '../../proto/gen/fleet/v1/channel';
 import { CreditLedger, other, type Side } from './credit-ledger';
 import type { GoneHow, RelayEnd } from './relay-end';
 
@@ -10,11 +11,12 @@ export interface RelayResult {
 }
 
 /** Sees every frame the relay passes on (recording). */
-export type FrameObserver = (from: Side, frame: ChannelFrame) => void;
+export type FrameObserver = (from: Side, frame: PeekedFrame) => void;
 
 // Relays one paired channel: console call <-> device call. Frames pass
-// unchanged; data/stderr are checked against the credit the other side
-// granted. Nothing here buffers: when grpc-js's write buffer towards one side
+// unchanged — as the bytes received: data/stderr frames are never decoded,
+// only their length is read (channel-wire.ts) — and data/stderr are checked
+// against the credit the other side granted. Nothing here buffers: when grpc-js's write buffer towards one side
 // is full, reading from the other side stops until it drains (grpc-js then
 // stops reading that HTTP/2 stream and HTTP/2 flow control holds the sender).
 // So per channel the hub holds at most grpc-js's high-water mark of frames
@@ -63,14 +65,14 @@ export class ChannelRelay {
     this.finish(error ? `${error.code}: ${error.message}` : reason);
   }
 
-  private onFrame(from: Side, frame: ChannelFrame): void {
+  private onFrame(from: Side, frame: PeekedFrame): void {
     if (this.ended) return;
-    const f = frame.frame;
-    if (!f) return;
-    switch (f.$case) {
+    switch (frame.case) {
+      case undefined:
+        return;
       case 'data':
       case 'stderr': {
-        const n = f.$case === 'data' ? f.data.length : f.stderr.length;
+        const n = frame.payload!.length;
         if (!this.ledger.spend(from, n)) {
           return this.violation(from, `sent ${n} bytes of data with ${this.ledger.available(from)} bytes of credit left: send data only within the window the other side granted`);
         }
@@ -78,27 +80,25 @@ export class ChannelRelay {
         else this.bytesFromDevice += n;
         break;
       }
-      case 'window':
-        this.ledger.granted(from, f.window.bytes);
-        break;
-      case 'exit':
-        this.exitStatus = f.exit.signal ? `killed by ${f.exit.signal}` : `exit ${f.exit.code}`;
-        break;
-      case 'error':
-        this.lastError = `${f.error.code}: ${f.error.message}`;
-        break;
-      case 'close':
-        this.forward(from, frame);
-        return this.finish(this.exitStatus ?? this.lastError ?? `${from} closed (${f.close.reason})`);
+      default: {
+        const f = frame.frame!.frame!;
+        if (f.$case === 'window') this.ledger.granted(from, f.window.bytes);
+        else if (f.$case === 'exit') this.exitStatus = f.exit.signal ? `killed by ${f.exit.signal}` : `exit ${f.exit.code}`;
+        else if (f.$case === 'error') this.lastError = `${f.error.code}: ${f.error.message}`;
+        else if (f.$case === 'close') {
+          this.forward(from, frame);
+          return this.finish(this.exitStatus ?? this.lastError ?? `${from} closed (${f.close.reason})`);
+        }
+      }
     }
     this.observe(from, frame);
     this.forward(from, frame);
   }
 
   /** Writes to the other side; a full write buffer stops reading from `from` until it drains. */
-  private forward(from: Side, frame: ChannelFrame): void {
+  private forward(from: Side, frame: PeekedFrame): void {
     const to = other(from);
-    if (this.ends[to].write(frame) || this.paused[from]) return;
+    if (this.ends[to].write(frame.bytes) || this.paused[from]) return;
     this.paused[from] = true;
     this.ends[from].pause();
     this.ends[to].onceDrain(() => {

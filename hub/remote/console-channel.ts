@@ -1,9 +1,11 @@
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { PeekedConsoleRequest } from '../../proto/channel-frame-codec';
 import type { ChannelError } from '../../proto/gen/fleet/v1/channel';
-import type { ChannelStart, ConsoleChannelRequest } from '../../proto/gen/fleet/v1/console';
+import type { ChannelStart, ConsoleChannelRequest, ConsoleChannelResponse } from '../../proto/gen/fleet/v1/console';
 import { authenticateOperator } from '../auth/operator-auth';
 import type { Operator, SessionKind } from '../store/store';
 import { describeOpen, withOperator, type SessionTopic } from './channel-open';
-import type { ConsoleChannelCall } from './relay-end';
+import { asConsoleChannelCall, type ConsoleChannelCall } from './channel-wire';
 import type { RemoteHub } from './remote-hub';
 
 // ConsoleService.Channel: `start{deviceId, open}`, then frames both ways.
@@ -11,15 +13,16 @@ import type { RemoteHub } from './remote-hub';
 // (console.proto); refusals with a known operator are audited
 // (`session.refused`).
 
-export async function serveConsoleChannel(hub: RemoteHub, call: ConsoleChannelCall): Promise<void> {
+export async function serveConsoleChannel(hub: RemoteHub, grpcCall: ServerDuplexStream<ConsoleChannelRequest, ConsoleChannelResponse>): Promise<void> {
+  const call = asConsoleChannelCall(grpcCall);
   // Unauthenticated calls end with UNAUTHENTICATED (thrown to the caller): there is nobody to audit.
   const operator = await authenticateOperator(hub.store, call.metadata);
   const first = await firstMessage(call, hub.options.openTimeoutMs);
   if (call.cancelled) return;
-  if (first?.msg?.$case !== 'start') {
+  if (first?.$case !== 'start') {
     return refuse(call, { code: 'protocol', message: first ? 'the first message of a Channel call must be start{device_id, open}' : `no start message within ${hub.options.openTimeoutMs} ms` });
   }
-  const start = first.msg.start;
+  const start = first.start;
   const topic = describeOpen(start.open);
   if (typeof topic === 'string') return refuse(call, { code: 'protocol', message: topic });
   const audit = (error: ChannelError) => auditRefusal(hub, operator, start, topic, error);
@@ -69,16 +72,16 @@ export async function serveConsoleChannel(hub: RemoteHub, call: ConsoleChannelCa
 }
 
 /** The first message; the call is paused right after it so later frames wait (unread) for the relay. */
-function firstMessage(call: ConsoleChannelCall, timeoutMs: number): Promise<ConsoleChannelRequest | undefined> {
+function firstMessage(call: ConsoleChannelCall, timeoutMs: number): Promise<PeekedConsoleRequest | undefined> {
   return new Promise((resolve) => {
-    const done = (m?: ConsoleChannelRequest) => {
+    const done = (m?: PeekedConsoleRequest) => {
       clearTimeout(timer);
       call.off('data', onData);
       call.off('end', onEnd);
       call.off('cancelled', onEnd);
       resolve(m);
     };
-    const onData = (m: ConsoleChannelRequest) => {
+    const onData = (m: PeekedConsoleRequest) => {
       call.pause();
       done(m);
     };

@@ -1,7 +1,8 @@
-import { status } from '@grpc/grpc-js';
+import { status, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { ChannelFrame } from '../../proto/gen/fleet/v1/channel';
 import { authenticateDevice } from '../device/device-auth';
 import { RpcError } from '../rpc-error';
-import type { DeviceChannelCall } from './relay-end';
+import { asDeviceChannelCall } from './channel-wire';
 import type { RemoteHub } from './remote-hub';
 
 export const CHANNEL_ID_HEADER = 'fleet-channel-id';
@@ -9,7 +10,8 @@ export const CHANNEL_ID_HEADER = 'fleet-channel-id';
 // DeviceService.Channel: the device dials back a channel it accepted. The
 // call waits (unread) until the relay starts; an unknown, expired or other
 // device's channel id ends it with NOT_FOUND.
-export async function serveDeviceChannel(hub: RemoteHub, call: DeviceChannelCall): Promise<void> {
+export async function serveDeviceChannel(hub: RemoteHub, grpcCall: ServerDuplexStream<ChannelFrame, ChannelFrame>): Promise<void> {
+  const call = asDeviceChannelCall(grpcCall);
   const device = await authenticateDevice(hub.store, call.metadata);
   const channelId = call.metadata.get(CHANNEL_ID_HEADER)[0];
   if (typeof channelId !== 'string' || !channelId) {

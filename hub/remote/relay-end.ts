@@ -1,26 +1,26 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import type { ChannelFrame } from '../../proto/gen/fleet/v1/channel';
-import type { ConsoleChannelRequest, ConsoleChannelResponse } from '../../proto/gen/fleet/v1/console';
+import type { PeekedConsoleRequest, PeekedFrame } from '../../proto/channel-frame-codec';
+import type { ConsoleChannelCall, DeviceChannelCall, FrameOut } from './channel-wire';
 
-export type ConsoleChannelCall = ServerDuplexStream<ConsoleChannelRequest, ConsoleChannelResponse>;
-export type DeviceChannelCall = ServerDuplexStream<ChannelFrame, ChannelFrame>;
+export type { ConsoleChannelCall, DeviceChannelCall } from './channel-wire';
 
 /** How a call stopped without a close frame. */
 export type GoneHow = 'ended' | 'cancelled';
 
 /**
- * One side of a relay, whatever the message wrapping: frames in and out,
- * pause/resume of reading (grpc-js then stops reading the HTTP/2 stream, so
- * the sender is held by HTTP/2 flow control) and grpc-js write backpressure.
+ * One side of a relay, whatever the message wrapping: frames in (peeked,
+ * not decoded) and out, pause/resume of reading (grpc-js then stops reading
+ * the HTTP/2 stream, so the sender is held by HTTP/2 flow control) and
+ * grpc-js write backpressure.
  */
 export interface RelayEnd {
   /** false: grpc-js buffers more than its high-water mark; wait for drain before more. */
-  write(frame: ChannelFrame): boolean;
+  write(frame: FrameOut): boolean;
   onceDrain(listener: () => void): void;
   pause(): void;
   resume(): void;
   /** Starts delivering frames (and 'gone') to the relay. */
-  listen(onFrame: (frame: ChannelFrame) => void, onGone: (how: GoneHow) => void, onBadMessage: (what: string) => void): void;
+  listen(onFrame: (frame: PeekedFrame) => void, onGone: (how: GoneHow) => void, onBadMessage: (what: string) => void): void;
   /** Ends the call with OK once what was written is flushed. */
   finish(): void;
   readonly cancelled: boolean;
@@ -28,8 +28,8 @@ export interface RelayEnd {
 
 function listenCall<M>(
   call: ServerDuplexStream<M, unknown>,
-  toFrame: (m: M) => ChannelFrame | string,
-  onFrame: (frame: ChannelFrame) => void,
+  toFrame: (m: M) => PeekedFrame | string,
+  onFrame: (frame: PeekedFrame) => void,
   onGone: (how: GoneHow) => void,
   onBadMessage: (what: string) => void,
 ): void {
@@ -49,14 +49,18 @@ function finishCall(call: ServerDuplexStream<unknown, unknown>): void {
   call.end();
 }
 
+function consoleFrame(m: PeekedConsoleRequest): PeekedFrame | string {
+  return m.$case === 'frame' ? m.frame : `the console sent ${m.$case ?? 'an empty message'} where only frames may follow start`;
+}
+
 export function consoleEnd(call: ConsoleChannelCall): RelayEnd {
   return {
-    write: (frame) => call.write({ msg: { $case: 'frame', frame } }),
+    // A received frame (Buffer) is wrapped by the Channel method's serializer (channel-wire.ts).
+    write: (frame) => call.write(Buffer.isBuffer(frame) ? frame : { msg: { $case: 'frame', frame } }),
     onceDrain: (listener) => call.once('drain', listener),
     pause: () => call.pause(),
     resume: () => call.resume(),
-    listen: (onFrame, onGone, onBad) =>
-      listenCall(call, (m) => (m.msg?.$case === 'frame' ? m.msg.frame : `the console sent ${m.msg?.$case ?? 'an empty message'} where only frames may follow start`), onFrame, onGone, onBad),
+    listen: (onFrame, onGone, onBad) => listenCall(call, consoleFrame, onFrame, onGone, onBad),
     finish: () => finishCall(call),
     get cancelled() {
       return call.cancelled;

@@ -111,11 +111,9 @@ export class RemoteHub {
       : undefined;
     if (!consoleCall.cancelled) consoleCall.write({ msg: { $case: 'started', started: { sessionId: id, recorded } } });
     const relay = new ChannelRelay(consoleEnd(consoleCall), deviceEnd(deviceCall), (from, frame) => {
-      const f = frame.frame;
-      if (!recorder || !f) return;
-      if (from === 'device' && f.$case === 'data') recorder.output(f.data, 'data');
-      else if (from === 'device' && f.$case === 'stderr') recorder.output(f.stderr, 'stderr');
-      else if (from === 'console' && f.$case === 'resize') recorder.resize(f.resize.cols, f.resize.rows);
+      if (!recorder) return;
+      if (from === 'device' && (frame.case === 'data' || frame.case === 'stderr')) recorder.output(frame.payload!, frame.case);
+      else if (from === 'console' && frame.frame?.frame?.$case === 'resize') recorder.resize(frame.frame.frame.resize.cols, frame.frame.frame.resize.rows);
     });
     const session: OpenSession = { record, relay, finished: Promise.resolve(undefined) };
     session.finished = relay.done
