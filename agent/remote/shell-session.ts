@@ -8,13 +8,21 @@ import type { ShellConfig } from './remote-config';
 import { RemoteError } from './remote-error';
 import { DEFAULT_COLS, DEFAULT_ROWS, KILL_GRACE_MS, type RunningShell, type ShellExit, type ShellOptions, type ShellRequest, type ShellSessionInfo } from './shell-types';
 import { shellSpawnPlan } from './shell-user';
+import { PtyInput } from './pty-input';
 import { ptyModule } from './pty-module';
 
 // An interactive remote shell: a real pty per session, paced by the operator's credit.
 // Output: pty → CreditSender; when credit runs out the pty is paused, so the
 // shell blocks on its own writes (a slow console slows the device; nothing
-// piles up here). Input: operator data → pty, granted back once node-pty's
-// write queue has handed it to the kernel.
+// piles up here). Input: operator data → pty (PtyInput: straight to the
+// kernel when nothing is queued), granted back once it is in the kernel.
+//
+// Latency: a keystroke and its echo cross this file without a timer or an
+// extra turn of the event loop in either direction — the pty's read goes
+// to the peer in the same callback, a small output is never held back to
+// coalesce with more (the pty already hands over everything it has in one
+// read, up to 64 KiB, so a flood of output needs no batching here), and
+// the idle timer is not re-armed per frame.
 //
 // The last output of a shell that exits was lost about one time in three
 // (measured: `seq 1 30000; exit` through node-pty): when the child closes
@@ -29,10 +37,13 @@ export class ShellSession implements RunningShell {
   /** Resolves once the shell has exited and the channel is closed. */
   readonly exited: Promise<ShellExit>;
   private readonly pty: IPty;
+  private readonly ptyInput: PtyInput;
   private readonly output: CreditSender;
   private readonly input: CreditGranter;
   private endReason: string | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** performance.now() of the operator's last frame (the idle timer checks it when it fires). */
+  private lastActivity = 0;
   private killTimer: NodeJS.Timeout | undefined;
   private inputPoll: NodeJS.Timeout | undefined;
   private unconsumedInput = 0;
@@ -63,6 +74,7 @@ export class ShellSession implements RunningShell {
     });
     this.info = { id: randomUUID(), operator: request.operator, user: plan.user, pid: this.pty.pid, startedAt: new Date() };
     this.slaveFd = openSlave(this.pty);
+    this.ptyInput = new PtyInput(this.pty);
 
     const windowBytes = options.windowBytes ?? DEFAULT_WINDOW_BYTES;
     this.output = new CreditSender((chunk) => peer.send({ $case: 'data', data: chunk }));
@@ -131,6 +143,7 @@ export class ShellSession implements RunningShell {
     if (this.endReason !== undefined) return;
     this.endReason = reason;
     clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     // After the exit its pid may belong to someone else: signal nothing.
     if (this.processEnded) return;
     this.pty.resume();
@@ -171,9 +184,7 @@ export class ShellSession implements RunningShell {
       switch (frame.$case) {
         case 'data':
           this.input.received(frame.data.byteLength);
-          this.pty.write(Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength));
-          this.unconsumedInput += frame.data.byteLength;
-          this.grantInputWhenWritten();
+          this.writeInput(frame.data);
           break;
         case 'window':
           this.output.grant(frame.window.bytes);
@@ -183,7 +194,7 @@ export class ShellSession implements RunningShell {
           break;
         case 'eof':
           // The operator's input ended (piped into an interactive shell): send the terminal's EOF character.
-          this.pty.write('\x04');
+          this.writeInput(EOT);
           break;
         default:
           throw new RemoteError('protocol', `a shell channel does not take ${frame.$case} frames`);
@@ -195,14 +206,25 @@ export class ShellSession implements RunningShell {
     }
   }
 
-  // node-pty queues writes the kernel did not take yet; granting only once
-  // that queue is empty keeps a paste (or piped stdin) from growing it.
+  // Input the kernel took at once is consumed at once (a keystroke costs no
+  // timer); input node-pty had to queue is granted back only once that
+  // queue is empty, so a paste (or piped stdin) cannot grow it.
+  private writeInput(bytes: Uint8Array): void {
+    const inKernel = this.ptyInput.write(bytes);
+    if (inKernel && this.unconsumedInput === 0) {
+      this.input.consumed(bytes.byteLength);
+      return;
+    }
+    this.unconsumedInput += bytes.byteLength;
+    this.grantInputWhenWritten();
+  }
+
   private grantInputWhenWritten(): void {
     if (this.inputPoll) return;
     const check = (): void => {
       this.inputPoll = undefined;
       if (this.endReason !== undefined) return;
-      if (ptyWriteQueueLength(this.pty) > 0) {
+      if (this.ptyInput.queuedChunks > 0) {
         this.inputPoll = setTimeout(check, 5);
         return;
       }
@@ -214,11 +236,26 @@ export class ShellSession implements RunningShell {
   }
 
   private touch(): void {
-    clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => this.close('idle timeout'), this.config.idleTimeoutSeconds * 1000);
+    this.lastActivity = performance.now();
+    if (this.idleTimer === undefined) this.armIdleTimer(this.config.idleTimeoutSeconds * 1000);
+  }
+
+  // One timer for the session, not one per keystroke: when it fires early
+  // (there was activity meanwhile) it waits for the rest of the interval.
+  private armIdleTimer(ms: number): void {
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.endReason !== undefined || this.processEnded) return;
+      const left = this.lastActivity + this.config.idleTimeoutSeconds * 1000 - performance.now();
+      if (left > 0) this.armIdleTimer(left);
+      else this.close('idle timeout');
+    }, ms);
     this.idleTimer.unref();
   }
 }
+
+/** The terminal's end-of-file character (^D), what an `eof` frame types into an interactive shell. */
+const EOT = Uint8Array.of(0x04);
 
 function openSlave(pty: IPty): number | undefined {
   const name = (pty as unknown as { ptsName?: string }).ptsName;
@@ -243,10 +280,4 @@ function isRunning(pid: number): boolean {
 function clampSize(v: number | undefined, dflt: number): number {
   if (v === undefined || !Number.isFinite(v)) return dflt;
   return Math.max(1, Math.min(1000, Math.floor(v)));
-}
-
-/** node-pty 1.1's internal write queue (0 when the internals differ: then input is granted at once). */
-function ptyWriteQueueLength(pty: IPty): number {
-  const queue = (pty as unknown as { _writeStream?: { _writeQueue?: unknown[] } })._writeStream?._writeQueue;
-  return Array.isArray(queue) ? queue.length : 0;
 }

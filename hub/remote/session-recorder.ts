@@ -32,6 +32,15 @@ export interface RecordingResult {
 // is kept whole. The relay never waits for the disk: lines are handed to a
 // write stream and, when more than `maxQueuedBytes` are waiting (or the cap
 // is reached), recording stops and the file is marked truncated.
+//
+// Lines are gathered for up to FLUSH_MS (or FLUSH_BYTES) and written
+// together: a write per keystroke's echo meant a thread-pool round trip
+// (worker wake-up, then the event loop woken again) in the hub for every
+// key, on the same cores as the relay it was recording. A crash loses at
+// most the last FLUSH_MS of a recording.
+const FLUSH_MS = 250;
+const FLUSH_BYTES = 64 * 1024;
+
 export class SessionRecorder {
   private readonly sink: Writable;
   private readonly t0 = performance.now();
@@ -40,6 +49,9 @@ export class SessionRecorder {
   private truncated = false;
   private stopped = false;
   private failed = false;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: RecorderOptions) {
     this.sink = opts.sink ?? createWriteStream(opts.path, { flags: 'wx', mode: 0o600 });
@@ -104,17 +116,33 @@ export class SessionRecorder {
   private line(json: string): void {
     if (this.stopped) return;
     const chunk = Buffer.from(`${json}\n`, 'utf8');
-    if (this.accepted + chunk.length > this.opts.maxBytes || this.sink.writableLength + chunk.length > this.opts.maxQueuedBytes) {
+    if (this.accepted + chunk.length > this.opts.maxBytes || this.sink.writableLength + this.pendingBytes + chunk.length > this.opts.maxQueuedBytes) {
       this.truncated = true;
       this.stop();
       return;
     }
     this.accepted += chunk.length;
-    this.sink.write(chunk);
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes >= FLUSH_BYTES) this.flush();
+    else if (this.flushTimer === undefined) {
+      this.flushTimer = setTimeout(() => this.flush(), FLUSH_MS);
+      this.flushTimer.unref();
+    }
+  }
+
+  private flush(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.pendingBytes === 0 || this.failed || this.sink.writableEnded) return;
+    this.sink.write(this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes));
+    this.pending = [];
+    this.pendingBytes = 0;
   }
 
   private stop(): void {
     if (this.stopped) return;
+    this.flush();
     this.stopped = true;
     if (!this.sink.writableEnded) this.sink.end();
   }
