@@ -9,6 +9,7 @@ import type { ControlChannel } from './control-channel';
 import { bearer, channelMetadata, createDeviceClient, describeError, hubFingerprint } from './device-client';
 import { loadOrCreateIdentityKey, signWithIdentity, type IdentityKey } from './identity-key';
 import { inventoryPatch, normalizeInventory, type Inventory } from './inventory-patch';
+import { channelClient } from './remote-link/channel-rpc';
 import { readToken, removeToken, writeToken, type StoredToken } from './token-file';
 import type { ChunkStream } from './update/download';
 import { ARTIFACT_STREAM_MIN_BYTES, openArtifactStream } from './update/artifact-stream';
@@ -146,7 +147,7 @@ export class DeviceAgent extends EventEmitter {
    */
   channel(channelId: string): grpc.ClientDuplexStream<ChannelFrame, ChannelFrame> {
     if (!this.client || !this.token) throw Object.assign(new Error('not connected to the hub yet'), { code: grpc.status.UNAVAILABLE, details: 'not connected to the hub yet' });
-    return this.client.channel(channelMetadata(this.token, channelId));
+    return channelClient(this.client).channel(channelMetadata(this.token, channelId));
   }
 
   /** Something in the inventory changed (an update was installed): send it now if online. */

@@ -4,10 +4,13 @@ import type { ChannelFrame as ProtoFrame } from '../../proto/gen/fleet/v1/channe
 import { DeviceServiceClient, DeviceServiceService, type DeviceServiceServer } from '../../proto/gen/fleet/v1/device';
 import type { ChannelFrame } from '../remote/channel-frame';
 import { waitFor } from '../testing/wait-for';
+import { channelClient } from './channel-rpc';
 import { GrpcChannelPeer } from './grpc-channel-peer';
 
 // The gRPC Channel call as a ChannelPeer, over a real gRPC connection on
-// loopback: the hub's side is a server handler the test drives.
+// loopback, made as the agent makes it (channel-rpc.ts: the one-copy codec
+// for data frames): the hub's side is a server handler the test drives,
+// with the generated codec, so the bytes must be the same.
 
 type HubCall = grpc.ServerDuplexStream<ProtoFrame, ProtoFrame>;
 
@@ -29,7 +32,7 @@ afterAll(() => {
 /** A peer on a fresh call, and the hub's end of it with what it received. */
 async function pair(): Promise<{ peer: GrpcChannelPeer; hub: HubCall; got: ProtoFrame['frame'][]; hubEnded: () => boolean }> {
   const n = calls.length;
-  const peer = new GrpcChannelPeer(client.channel());
+  const peer = new GrpcChannelPeer(channelClient(client).channel());
   peer.send({ $case: 'window', window: { bytes: 1 } }); // opens the call on the wire
   await waitFor('the call reaches the hub', () => calls.length > n);
   const hub = calls[n];
