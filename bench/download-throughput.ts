@@ -84,7 +84,7 @@ try {
         artifactBytes: bytes,
         rounds,
         hubToAgent: {
-          what: 'fleet-hub -> fleet-agent sim over TLS (the artifact stream: HTTP/2 on the hub port, 1 MiB window), written to disk, sha256 checked; time until the device reports installing',
+          what: 'fleet-hub -> fleet-agent sim over TLS (the artifact stream: bare bytes on the hub port, 1 MiB credit), written to disk, sha256 checked; time until the device reports installing',
           bestMBps: mbps(fleetBest),
           runs: fleet.map((f) => ({
             downloadMBps: mbps(f.downloadMs),

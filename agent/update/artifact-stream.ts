@@ -11,7 +11,8 @@ import type { ArtifactBytes, ChunkStream } from './download';
 // TLS pin, same token and rules as the gRPC Download) instead of 256 KiB
 // protobuf messages. The socket decrypts into one buffer of ours (no buffer
 // per TLS record, nothing for the garbage collector), and the bytes are
-// copied once into chunks of CHUNK_BYTES that are handed on.
+// copied once into chunks of CHUNK_BYTES that are lent to the downloader
+// (`borrowed`: valid until its next pull) and then reused.
 //
 // The window (credit granted to the hub) is what a network cut can lose in
 // flight, so it is a balance: 1 MiB = 20 MB/s at 50 ms RTT, and at most
@@ -60,7 +61,13 @@ export function openArtifactStream(target: ArtifactStreamTarget, artifactId: str
   let answer: { offset: number; totalSize: number } | undefined;
   const ready: ArtifactBytes[] = [];
   let position = offset;
-  let chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+  // Chunk buffers come back once the downloader has taken them (its next
+  // pull): at most window/chunk + 2 exist. A fresh 256 KiB buffer per chunk
+  // was a GiB of external memory per GiB downloaded, and V8 answers that
+  // with a full collection every few dozen MiB (over a second of GC threads
+  // per GiB).
+  const spare: Buffer[] = [];
+  let chunk: Buffer = Buffer.allocUnsafeSlow(CHUNK_BYTES);
   let filled = 0;
   let received = 0;
   let granted = ARTIFACT_WINDOW_BYTES;
@@ -75,9 +82,9 @@ export function openArtifactStream(target: ArtifactStreamTarget, artifactId: str
   };
   function handOn(): void {
     if (filled === 0) return;
-    ready.push({ offset: position, totalSize: answer!.totalSize, data: chunk.subarray(0, filled) });
+    ready.push({ offset: position, totalSize: answer!.totalSize, data: chunk.subarray(0, filled), borrowed: true });
     position += filled;
-    chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+    chunk = spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES);
     filled = 0;
     signal();
   }
@@ -157,8 +164,10 @@ export function openArtifactStream(target: ArtifactStreamTarget, artifactId: str
         const next = ready.shift();
         if (next) {
           yield next;
-          // Taken: the hub may send its bytes again.
-          const length = (next.data as Uint8Array).length;
+          // Taken: its buffer may be filled again, and the hub may send its bytes again.
+          const data = next.data as Uint8Array;
+          spare.push(Buffer.from(data.buffer, data.byteOffset, CHUNK_BYTES));
+          const length = data.length;
           granted += length;
           if (!socket.destroyed) socket.write(encodeCredit(length));
           continue;

@@ -4,8 +4,8 @@ import type { DownloadHash } from './download-hash';
 // A sha256 computed on a worker thread. The bytes are copied once into a
 // ring of shared memory and the worker is told which region to hash; it
 // answers how far it got. The file is written from the same ring (update()
-// returns the ring's views of the bytes), so the received HTTP/2 frames die
-// young, and the disk gets a few large buffers instead of ~130,000 pieces
+// returns the ring's views of the bytes), so the received bytes' buffers
+// can be reused at once, and the disk gets a few large buffers instead of ~130,000 pieces
 // per GiB. A part of the ring is reused once it is both hashed and written
 // (written()). Nothing is allocated per chunk, and a worker or disk that
 // falls behind holds the download back by at most the ring's size. Messages
@@ -58,6 +58,8 @@ parentPort.on('message', (m) => {
 type WorkerAnswer = { op: 'hashed'; hashed: number } | { op: 'done'; hex?: string } | { op: 'failed'; message: string };
 
 export class BackgroundHash implements DownloadHash {
+  /** update() answers with views of the ring, where it copied the bytes. */
+  readonly copies = true;
   private readonly worker: Worker;
   private readonly ring: Buffer;
   /** Bytes copied into the ring so far. */

@@ -10,6 +10,8 @@ import { BackgroundHash } from './background-hash';
 // once — hash in line: a thread each would cost more than it saves.
 
 export interface DownloadHash {
+  /** Whether update() answers with copies of its own (so the bytes passed to it may be reused once it resolves). */
+  readonly copies: boolean;
   /** Hashes the first `length` bytes of `file` (a resumed download's prefix); call before update(). */
   prefix(file: string, length: number): Promise<void>;
   /**
@@ -37,6 +39,7 @@ export function createDownloadHash(size: number): DownloadHash {
 }
 
 export class InlineHash implements DownloadHash {
+  readonly copies = false;
   private readonly hash = createHash('sha256');
 
   async prefix(file: string, length: number): Promise<void> {

@@ -23,13 +23,14 @@ import { UpdateError } from './update-error';
 
 /**
  * Bytes of the artifact starting at `offset`: one buffer (a Download
- * message) or several received together (the artifact stream hands on its
- * HTTP/2 frames as they came, without gathering them into one copy).
+ * message) or several received together.
  */
 export interface ArtifactBytes {
   offset: number;
   totalSize: number;
   data: Uint8Array | readonly Uint8Array[];
+  /** The bytes are lent: the stream reuses their memory once the next chunk is asked for. */
+  borrowed?: boolean;
 }
 
 /** A Download call's stream (grpc-js's ClientReadableStream fits). */
@@ -130,11 +131,14 @@ export async function downloadArtifact(o: DownloadOptions): Promise<void> {
           backoff.reset();
           o.onProgress(pos, total);
           // Not pulling the next chunk is the backpressure: grpc-js stops
-          // reading and HTTP/2 flow control holds the hub.
+          // reading and flow control (HTTP/2's, or the artifact stream's
+          // credit) holds the hub.
           // Waiting for the hash (a full ring) or the disk is not a stall.
           clearTimeout(stallTimer);
           let room = true;
-          for (const buffer of await hash.update(parts)) room = writer.add(buffer);
+          const buffers = await hash.update(parts);
+          // The writer holds what it is given until it is on disk: lent bytes go as a copy, unless the hash made one.
+          for (const buffer of chunk.borrowed && !hash.copies ? buffers.map((b) => Buffer.from(b)) : buffers) room = writer.add(buffer);
           if (!room) await writer.room();
           watchStall();
         }
