@@ -13,6 +13,7 @@ const USAGE = `fleet-hub: the fleet hub server (gRPC over TLS, SQLite)
 
 Usage:
   fleet-hub [--data DIR] [--listen HOST:PORT] [--token-ttl 1h] [--heartbeat 30s] [--recording-max 32MiB]
+            [--recordings-keep 90d] [--recordings-max-total 2GiB]
   fleet-hub operators add NAME --role viewer|operator|admin [--data DIR]
 
 Options:
@@ -22,6 +23,12 @@ Options:
   --heartbeat DURATION heartbeat interval told to devices (default 30s)
   --recording-max SIZE size cap of one shell session recording (default 32MiB);
                        a recording that reaches it stops and is marked truncated
+  --recordings-keep DURATION
+                       recordings of sessions that ended longer ago are deleted
+                       (at start, then hourly; default 90d; 0 = no age limit)
+  --recordings-max-total SIZE
+                       past this total the oldest recordings are deleted
+                       (default 2GiB; 0 = no size limit). Sessions stay listed.
   --role ROLE          role of a new operator: viewer (read only), operator, admin
   -h, --help           show this help
 
@@ -46,6 +53,8 @@ async function main(argv: string[]): Promise<number> {
         'token-ttl': { type: 'string' },
         heartbeat: { type: 'string' },
         'recording-max': { type: 'string' },
+        'recordings-keep': { type: 'string' },
+        'recordings-max-total': { type: 'string' },
         role: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -70,6 +79,8 @@ async function main(argv: string[]): Promise<number> {
     tokenTtlMs: values['token-ttl'] ? parseDuration(values['token-ttl'], '--token-ttl') : undefined,
     heartbeatIntervalMs: values.heartbeat ? parseDuration(values.heartbeat, '--heartbeat') : undefined,
     recordingMaxBytes: values['recording-max'] ? parseByteSize(values['recording-max'], '--recording-max') : undefined,
+    recordingMaxAgeMs: values['recordings-keep'] === '0' ? 0 : values['recordings-keep'] ? parseDuration(values['recordings-keep'], '--recordings-keep') : undefined,
+    recordingMaxTotalBytes: values['recordings-max-total'] === '0' ? 0 : values['recordings-max-total'] ? parseByteSize(values['recordings-max-total'], '--recordings-max-total') : undefined,
     log: (line) => console.error(`fleet-hub: ${line}`),
   });
   printBanner(hub);

@@ -24,6 +24,7 @@ import { DynamicTargets } from './rollouts/dynamic-targets';
 import { ROLLOUT_TICK_MS, RolloutScheduler } from './rollouts/rollout-scheduler';
 import { DEFAULT_OPEN_TIMEOUT_MS, DEFAULT_RECORDING_MAX_BYTES, DEFAULT_RECORDING_QUEUE_BYTES, RemoteHub } from './remote/remote-hub';
 import { HUB_CONSOLE_CHANNEL_METHOD, HUB_DEVICE_CHANNEL_METHOD } from './remote/channel-wire';
+import { DEFAULT_RECORDING_MAX_AGE_MS, DEFAULT_RECORDING_MAX_TOTAL_BYTES, RecordingRetention } from './remote/recording-retention';
 import { openSqliteStore } from './store/sqlite-store';
 import type { HubStore } from './store/store';
 import { loadOrCreateHubCertificate } from './tls/hub-certificate';
@@ -54,6 +55,10 @@ export interface HubOptions {
   recordingMaxBytes?: number;
   /** Recording bytes that may wait for the disk per session before the recording stops (truncated), default 2 MiB. */
   recordingQueueBytes?: number;
+  /** Recordings of sessions that ended longer ago are pruned (at start, then hourly), default 90 days; 0 = no age limit. */
+  recordingMaxAgeMs?: number;
+  /** Past this total the oldest recordings are pruned, default 2 GiB; 0 = no size limit. */
+  recordingMaxTotalBytes?: number;
 }
 
 export interface RunningHub {
@@ -139,6 +144,12 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       },
       log,
     );
+    const retention = new RecordingRetention(
+      store,
+      remote.options.recordingsDir,
+      { maxAgeMs: opts.recordingMaxAgeMs ?? DEFAULT_RECORDING_MAX_AGE_MS, maxTotalBytes: opts.recordingMaxTotalBytes ?? DEFAULT_RECORDING_MAX_TOTAL_BYTES },
+      log,
+    );
     sessions.onOffline((deviceId) => remote.deviceOffline(deviceId));
     const unsubscribe = store.subscribe((events) => {
       sessions.onEvents(events);
@@ -184,6 +195,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     deployments.start();
     scheduler.start();
     sessions.startSweeper();
+    void retention.start();
     const address = formatHostPort(host, boundPort);
     log(`hub ${store.hubId} listening on ${address}`);
 
@@ -202,6 +214,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       close() {
         closing ??= (async () => {
           await remote.closeAll('the hub is shutting down');
+          await retention.stop();
           sessions.closeAll(grpc.status.UNAVAILABLE, 'hub is shutting down: reconnect later');
           waiters.wakeAll();
           for (const call of watchers) call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'hub is shutting down: reconnect later' });

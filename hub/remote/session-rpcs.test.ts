@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdmissionStatus } from '../../proto/gen/fleet/v1/common';
@@ -203,5 +203,53 @@ describe('hub restart', () => {
     const s = await t.hub.store.getSession('orphan-1');
     expect(s?.endedMs).toBeGreaterThan(0);
     expect(s?.endReason).toBe('the hub stopped while the session was open');
+  });
+});
+
+describe('recording retention', () => {
+  it('prunes at start: the file goes, the session stays listed saying why, GetRecording answers NOT_FOUND with the reason, the audit has it', async () => {
+    // The hub restarted above (new port): clients for this one.
+    devices.close();
+    consoles.close();
+    devices = deviceClient(t.hub);
+    consoles = consoleClient(t.hub);
+    const { console, dev, started } = await pairChannel(clients(), otto, shellOpen());
+    console.send(windowFrame(1 << 20));
+    await dev.next();
+    dev.send(dataFrame('to be pruned\r\n'));
+    dev.send({ $case: 'exit', exit: { code: 0 } });
+    dev.send(closeFrame('exit'));
+    await console.until('close');
+    await endedSession(started.sessionId);
+    const file = join(t.dir, 'recordings', `${started.sessionId}.cast`);
+    expect(existsSync(file)).toBe(true);
+
+    await new Promise((r) => setTimeout(r, 600));
+    const hub = await t.restart({ recordingMaxAgeMs: 500 });
+    const after = consoleClient(hub);
+    try {
+      const why = 'recording pruned by retention (older than 500 ms)';
+      const listed = await eventually(async () => {
+        const res = await call(after, after.listSessions, { deviceId: '', kind: 'shell', openOnly: false, pageSize: 1000, pageToken: '' }, bearer(otto));
+        const s = res.sessions.find((x) => x.id === started.sessionId);
+        return s?.endReason.includes(why) ? s : undefined;
+      }, 5000, 'the session listed as pruned');
+      expect(listed.endReason).toBe(`exit 0; ${why}`);
+      expect(existsSync(file)).toBe(false);
+
+      const err = await rejection(new Promise((resolve, reject) => {
+        const stream = after.getRecording({ sessionId: started.sessionId }, bearer(otto));
+        stream.on('data', () => undefined);
+        stream.on('error', reject);
+        stream.on('end', resolve);
+      }));
+      expect(err.code).toBe(grpc.status.NOT_FOUND);
+      expect(err.details).toContain(why);
+
+      const audit = await call(after, after.listAudit, { beforeRevision: 0, limit: 1000, kindPrefix: 'session.recording-pruned', subject: '' }, bearer(hub.adminToken));
+      expect(audit.entries.map((e) => JSON.parse(e.detailJson).session)).toContain(started.sessionId);
+    } finally {
+      after.close();
+    }
   });
 });

@@ -13,7 +13,7 @@ import type {
 import { requireRole } from '../auth/operator-auth';
 import { decodePageToken, encodePageToken } from '../console/page-token';
 import { RpcError } from '../rpc-error';
-import type { Operator, SessionKind } from '../store/store';
+import type { Operator, SessionKind, SessionRecord } from '../store/store';
 import type { RemoteHub } from './remote-hub';
 import { toAuditEntry, toProtoSession } from './session-proto';
 
@@ -23,6 +23,16 @@ const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 1000;
 const KINDS: SessionKind[] = ['shell', 'command', 'file', 'port-forward'];
 const RECORDING_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * RemoteSession has no field for a pruned recording (yet): the end reason
+ * says it, so a console showing the session shows why it cannot be played.
+ */
+function toListedSession(s: SessionRecord) {
+  const proto = toProtoSession(s);
+  if (s.recordingPrunedMs) proto.endReason = `${proto.endReason}; ${s.recordingPrunedReason}`;
+  return proto;
+}
 
 // ListSessions, CloseSession, GetRecording and ListAudit (console.proto).
 export function sessionRpcs(hub: RemoteHub) {
@@ -35,7 +45,7 @@ export function sessionRpcs(hub: RemoteHub) {
       const before = token === undefined ? undefined : Number(token);
       if (before !== undefined && !Number.isSafeInteger(before)) throw new RpcError(status.INVALID_ARGUMENT, 'page_token is not one ListSessions issued: start again without it');
       const page = await store.listSessions({ deviceId: req.deviceId || undefined, kind: (req.kind as SessionKind) || undefined, openOnly: req.openOnly }, pageSize, before);
-      return { sessions: page.sessions.map(toProtoSession), nextPageToken: page.nextBeforeSeq ? encodePageToken(String(page.nextBeforeSeq)) : '' };
+      return { sessions: page.sessions.map(toListedSession), nextPageToken: page.nextBeforeSeq ? encodePageToken(String(page.nextBeforeSeq)) : '' };
     },
 
     async closeSession(op: Operator, req: CloseSessionRequest): Promise<RemoteSession> {
@@ -46,7 +56,7 @@ export function sessionRpcs(hub: RemoteHub) {
         throw new RpcError(status.PERMISSION_DENIED, `session ${session.id} was opened by "${session.operator}": only they or an admin may close it`);
       }
       const closed = session.endedMs ? session : ((await hub.closeSession(session.id, op.name)) ?? (await store.getSession(session.id)) ?? session);
-      return toProtoSession(closed);
+      return toListedSession(closed);
     },
 
     async listAudit(op: Operator, req: ListAuditRequest): Promise<ListAuditResponse> {
@@ -63,6 +73,9 @@ export function sessionRpcs(hub: RemoteHub) {
       const session = id ? await store.getSession(id) : undefined;
       if (!session) throw new RpcError(status.NOT_FOUND, `no session with id "${id}" on this hub`);
       if (!session.recorded) throw new RpcError(status.NOT_FOUND, `session ${id} is a ${session.kind} session: only shell and command sessions are recorded`);
+      if (session.recordingPrunedMs) {
+        throw new RpcError(status.NOT_FOUND, `the recording of session ${id} is gone: ${session.recordingPrunedReason} on ${new Date(session.recordingPrunedMs).toISOString()}; the session itself is still listed`);
+      }
       const file = createReadStream(hub.recordingPath(id), { highWaterMark: RECORDING_CHUNK_BYTES });
       call.once('cancelled', () => file.destroy());
       await new Promise<void>((resolve, reject) => {

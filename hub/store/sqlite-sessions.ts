@@ -1,5 +1,5 @@
 import type { Database as Db, Statement } from 'better-sqlite3';
-import type { AuditQuery, EventKind, HubEvent, NewSession, SessionEnd, SessionFilter, SessionKind, SessionRecord, SessionRefusal } from './store';
+import type { AuditQuery, EventKind, HubEvent, KeptRecording, NewSession, SessionEnd, SessionFilter, SessionKind, SessionRecord, SessionRefusal } from './store';
 
 interface SessionRow {
   seq: number;
@@ -16,6 +16,8 @@ interface SessionRow {
   recorded: number;
   recording_bytes: number;
   recording_truncated: number;
+  recording_pruned: number;
+  recording_pruned_reason: string;
 }
 
 export interface EventRowLike {
@@ -56,6 +58,13 @@ export class SqliteSessions {
          WHERE id = @id AND ended = 0`,
       ),
       open: db.prepare<[], SessionRow>('SELECT * FROM remote_sessions WHERE ended = 0'),
+      kept: db.prepare<[], { id: string; device_id: string; ended: number; recording_bytes: number }>(
+        `SELECT id, device_id, ended, recording_bytes FROM remote_sessions
+         WHERE recorded = 1 AND recording_pruned = 0 ORDER BY ended = 0, ended, seq`,
+      ),
+      prune: db.prepare<{ id: string; at: number; reason: string }>(
+        'UPDATE remote_sessions SET recording_pruned = @at, recording_pruned_reason = @reason WHERE id = @id AND recorded = 1 AND recording_pruned = 0 AND ended > 0',
+      ),
     };
   }
 
@@ -129,6 +138,24 @@ export class SqliteSessions {
     });
   }
 
+  async keptRecordings(): Promise<KeptRecording[]> {
+    return this.s.kept.all().map((r) => ({ id: r.id, deviceId: r.device_id, endedMs: r.ended, recordingBytes: r.recording_bytes }));
+  }
+
+  async markRecordingsPruned(pruned: Array<{ id: string; reason: string }>, atMs: number): Promise<number> {
+    if (pruned.length === 0) return 0;
+    return this.c.mutate((events) => {
+      let n = 0;
+      for (const p of pruned) {
+        if (this.s.prune.run({ id: p.id, at: atMs, reason: p.reason }).changes === 0) continue;
+        const row = this.s.get.get(p.id)!;
+        this.c.appendEvent(events, 'hub', 'session.recording-pruned', row.device_id, atMs, { session: row.id, kind: row.kind, reason: p.reason, recordingBytes: String(row.recording_bytes) });
+        n++;
+      }
+      return n;
+    });
+  }
+
   async auditEntries(q: AuditQuery): Promise<HubEvent[]> {
     const where: string[] = [];
     const params: (string | number)[] = [];
@@ -196,5 +223,7 @@ function fromRow(r: SessionRow): SessionRecord {
     recorded: r.recorded === 1,
     recordingBytes: r.recording_bytes,
     recordingTruncated: r.recording_truncated === 1,
+    recordingPrunedMs: r.recording_pruned,
+    recordingPrunedReason: r.recording_pruned_reason,
   };
 }

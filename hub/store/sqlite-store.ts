@@ -22,6 +22,7 @@ import { migrations } from './migrations';
 import type {
   AbortResult,
   AuditQuery,
+  KeptRecording,
   NewSession,
   SessionEnd,
   SessionFilter,
@@ -679,6 +680,14 @@ export class SqliteStore implements HubStore {
 
   async endOrphanSessions(reason: string): Promise<number> {
     return this.remote.endOrphanSessions(reason);
+  }
+
+  async keptRecordings(): Promise<KeptRecording[]> {
+    return this.remote.keptRecordings();
+  }
+
+  async markRecordingsPruned(pruned: Array<{ id: string; reason: string }>, atMs: number): Promise<number> {
+    return this.remote.markRecordingsPruned(pruned, atMs);
   }
 
   async auditEntries(query: AuditQuery): Promise<HubEvent[]> {

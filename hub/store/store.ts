@@ -57,7 +57,9 @@ export type EventKind =
   /** Remote sessions (docs/remote-sessions.md): actor = the operator, entity = the device. */
   | 'session.opened'
   | 'session.closed'
-  | 'session.refused';
+  | 'session.refused'
+  /** Recording retention removed a session's recording (actor = hub, entity = the device). */
+  | 'session.recording-pruned';
 
 /** One entry of the ordered event log: the audit trail and the Watch feed. */
 export interface HubEvent {
@@ -359,6 +361,18 @@ export interface SessionRecord {
   recorded: boolean;
   recordingBytes: number;
   recordingTruncated: boolean;
+  /** When retention removed the recording (unix ms); 0 while it is kept. */
+  recordingPrunedMs: number;
+  /** Why, for people: `recording pruned by retention (older than 90 days)`. */
+  recordingPrunedReason: string;
+}
+
+/** A recording retention may look at (recorded, not pruned yet); `endedMs` 0 = still being written. */
+export interface KeptRecording {
+  id: string;
+  deviceId: string;
+  endedMs: number;
+  recordingBytes: number;
 }
 
 export type NewSession = Pick<SessionRecord, 'id' | 'deviceId' | 'operator' | 'kind' | 'detail' | 'startedMs' | 'recorded'>;
@@ -561,6 +575,10 @@ export interface HubStore {
   listSessions(filter: SessionFilter, pageSize: number, beforeSeq?: number): Promise<{ sessions: SessionRecord[]; nextBeforeSeq?: number }>;
   /** Ends sessions a previous run left open (its relays died with it); returns how many. */
   endOrphanSessions(reason: string): Promise<number>;
+  /** Recordings not pruned yet (open sessions' included), oldest end first, open ones last. */
+  keptRecordings(): Promise<KeptRecording[]>;
+  /** Marks recordings pruned and appends `session.recording-pruned` for each (actor = hub); returns how many were marked. */
+  markRecordingsPruned(pruned: Array<{ id: string; reason: string }>, atMs: number): Promise<number>;
   /** The event log, newest first (ListAudit). */
   auditEntries(query: AuditQuery): Promise<HubEvent[]>;
 
