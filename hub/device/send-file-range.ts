@@ -3,7 +3,8 @@ import type { Writable } from 'node:stream';
 import type { CreditGate } from '../../proto/artifact-wire';
 
 // Sends bytes [start, end) of a file into a socket through two buffers used
-// in turn: one is being sent while the next is read. A read stream would
+// in turn: one is being sent (in pieces, as the device grants credit) while
+// the next is read. A read stream would
 // allocate a new buffer per read — about a GiB of short-lived memory per GiB
 // sent, which kept the hub's garbage collector busy for about a second of
 // CPU per GiB. Each read is no bigger than the receiver's credit, so the
@@ -12,25 +13,40 @@ import type { CreditGate } from '../../proto/artifact-wire';
 
 export async function sendFileRange(socket: Writable, credit: CreditGate, path: string, start: number, end: number, chunkBytes = 1024 * 1024): Promise<void> {
   const fh = await open(path, 'r');
+  const writes = new SocketWrites(socket);
   try {
     const buffers = [Buffer.allocUnsafeSlow(chunkBytes), Buffer.allocUnsafeSlow(chunkBytes)];
-    let sending: Promise<void> = Promise.resolve();
-    let pos = start;
-    for (let turn = 0; pos < end; turn++) {
-      // The write that used this buffer was awaited before the last one began.
+    // The last write from each buffer: its callback frees the buffer for the next read.
+    const lastWrite: Promise<void>[] = [Promise.resolve(), Promise.resolve()];
+    let readPos = start;
+    const read = (buffer: Buffer): Promise<number> => {
+      const n = Math.min(chunkBytes, end - readPos);
+      const reading = readFully(fh, buffer, n, readPos, path);
+      readPos += n;
+      return reading;
+    };
+    let next: Promise<number> | undefined = start < end ? read(buffers[0]) : undefined;
+    for (let turn = 0; next; turn++) {
       const buffer = buffers[turn % 2];
-      const allowed = await credit.room();
-      const n = await readFully(fh, buffer, Math.min(chunkBytes, end - pos, allowed), pos, path);
-      credit.take(n);
-      await sending;
-      sending = write(socket, buffer.subarray(0, n));
-      // Awaited at the next turn; a device gone meanwhile is not an unhandled rejection.
-      sending.catch(() => undefined);
-      pos += n;
+      const n = await next;
+      // Read the next part while this one waits for credit: the file read
+      // stays out of the loop of credit and bytes that paces the download.
+      const other = (turn + 1) % 2;
+      next = readPos < end ? lastWrite[other].then(() => read(buffers[other])) : undefined;
+      next?.catch(() => undefined); // awaited at the next turn
+      for (let at = 0; at < n; ) {
+        const piece = Math.min(await credit.room(), n - at);
+        credit.take(piece);
+        const written = writes.write(buffer.subarray(at, at + piece));
+        written.catch(() => undefined); // awaited before the buffer is reused, and at the end
+        lastWrite[turn % 2] = written;
+        at += piece;
+      }
     }
-    await sending;
+    await Promise.all(lastWrite);
     await new Promise<void>((resolve) => socket.end(resolve));
   } finally {
+    writes.stop();
     await fh.close();
   }
 }
@@ -45,16 +61,31 @@ async function readFully(fh: FileHandle, buffer: Buffer, length: number, positio
   return got;
 }
 
-/** Resolves once the socket has taken the bytes (the buffer may be reused); rejects when it closes first. */
-function write(socket: Writable, data: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (socket.destroyed) return reject(new Error('the download connection is closed'));
-    const onClose = (): void => reject(new Error('the download connection closed'));
-    socket.once('close', onClose);
-    socket.write(data, (err) => {
-      socket.off('close', onClose);
-      if (err) reject(err);
-      else resolve();
+/** Writes whose promises resolve once the socket has taken the bytes (their buffer may be reused) and reject when it closes first. */
+class SocketWrites {
+  private readonly pending = new Set<(err: Error) => void>();
+  private readonly onClose = (): void => {
+    for (const reject of this.pending) reject(new Error('the download connection closed'));
+    this.pending.clear();
+  };
+
+  constructor(private readonly socket: Writable) {
+    socket.once('close', this.onClose);
+  }
+
+  write(data: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.socket.destroyed) return reject(new Error('the download connection is closed'));
+      this.pending.add(reject);
+      this.socket.write(data, (err) => {
+        this.pending.delete(reject);
+        if (err) reject(err);
+        else resolve();
+      });
     });
-  });
+  }
+
+  stop(): void {
+    this.socket.off('close', this.onClose);
+  }
 }
