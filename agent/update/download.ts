@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Backoff, type BackoffOptions } from '../backoff';
 import { describeError } from '../device-client';
-import { createDownloadHash } from './download-hash';
+import { createDownloadHash, type DownloadHash } from './download-hash';
 import { DownloadWriter } from './download-writer';
 import { SPACE_MARGIN } from './free-space';
 import { sleep, throwIfAborted } from './abortable';
@@ -78,8 +78,10 @@ const MAX_REFUSALS = 5;
 export async function downloadArtifact(o: DownloadOptions): Promise<void> {
   const fh = await open(o.file, constants.O_RDWR | constants.O_CREAT, 0o600);
   let writer: DownloadWriter | undefined;
-  const hash = createDownloadHash(o.size);
+  let started: DownloadHash | undefined;
   try {
+    // Inside the try: a hash thread that fails to start still closes the file.
+    const hash = (started = createDownloadHash(o.size));
     let total = o.size;
     const onDisk = (await fh.stat()).size;
     // Bytes past the durable offset may be torn (a power cut keeps what the
@@ -168,7 +170,7 @@ export async function downloadArtifact(o: DownloadOptions): Promise<void> {
     throw err;
   } finally {
     await writer?.stop();
-    await hash.close();
+    await started?.close();
     await fh.close();
   }
 }
