@@ -228,6 +228,55 @@ describe('FileTransfers', () => {
     expect([x.op.closedWith, y.op.closedWith]).toEqual(['done', 'done']);
   });
 
+  it('makes an empty folder (and its missing parents) inside the roots, like mkdir -p, with the asked mode', async () => {
+    const ft = new FileTransfers(config());
+    const mkdir = async (path: string, mode?: number) => {
+      const { op, served } = start(ft, { op: 'mkdir', path, mode });
+      await served;
+      await op.closed;
+      return op;
+    };
+    const path = join(root, 'empty', 'nested', 'leaf');
+    const made = await mkdir(path, 0o750);
+    expect(made.closedWith).toBe('done');
+    expect(made.frameOf('file')?.file).toMatchObject({ size: 0, mode: 0o750, offset: 0 });
+    expect(statSync(path).isDirectory()).toBe(true);
+    expect(readdirSync(path)).toEqual([]);
+    expect(statSync(path).mode & 0o777).toBe(0o750);
+    expect(statSync(join(root, 'empty')).isDirectory()).toBe(true);
+
+    // Again: it exists, nothing changes (its mode included).
+    const again = await mkdir(path, 0o700);
+    expect(again.closedWith).toBe('done');
+    expect(statSync(path).mode & 0o777).toBe(0o750);
+    expect((await mkdir(root)).closedWith).toBe('done');
+  });
+
+  it('refuses a folder outside the roots, through a link out, over a file or a dangling link, and makes nothing', async () => {
+    const ft = new FileTransfers(config());
+    const refusal = async (path: string) => {
+      const { op, served } = start(ft, { op: 'mkdir', path });
+      await served;
+      await op.closed;
+      expect(op.frameOf('file')).toBeUndefined();
+      return op.frameOf('error')?.error.code;
+    };
+    expect(await refusal(join(tmp, 'outside', 'new-folder'))).toBe('outside-roots');
+    expect(existsSync(join(tmp, 'outside', 'new-folder'))).toBe(false);
+    symlinkSync(join(tmp, 'outside'), join(root, 'mk-out-link'));
+    expect(await refusal(join(root, 'mk-out-link', 'a', 'b'))).toBe('outside-roots');
+    expect(existsSync(join(tmp, 'outside', 'a'))).toBe(false);
+    expect(await refusal(join(root, 'mk-out-link'))).toBe('outside-roots');
+    expect(await refusal(`${root}/x/../../outside/y`)).toBe('outside-roots');
+    writeFileSync(join(root, 'mk-file'), 'x');
+    expect(await refusal(join(root, 'mk-file'))).toBe('not-regular');
+    expect(await refusal(join(root, 'mk-file', 'sub'))).toBe('not-regular');
+    symlinkSync(join(root, 'nowhere'), join(root, 'mk-dangling'));
+    expect(await refusal(join(root, 'mk-dangling'))).toBe('not-found');
+    expect(existsSync(join(root, 'nowhere'))).toBe(false);
+    expect(await new FileTransfers(config({ enabled: false })).policy.resolveInRoots(join(root, 'z'), 'new-folder').catch((e: { code: string }) => e.code)).toBe('disabled');
+  });
+
   it('starts over when a resumed upload names another transfer, and handles 250-byte names', async () => {
     const data = randomBytes(100_000);
     const path = join(root, `${'n'.repeat(250)}`);

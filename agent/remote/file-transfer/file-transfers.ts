@@ -5,6 +5,7 @@ import type { FilesConfig } from '../remote-config';
 import { RemoteError } from '../remote-error';
 import { FileDownload } from './download';
 import { listDirectory } from './list-dir';
+import { makeFolder, type MakeFolderRequest } from './make-folder';
 import { RootPolicy } from './root-policy';
 import { TokenBucket } from './token-bucket';
 import { STALE_UPLOAD_MS, sweepStaleUploads } from './stale-uploads';
@@ -15,6 +16,7 @@ import { activeTemps, FileUpload, type UploadRequest } from './upload';
 //   download: device → file{size, mode, mtimeMs, offset}, data…, eof{sha256}, close('done')
 //   upload:   device → file{offset = resume point} + window; operator → data…, eof{sha256};
 //             device → eof{sha256}, close('done')  (or error{checksum-mismatch, …})
+//   mkdir:    device → file{size 0, mode, mtimeMs, offset 0} of the folder, close('done')
 // Every refusal is an error frame with a code, then close. Download data is
 // paced by the operator's credit and the device's bytes-per-minute bucket;
 // upload credit is granted only after the bytes are on disk and the bucket
@@ -23,7 +25,8 @@ import { activeTemps, FileUpload, type UploadRequest } from './upload';
 export type FileRequest =
   | { op: 'list'; path: string; cursor?: string; limit?: number }
   | { op: 'download'; path: string; offset?: number }
-  | ({ op: 'upload' } & UploadRequest);
+  | ({ op: 'upload' } & UploadRequest)
+  | ({ op: 'mkdir' } & MakeFolderRequest);
 
 export interface FileTransferOptions {
   windowBytes?: number;
@@ -82,6 +85,10 @@ export class FileTransfers {
         peer.close('done');
       } else if (request.op === 'download') await this.download(request.path, request.offset ?? 0, peer);
       else if (request.op === 'upload') await this.upload(request, peer);
+      else if (request.op === 'mkdir') {
+        peer.send({ $case: 'file', file: await makeFolder(this.policy, this.config, request) });
+        peer.close('done');
+      }
       else throw new RemoteError('protocol', `unknown file operation ${JSON.stringify((request as { op: unknown }).op)}`);
     } catch (err) {
       const e = err instanceof RemoteError ? err : new RemoteError('internal', (err as Error).message);

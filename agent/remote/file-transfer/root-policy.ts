@@ -13,8 +13,12 @@ import { RemoteError, fsError } from '../remote-error';
 // Opened files are checked again through /proc/self/fd: a symlink swapped in
 // between the check and the open cannot redirect the transfer.
 
-/** file: an existing file to read; folder: an existing folder to list; new-file: a file to create or replace. */
-export type PathUse = 'file' | 'folder' | 'new-file';
+/**
+ * file: an existing file to read; folder: an existing folder to list;
+ * new-file: a file to create or replace; new-folder: a folder to create (or
+ * one that exists already, like `mkdir -p`).
+ */
+export type PathUse = 'file' | 'folder' | 'new-file' | 'new-folder';
 
 export interface ResolvedPath {
   /** The real path (no symlinks) inside `root`. */
@@ -24,8 +28,9 @@ export interface ResolvedPath {
   /** The target's stat; undefined for a new-file that does not exist yet. */
   stat?: Stats;
   /**
-   * new-file only: folders between the deepest existing one and the file that
-   * do not exist yet, outermost first (all inside `root`); the upload creates them.
+   * new-file: folders between the deepest existing one and the file that do
+   * not exist yet, outermost first (all inside `root`); the upload creates them.
+   * new-folder: the same, ending with the folder itself; absent when it exists.
    */
   missingFolders?: string[];
 }
@@ -52,6 +57,7 @@ export class RootPolicy {
     if (!lexical) throw this.outside(path);
 
     if (use === 'new-file') return this.resolveNewFile(path, wanted, roots);
+    if (use === 'new-folder') return this.resolveNewFolder(path, wanted, roots);
 
     let real: string;
     try {
@@ -140,6 +146,32 @@ export class RootPolicy {
     // An upload is renamed into place: it can only replace a regular file.
     if (st && !st.isFile()) throw new RemoteError('not-regular', `${shown} exists and is ${st.isDirectory() ? 'a folder' : 'not a regular file'}; an upload can only create or replace a regular file`);
     return { path: target, root: roots.find((r) => isWithin(target, r)) ?? root, stat: st };
+  }
+
+  private async resolveNewFolder(shown: string, wanted: string, roots: string[]): Promise<ResolvedPath> {
+    let real: string | undefined;
+    try {
+      real = await realpath(wanted);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR') throw new RemoteError('not-regular', `${shown}: a file is in the way (not a folder)`);
+      if (code !== 'ENOENT') throw fsError(err, shown);
+      // A dangling link is not a folder to create (mkdir would fail on it, or follow it out).
+      if (await lstat(wanted).then(() => true, () => false)) throw new RemoteError('not-found', `${shown} is a symlink to a missing folder`);
+    }
+    if (real !== undefined) {
+      // It exists: fine if it is a folder inside the roots (nothing to make).
+      const root = roots.find((r) => isWithin(real, r));
+      if (!root) throw this.outside(shown, real);
+      const st = await stat(real).catch((err) => {
+        throw fsError(err, shown);
+      });
+      if (!st.isDirectory()) throw new RemoteError('not-regular', `${shown} exists and is not a folder`);
+      return { path: real, root, stat: st };
+    }
+    // Where it goes is decided as for a new file of that name: the deepest existing folder's real path.
+    const parent = await this.resolveNewFile(shown, wanted, roots);
+    return { path: parent.path, root: parent.root, missingFolders: [...(parent.missingFolders ?? []), parent.path] };
   }
 
   private async realRoots(): Promise<string[]> {

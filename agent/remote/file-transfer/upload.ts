@@ -188,7 +188,7 @@ async function checkSpace(folder: string, needed: number, shown: string): Promis
  * A folder made meanwhile by another upload (a dropped folder's files run
  * side by side) is fine.
  */
-async function makeFolders(policy: RootPolicy, folders: string[], owner: { uid: number; gid: number } | undefined, shown: string): Promise<void> {
+export async function makeFolders(policy: RootPolicy, folders: string[], owner: { uid: number; gid: number } | undefined, shown: string): Promise<void> {
   for (const folder of folders) {
     let made = true;
     try {
@@ -260,7 +260,7 @@ function lookupGroup(name: string): number | undefined {
 }
 
 /** uid/gid for uploads (-1 keeps the agent's), or undefined when neither is configured. */
-function resolveOwner(owner: string | undefined, group: string | undefined): { uid: number; gid: number } | undefined {
+export function resolveOwner(owner: string | undefined, group: string | undefined): { uid: number; gid: number } | undefined {
   if (owner === undefined && group === undefined) return undefined;
   const uid = owner === undefined ? -1 : numericOr(owner, () => lookupUser(owner)?.uid, 'upload owner');
   const gid = group === undefined ? -1 : numericOr(group, () => lookupGroup(group), 'upload group');
