@@ -85,6 +85,20 @@ describe('recording retention', () => {
     expect([a, b, c].map(kept)).toEqual([false, true, true]);
   });
 
+  it('prunes at start and again on its interval until stopped', async () => {
+    const first = await recording(10, 100 * DAY);
+    const r = retention({ maxAgeMs: 90 * DAY });
+    expect((await r.start(40)).pruned).toBe(1);
+    expect(kept(first)).toBe(false);
+    const later = await recording(10, 100 * DAY);
+    for (const t0 = Date.now(); kept(later) && Date.now() - t0 < 3000; ) await new Promise((res) => setTimeout(res, 20));
+    await r.stop();
+    expect(kept(later)).toBe(false);
+    const afterStop = await recording(10, 100 * DAY);
+    await new Promise((res) => setTimeout(res, 150));
+    expect(kept(afterStop)).toBe(true);
+  });
+
   it('marks an old recording whose file is already gone, and keeps everything with both limits off', async () => {
     const gone = await recording(100, 100 * DAY);
     const other = await recording(100, 100 * DAY);

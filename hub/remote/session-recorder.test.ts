@@ -47,6 +47,14 @@ describe('asciicast v2 recording', () => {
     expect(asciinemaCat(path)).toBe(`${text}after resize\r\nto stderr\n`);
   });
 
+  it('writes gathered lines within the flush interval, without waiting for the end', async () => {
+    const { rec, path } = recorder();
+    rec.output(Buffer.from('typed\r\n'));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(lines(path).slice(1)).toEqual([[expect.any(Number), 'o', 'typed\r\n']]);
+    await rec.finish();
+  });
+
   it('names the command of a command session in the header', async () => {
     const { rec, path } = recorder({ command: 'uname -a' });
     await rec.finish();
