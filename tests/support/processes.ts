@@ -51,6 +51,15 @@ export interface Program {
   stop(): Promise<number | string>;
 }
 
+/** Programs still running: killed when the test process exits, so a test that times out before its clean-up leaves none behind. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/** A program that has not ended this long after SIGTERM gets SIGKILL. */
+const STOP_GRACE_MS = 15_000;
+
 export function startProgram(bin: 'fleet-hub' | 'fleet-agent' | 'fleetctl', args: string[], env: NodeJS.ProcessEnv = {}): Program {
   const child = spawn(process.execPath, [join(repoRoot, 'bin', `${bin}.js`), ...args], {
     cwd: repoRoot,
@@ -60,12 +69,26 @@ export function startProgram(bin: 'fleet-hub' | 'fleet-agent' | 'fleetctl', args
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | string>((done) => child.once('exit', (code, signal) => done(code ?? signal ?? -1)));
+  running.add(child);
+  const exited = new Promise<number | string>((done) =>
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      done(code ?? signal ?? -1);
+    }),
+  );
   const signal = (sig: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(sig);
     return exited;
   };
-  return { child, output: () => out, exited, kill9: () => signal('SIGKILL'), stop: () => signal('SIGTERM') };
+  const stop = async (): Promise<number | string> => {
+    const escalate = setTimeout(() => void signal('SIGKILL'), STOP_GRACE_MS);
+    try {
+      return await signal('SIGTERM');
+    } finally {
+      clearTimeout(escalate);
+    }
+  };
+  return { child, output: () => out, exited, kill9: () => signal('SIGKILL'), stop };
 }
 
 export interface HubProgram extends Program {
