@@ -15,9 +15,13 @@ const O_NONBLOCK = 0o4000;
 
 export class PtyInput {
   private readonly fd: number | undefined;
+  /** node-pty closed the master: its fd number may already belong to another file. */
+  private closed = false;
 
   constructor(private readonly pty: IPty) {
     this.fd = directFd(pty);
+    const socket = (pty as unknown as { _socket?: { once?: (event: string, listener: () => void) => void } })._socket;
+    socket?.once?.('close', () => (this.closed = true));
   }
 
   /** Bytes handed to node-pty that the kernel has not taken yet (its queue). */
@@ -26,9 +30,9 @@ export class PtyInput {
     return Array.isArray(queue) ? queue.length : 0;
   }
 
-  /** Writes `bytes`; true when the kernel took them all now, false when (some are) queued in node-pty. */
+  /** Writes `bytes`; true when the kernel took them all now (or the pty is gone: dropped), false when (some are) queued in node-pty. */
   write(bytes: Uint8Array): boolean {
-    if (bytes.byteLength === 0) return true;
+    if (bytes.byteLength === 0 || this.closed) return true;
     let written = 0;
     if (this.fd !== undefined && this.queuedChunks === 0) {
       try {

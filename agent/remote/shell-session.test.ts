@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createChannelPair } from './channel-pair';
+import { PtyInput } from './pty-input';
+import { ptyModule } from './pty-module';
 import { parseRemoteConfig } from './remote-config';
 import { ShellSession } from './shell-session';
 import { TestOperator } from './test-operator';
@@ -58,6 +60,19 @@ describe('ShellSession keystroke path', () => {
     expect(times).toHaveLength(20);
     times.sort((a, b) => a - b);
     console.log(`lone keystroke echo in-process (pty, no gRPC): median ${times[10].toFixed(3)} ms, max ${times[19].toFixed(3)} ms`);
+  });
+
+  it('writes input straight into a live pty, and drops it once node-pty has closed the master (its fd number may be reused)', async () => {
+    const pty = ptyModule().spawn('/bin/sh', ['-c', 'read line; echo "got:$line"'], { encoding: null, cols: 80, rows: 24 });
+    const input = new PtyInput(pty);
+    let out = '';
+    pty.onData((d) => (out += d.toString()));
+    const exited = new Promise((r) => pty.onExit(r));
+    expect(input.write(Buffer.from('abc\r'))).toBe(true);
+    await exited;
+    expect(out).toContain('got:abc');
+    expect(input.write(Buffer.from('late\r'))).toBe(true);
+    expect(input.queuedChunks).toBe(0);
   });
 
   it('takes a paste larger than the pty buffer in order, paced by credit (the kernel refuses part, node-pty queues the rest)', async () => {
