@@ -39,7 +39,9 @@ function fileRequest(f: FileOpen): FileRequest {
         ...(f.mode !== undefined ? { mode: f.mode } : {}),
         ...(f.transferId !== undefined ? { transferId: f.transferId } : {}),
       };
+    case 'mkdir':
+      return { op: 'mkdir', path: f.path, ...(f.mode !== undefined ? { mode: f.mode } : {}) };
     default:
-      throw new RemoteError('protocol', `unknown file operation ${JSON.stringify(f.op)} (list, download or upload)`);
+      throw new RemoteError('protocol', `unknown file operation ${JSON.stringify(f.op)} (list, download, upload or mkdir)`);
   }
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,19 @@ describe('RemoteSessions', () => {
       expect(op.frameOf('error')?.error.code, request.$case).toBe('disabled');
     }
     expect(sessions.openChannels).toBe(0);
+  });
+
+  it('checks a mkdir as a new folder: an existing folder or missing parents pass, a file in the way or a path outside does not, nothing is made', async () => {
+    const root = mkdtempSync(join(tmp, 'mkdir-'));
+    mkdirSync(join(root, 'exists'));
+    writeFileSync(join(root, 'file'), 'x');
+    const sessions = new RemoteSessions(parseRemoteConfig({ files: { enabled: true, roots: [root] } }));
+    const mkdir = (path: string): ChannelOpen => ({ $case: 'file', file: { op: 'mkdir', path } });
+    await expect(sessions.check(mkdir(join(root, 'exists')))).resolves.toBeUndefined();
+    await expect(sessions.check(mkdir(join(root, 'a', 'b')))).resolves.toBeUndefined();
+    await expect(sessions.check(mkdir(join(root, 'file', 'sub')))).rejects.toMatchObject({ code: 'not-regular' });
+    await expect(sessions.check(mkdir(join(tmp, 'elsewhere')))).rejects.toMatchObject({ code: 'outside-roots' });
+    expect(readdirSync(root).sort()).toEqual(['exists', 'file']);
   });
 
   it('serves a shell, a download and a tunnel side by side, and ends them all on closeAll', async () => {

@@ -1,6 +1,7 @@
 import type { ChannelPeer } from './channel-frame';
 import { refuse } from './channel-frame';
 import { FileTransfers, type FileRequest } from './file-transfer/file-transfers';
+import type { PathUse } from './file-transfer/root-policy';
 import { PortForwarder, type PortForwardRequest } from './port-forward';
 import type { RemoteConfig } from './remote-config';
 import { RemoteError } from './remote-error';
@@ -17,6 +18,9 @@ export type ChannelOpen =
   | { $case: 'shell'; shell: ShellRequest }
   | { $case: 'file'; file: FileRequest }
   | { $case: 'portForward'; portForward: PortForwardRequest };
+
+/** What each file operation needs of its path (mkdir accepts a folder that exists; an upload's target must not be one). */
+const ROOT_USE = { list: 'folder', download: 'file', upload: 'new-file', mkdir: 'new-folder' } as const satisfies Record<FileRequest['op'], PathUse>;
 
 export interface RemoteSessionsOptions extends ShellOptions {
   windowBytes?: number;
@@ -42,7 +46,7 @@ export class RemoteSessions {
         return;
       case 'file': {
         const f = request.file;
-        await this.files.policy.resolveInRoots(f.path, f.op === 'list' ? 'folder' : f.op === 'download' ? 'file' : 'new-file');
+        await this.files.policy.resolveInRoots(f.path, ROOT_USE[f.op]);
         return;
       }
       case 'portForward':

@@ -148,7 +148,21 @@ describe('opening a channel', () => {
     const r = await refusal(openConsoleChannel(consoles, otto, device.id, { kind: { $case: 'portForward', portForward: { host: '127.0.0.1', port: 0 } } }));
     expect(r).toMatchObject({ code: 'protocol', message: 'port_forward.port must be 1-65535, got 0' });
     expect(await refusal(openConsoleChannel(consoles, otto, device.id, { kind: undefined }))).toMatchObject({ code: 'protocol' });
+    const rmdir = await refusal(openConsoleChannel(consoles, otto, device.id, { kind: { $case: 'file', file: { op: 'rmdir', path: '/data/x' } } }));
+    expect(rmdir).toMatchObject({ code: 'protocol', message: 'file.op must be list, download, upload or mkdir, got "rmdir"' });
     expect(control.received.some((m) => m.msg?.$case === 'channelRequest')).toBe(false);
+  });
+
+  it('passes a mkdir to the device and records it as a file session "mkdir PATH"', async () => {
+    const open = { kind: { $case: 'file' as const, file: { op: 'mkdir', path: '/data/new/folder', mode: 0o750 } } };
+    const { console, dev, req, started } = await pair(otto, open);
+    expect(req.open?.kind).toMatchObject(open.kind);
+    expect(started.recorded).toBe(false);
+    dev.send({ $case: 'file', file: { size: 0, mode: 0o750, mtimeMs: 1, offset: 0 } });
+    dev.send(closeFrame('done'));
+    dev.end();
+    expect((await console.until('close')).map((f) => f.frame?.$case)).toEqual(['file', 'close']);
+    expect(await endedSession(started.sessionId)).toMatchObject({ kind: 'file', detail: 'mkdir /data/new/folder', endReason: 'device closed (done)' });
   });
 
   it('fails at once with device-offline when the control stream ends before the answer', async () => {

@@ -130,7 +130,7 @@ export interface ShellOpen {
 }
 
 export interface FileOpen {
-  /** list | download | upload */
+  /** list | download | upload | mkdir */
   op: string;
   path: string;
   /** list: paging. */
@@ -145,6 +145,8 @@ export interface FileOpen {
   /**
    * upload: announced size (more bytes are refused), sender's mode bits and
    * transfer id (letters, digits, '-', '_'; a resume must name the same).
+   * mkdir: mode is the new folder's permission bits (its missing parents
+   * get 0755 less the umask; a folder that exists keeps its mode).
    */
   size?: number | undefined;
   mode?: number | undefined;
