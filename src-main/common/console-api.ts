@@ -623,6 +623,11 @@ export interface ConsoleApi {
     closeShell(shellId: string): Promise<void>;
     /** One page of a folder on the device. */
     list(target: RemoteTarget, path: string, cursor?: string): Promise<RemoteListing>;
+    /**
+     * Makes a folder and its missing parents on the device, like mkdir -p (an existing folder is fine);
+     * `mode` is the new folder's permission bits (default 0755 less the device's umask). Answers the folder as a listing shows it.
+     */
+    mkdir(target: RemoteTarget, path: string, mode?: number): Promise<RemoteEntry>;
     /** Folders the device allows (hub: its remote.files.roots as reported; direct: the login's home). */
     roots(target: RemoteTarget): Promise<string[]>;
     /** Opens an upload of bytes the renderer holds (a dropped file); chunks follow. */
@@ -715,6 +720,7 @@ export const CONSOLE_API_METHODS = [
   'remote.closeShell',
   'remote.list',
   'remote.roots',
+  'remote.mkdir',
   'remote.uploadBegin',
   'remote.uploadChunk',
   'remote.uploadFinish',

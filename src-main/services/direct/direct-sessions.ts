@@ -3,7 +3,7 @@ import { DirectError } from './direct-error';
 import { describeTarget, validateDirectTarget, type DirectTarget } from './direct-target';
 import type { HostKeyStore, KnownHostKey, PresentedHostKey } from './host-key-store';
 import { HostKeyChangedError, SshConnectionPool, type ConnectedHostKey, type SshConnectOptions } from './ssh-connection';
-import { listDirectory, type RemoteEntry } from './remote-files';
+import { listDirectory, makeDirectory, type RemoteEntry } from './remote-files';
 import { downloadFile, uploadFile, type TransferResult } from './sftp-transfer';
 import { exec, SshShell, type ExitStatus } from './ssh-shell';
 import { SshTunnel, type TunnelStats } from './ssh-tunnel';
@@ -155,6 +155,12 @@ export class DirectSessions {
   async list(settings: unknown, remoteDir: string): Promise<RemoteEntry[]> {
     const target = validateDirectTarget(settings);
     return listDirectory(await this.connection(target), remoteDir);
+  }
+
+  /** Makes a folder and its missing parents (mkdir -p); an existing folder is fine. */
+  async mkdir(settings: unknown, remoteDir: string, mode?: number): Promise<RemoteEntry> {
+    const target = validateDirectTarget(settings);
+    return makeDirectory(await this.connection(target), remoteDir, mode);
   }
 
   /** Starts an upload; progress and the end arrive as events. */

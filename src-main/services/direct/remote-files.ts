@@ -49,11 +49,45 @@ export async function listDirectory(conn: SshConnection, remoteDir: string): Pro
     .sort((a, b) => Number(b.type === 'directory') - Number(a.type === 'directory') || a.name.localeCompare(b.name));
 }
 
+/**
+ * Makes `folder` and its missing parents on the device, like mkdir -p, as
+ * the SSH user may (the server's permissions are the limit in direct mode).
+ * Parents get 0755 less the server's umask; the folder itself `mode` when
+ * given, set after making it since sftp-server's mkdir is subject to its
+ * umask. A folder that exists is fine and keeps its mode. Answers the folder.
+ */
+export async function makeDirectory(conn: SshConnection, folder: string, mode?: number): Promise<RemoteEntry> {
+  const what = `make the folder ${folder} on device ${conn.target.deviceId}`;
+  const sftp = await conn.sftp();
+  const isFolder = (st: { mode: number }) => (st.mode & S_IFMT) === 0o040000;
+  const missing: string[] = [];
+  for (let at = folder; ; at = posix.dirname(at)) {
+    const st = await sftpCall.stat(sftp, at).catch(() => undefined);
+    if (st) {
+      if (!isFolder(st)) throw new DirectError('transfer-failed', `cannot ${what}: ${at} is not a folder`);
+      break;
+    }
+    missing.unshift(at);
+    if (posix.dirname(at) === at) break;
+  }
+  for (const at of missing) {
+    await sftpCall.mkdir(sftp, at).catch(async (err: Error) => {
+      // Made meanwhile by someone else: fine, as with mkdir -p.
+      const st = await sftpCall.stat(sftp, at).catch(() => undefined);
+      if (!st || !isFolder(st)) throw sftpError(`${what} (making ${at})`, err);
+    });
+  }
+  if (mode !== undefined && missing.length > 0) await sftpCall.chmod(sftp, folder, mode & 0o777).catch((err: Error) => Promise.reject(sftpError(`${what} (setting its mode)`, err)));
+  const st = await new Promise<{ mode: number; mtime: number }>((resolve, reject) => sftp.stat(folder, (err, s) => (err ? reject(sftpError(what, err)) : resolve(s))));
+  return { name: posix.basename(folder), path: folder, type: 'directory', size: 0, mode: st.mode & 0o7777, mtimeMs: st.mtime * 1000 };
+}
+
 /** Promisified SFTP calls the transfers need. */
 export const sftpCall = {
   stat: (sftp: SFTPWrapper, path: string) =>
     new Promise<{ mode: number; size: number }>((resolve, reject) => sftp.stat(path, (err, st) => (err ? reject(err) : resolve(st)))),
-  mkdir: (sftp: SFTPWrapper, path: string) => new Promise<void>((resolve, reject) => sftp.mkdir(path, { mode: 0o755 }, (err) => (err ? reject(err) : resolve()))),
+  mkdir: (sftp: SFTPWrapper, path: string, mode = 0o755) => new Promise<void>((resolve, reject) => sftp.mkdir(path, { mode }, (err) => (err ? reject(err) : resolve()))),
+  chmod: (sftp: SFTPWrapper, path: string, mode: number) => new Promise<void>((resolve, reject) => sftp.chmod(path, mode, (err) => (err ? reject(err) : resolve()))),
   unlink: (sftp: SFTPWrapper, path: string) => new Promise<void>((resolve, reject) => sftp.unlink(path, (err) => (err ? reject(err) : resolve()))),
   /** Atomic replace (OpenSSH's posix-rename), falling back to plain rename where the extension is missing. */
   rename: (sftp: SFTPWrapper, from: string, to: string) =>

@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { posix, join } from 'node:path';
-import type { ConsoleEvent, HostKeyProblem, RemoteListing, RemoteShellInfo, RemoteTransferProgress, RemoteTransferResult, RemoteTunnelInfo, RemoteTunnelSpec, RemoteUploadBegin, RemoteUploadTicket } from '../../common/console-api';
+import type { ConsoleEvent, HostKeyProblem, RemoteEntry, RemoteListing, RemoteShellInfo, RemoteTransferProgress, RemoteTransferResult, RemoteTunnelInfo, RemoteTunnelSpec, RemoteUploadBegin, RemoteUploadTicket } from '../../common/console-api';
 import { DirectSessions, type DirectEvent, type TunnelInfo } from '../direct/direct-sessions';
 import type { HostKeyStore } from '../direct/host-key-store';
 import { describeTarget } from '../direct/direct-target';
 import { ProgressMeter } from '../direct/transfer-progress';
 import type { DirectSettingsStore } from './direct-settings-store';
 import { RemoteFailure } from './remote-failure';
+import { checkFolderPath, checkMode } from './hub-files';
 import { checkSize } from './hub-shells';
 
 interface SpoolUpload {
@@ -64,6 +65,11 @@ export class DirectRemote {
       path,
       entries: entries.map((e) => ({ name: e.name, path: e.path || posix.join(path, e.name), type: e.type === 'directory' ? 'dir' : e.type, size: e.size, mode: e.mode, mtimeMs: e.mtimeMs })),
     };
+  }
+
+  async mkdir(deviceId: string, path: string, mode?: number): Promise<RemoteEntry> {
+    const e = await this.sessions.mkdir(this.settings.target(deviceId), checkFolderPath(path), checkMode(mode));
+    return { name: e.name, path: e.path, type: 'dir', size: 0, mode: e.mode, mtimeMs: e.mtimeMs };
   }
 
   async roots(deviceId: string): Promise<string[]> {

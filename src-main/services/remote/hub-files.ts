@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
-import type { ConsoleEvent, RemoteListing, RemoteTransferProgress, RemoteTransferResult, RemoteUploadBegin, RemoteUploadTicket } from '../../common/console-api';
+import type { ConsoleEvent, RemoteEntry, RemoteListing, RemoteTransferProgress, RemoteTransferResult, RemoteUploadBegin, RemoteUploadTicket } from '../../common/console-api';
 import type { HubSession } from '../connection/hub-session';
 import { ProgressMeter } from '../direct/transfer-progress';
 import { openHubChannel } from './hub-channel';
@@ -50,6 +50,20 @@ export class HubFiles {
       entries: listing.entries.map((e) => ({ name: e.name, path: posix.join(listing.path, e.name), type: entryType(e.type), size: e.size, mode: e.mode, mtimeMs: e.mtimeMs })),
       ...(listing.nextCursor ? { nextCursor: listing.nextCursor } : {}),
     };
+  }
+
+  /** Makes the folder (and missing parents) on the device; the device answers with the folder's facts, then closes. */
+  async mkdir(deviceId: string, path: string, mode?: number): Promise<RemoteEntry> {
+    const folder = checkFolderPath(path);
+    const bits = checkMode(mode);
+    const channel = await openHubChannel(this.session, deviceId, { kind: { $case: 'file', file: { op: 'mkdir', path: folder, ...(bits !== undefined ? { mode: bits } : {}) } } });
+    const q = new FrameQueue(channel, `making the folder ${folder}`);
+    try {
+      const { file } = await q.expect('file');
+      return { name: posix.basename(folder), path: folder, type: 'dir', size: 0, mode: file.mode, mtimeMs: file.mtimeMs };
+    } finally {
+      channel.close('done');
+    }
   }
 
   async uploadBegin(deviceId: string, params: RemoteUploadBegin): Promise<RemoteUploadTicket> {
@@ -183,6 +197,21 @@ export class HubFiles {
     t.unref();
     return t;
   }
+}
+
+/** An absolute device path without a trailing slash (the device refuses `..` itself). */
+export function checkFolderPath(path: unknown): string {
+  if (typeof path !== 'string' || !path.startsWith('/')) throw new RemoteFailure('protocol', `give an absolute folder path on the device, got ${JSON.stringify(path)}`);
+  const folder = path.replace(/(.)\/+$/, '$1');
+  if (folder === '/') throw new RemoteFailure('protocol', 'name the folder to make, not /');
+  return folder;
+}
+
+/** Permission bits 0-0777, or undefined for the default (over JSON an absent mode arrives as null). */
+export function checkMode(mode: unknown): number | undefined {
+  if (mode === undefined || mode === null) return undefined;
+  if (typeof mode !== 'number' || !Number.isInteger(mode) || mode < 0 || mode > 0o777) throw new RemoteFailure('protocol', `mode must be permission bits between 0 and 0777, got ${JSON.stringify(mode)}`);
+  return mode;
 }
 
 function entryType(type: string): 'file' | 'dir' | 'symlink' | 'other' {

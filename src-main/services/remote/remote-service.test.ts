@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, Socket, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import type { ConsoleEvent, RemoteTarget } from '../../common/console-api';
 import { createConsoleApp, type ConsoleApp } from '../console-app';
 import { startSimulator } from '../../../agent/sim/simulator';
 import { admitOnHub, hubDevices, startTestHub, TempDirs, waitFor } from '../testing/test-fleet';
+import { startTestSshd } from '../../../tests/support/sshd';
 
 // The console's remote services against its real embedded hub and a
 // simulated device (no browser): the credit the renderer gives back paces
@@ -199,3 +200,37 @@ it('a viewer is refused with forbidden; a hub tunnel is closed, and its port fre
     await hub.close();
   }
 }, 60_000);
+
+it('makes a folder through the hub like mkdir -p (mode kept, an existing one fine), refusing outside the roots and over a file', async () => {
+  const made = await app.api.remote.mkdir(target, `${root}/made/a/b/`, 0o750);
+  expect(made).toMatchObject({ name: 'b', path: `${root}/made/a/b`, type: 'dir', size: 0, mode: 0o750 });
+  expect(statSync(`${root}/made/a/b`).mode & 0o777).toBe(0o750);
+  expect((await app.api.remote.list(target, `${root}/made/a`)).entries.map((e) => [e.name, e.type])).toEqual([['b', 'dir']]);
+  expect(await app.api.remote.mkdir(target, `${root}/made/a/b`, 0o700)).toMatchObject({ type: 'dir', mode: 0o750 });
+  await expect(app.api.remote.mkdir(target, '/etc/fleet-test-folder')).rejects.toThrow(/^outside-roots: /);
+  writeFileSync(`${root}/made/plain`, 'x');
+  await expect(app.api.remote.mkdir(target, `${root}/made/plain/sub`)).rejects.toThrow(/^not-regular: /);
+  await expect(app.api.remote.mkdir(target, 'relative/x')).rejects.toThrow(/^protocol: give an absolute folder path/);
+  expect(existsSync('/etc/fleet-test-folder')).toBe(false);
+}, 30_000);
+
+it('makes a folder over SFTP in direct mode like mkdir -p, and says when a file is in the way', async () => {
+  const sshd = await startTestSshd();
+  try {
+    const direct: RemoteTarget = { deviceId: target.deviceId, via: 'direct' };
+    await app.api.remote.setDirect(direct.deviceId, { host: sshd.host, port: sshd.port, username: sshd.username, auth: { kind: 'key', keyFile: sshd.clientKeyFile } });
+    const base = temp.make('remote-direct-mkdir-');
+    const made = await app.api.remote.mkdir(direct, `${base}/x/y`, 0o710);
+    expect(made).toMatchObject({ name: 'y', path: `${base}/x/y`, type: 'dir', mode: 0o710 });
+    expect(statSync(`${base}/x/y`).isDirectory()).toBe(true);
+    expect(statSync(`${base}/x/y`).mode & 0o777).toBe(0o710);
+    mkdirSync(`${base}/kept`, { mode: 0o700 });
+    expect(await app.api.remote.mkdir(direct, `${base}/kept`, 0o755)).toMatchObject({ mode: 0o700 });
+    writeFileSync(`${base}/plain`, 'x');
+    await expect(app.api.remote.mkdir(direct, `${base}/plain/sub`)).rejects.toThrow(/^transfer-failed: .*plain is not a folder/);
+    expect((await app.api.remote.list(direct, base)).entries.map((e) => e.name)).toEqual(['kept', 'x', 'plain']);
+  } finally {
+    await app.api.remote.setDirect(target.deviceId, null);
+    await sshd.stop();
+  }
+}, 30_000);

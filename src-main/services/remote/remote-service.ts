@@ -62,6 +62,7 @@ export function createRemoteService(opts: RemoteServiceOptions): RemoteService {
     shellResize: async (shellId, cols, rows) => (shells.has(shellId) ? shells.resize(shellId, cols, rows) : direct.sessions.shellResize(shellId, cols, rows)),
     closeShell: async (shellId) => (shells.has(shellId) ? shells.close(shellId) : direct.sessions.closeShell(shellId)),
     list: async (target, path, cursor) => (via(target) === 'hub' ? files.list(target.deviceId, path, cursor) : direct.list(target.deviceId, path)),
+    mkdir: async (target, path, mode) => (via(target) === 'hub' ? files.mkdir(target.deviceId, path, mode) : direct.mkdir(target.deviceId, path, mode)),
     roots: async (target) => {
       if (via(target) === 'direct') return direct.roots(target.deviceId);
       const inventory = cache.get(target.deviceId)?.inventory ?? {};
