@@ -85,7 +85,7 @@ it('opens a shell through the hub: echo, resize, end; the hub lists it with a re
   await page.getByRole('tab', { name: 'Terminal' }).click();
 }, 120_000);
 
-it('uploads a dropped file (same sha256 on the device), downloads it back, and refuses a path outside the roots', async () => {
+it('uploads a dropped file (same sha256 on the device), downloads it back, makes a new folder, and refuses a path outside the roots', async () => {
   const { page } = c;
   await page.getByRole('tab', { name: 'Files' }).click();
   // The device's allowed folder opens by itself.
@@ -117,6 +117,23 @@ it('uploads a dropped file (same sha256 on the device), downloads it back, and r
   await expect.poll(() => down.getByRole('status').innerText(), WAIT).toMatch(new RegExp(`^Done — sha256 ${sha256(bytes)} verified`));
   expect(readFileSync(join(downloads, 'dropped.bin')).equals(bytes)).toBe(true);
   expect(readdirSync(downloads)).toEqual(['dropped.bin']);
+
+  // New folder: made in the folder shown, empty, and listed at once.
+  const newFolder = page.getByRole('form', { name: 'New folder' });
+  await page.getByRole('button', { name: 'New folder' }).click();
+  await newFolder.getByLabel('New folder name').fill('made-here');
+  await newFolder.getByRole('button', { name: 'Create' }).click();
+  await expect.poll(() => page.locator('[data-testid="file-row"][data-name="made-here"]').count(), WAIT).toBe(1);
+  expect(readdirSync(join(filesDir, 'made-here'))).toEqual([]);
+  // A name that climbs out: the device refuses, the view says so, nothing is made.
+  await page.getByRole('button', { name: 'New folder' }).click();
+  await newFolder.getByLabel('New folder name').fill('../escape-folder');
+  await newFolder.getByRole('button', { name: 'Create' }).click();
+  const refused = newFolder.getByRole('alert');
+  await expect.poll(() => refused.innerText(), WAIT).toMatch(/^Refused: the path is outside the folders this device allows\./);
+  expect(await refused.getAttribute('data-code')).toBe('outside-roots');
+  expect(existsSync(join(filesDir, '..', 'escape-folder'))).toBe(false);
+  await newFolder.getByRole('button', { name: 'Cancel' }).click();
 
   // Outside the device's roots: refused, and said so.
   await page.getByLabel('Device folder').fill('/etc');

@@ -3,6 +3,7 @@ import type { RemoteEntry, RemoteTarget } from '../../../src-main/common/console
 import { fleet } from '../../api';
 import { formatSize } from '../../format/bytes';
 import { collectDropped } from './dropped-files';
+import { NewFolder } from './new-folder';
 import { explainRemoteError } from './remote-error';
 import { TransferQueue } from './transfer-queue';
 import { useTransfers } from './transfer-store';
@@ -15,7 +16,8 @@ type Load = { state: 'idle' } | { state: 'loading' } | { state: 'ready' } | { st
 // The device's permitted folders: a virtualized listing (only the rows in
 // view are in the DOM, pages fetched as the list is scrolled), files dropped
 // from the desktop (or chosen) are uploaded into the folder shown, a click
-// on a file downloads it into the chosen folder of this computer.
+// on a file downloads it into the chosen folder of this computer; "New
+// folder" makes an empty one in the folder shown.
 export function FileBrowser({ target }: { target: RemoteTarget }) {
   const [roots, setRoots] = useState<string[]>([]);
   const [path, setPath] = useState('');
@@ -137,6 +139,8 @@ export function FileBrowser({ target }: { target: RemoteTarget }) {
           />
         </label>
       </form>
+      {/* Its own form when open: forms cannot nest, so it sits under the path bar. */}
+      <NewFolder key={path} target={target} folder={path} onMade={() => open(path)} />
       <label className="save-dir">
         Save downloads to <input aria-label="Download folder" className="mono" value={saveDir} onChange={(e) => setSaveDir(e.target.value)} />
       </label>
