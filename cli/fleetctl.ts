@@ -8,6 +8,7 @@ import { deploymentsAbort, deploymentsContinue, deploymentsCreate, deploymentsLi
 import { devicesAdmit, devicesHistory, devicesList, devicesPreauthorize, devicesShow } from './commands/devices';
 import { groupsChange, groupsCreate, groupsDelete, groupsList, groupsShow, groupsWindow } from './commands/groups';
 import { login, logout, whoami } from './commands/login';
+import { mkdir } from './commands/mkdir';
 import { portForward } from './commands/port-forward';
 import { shell } from './commands/shell';
 import { colorWanted } from './format';
@@ -55,6 +56,7 @@ Usage:
   fleetctl shell DEVICE                          (interactive shell through the hub, recorded)
   fleetctl shell DEVICE -- COMMAND...            (runs COMMAND, stdin/stdout/stderr piped; exits with its status)
   fleetctl cp [-r] SRC DST [--progress]          (DEVICE:PATH on one side; sha256 checked; a cut copy resumes)
+  fleetctl mkdir DEVICE:PATH [--mode 755]        (an empty folder on the device, parents too, like mkdir -p)
   fleetctl port-forward DEVICE [LOCAL:]REMOTE    (127.0.0.1:LOCAL -> REMOTE on the device; Ctrl-C stops)
 
 Global flags:
@@ -118,7 +120,7 @@ Dynamic groups (groups create --where, repeatable, all must hold):
   numbers, else dotted versions (1.10 > 1.9); != and "not in" match a missing attribute.
   --dry-run counts the matching devices without saving the group.
 
-Remote sessions (shell, cp, port-forward; need the operator or admin role):
+Remote sessions (shell, cp, mkdir, port-forward; need the operator or admin role):
   shell DEVICE      a raw terminal when stdin is one (its size followed); ends when the shell exits
   shell DEVICE -- COMMAND...   the words are joined with spaces and run by the device's shell;
                     fleetctl exits with the command's status (128+N when signal N killed it)
@@ -129,6 +131,10 @@ Remote sessions (shell, cp, port-forward; need the operator or admin role):
                     its sha256 matched; Ctrl-C cancels and leaves no partial file on either side.
                     -r (--recursive) copies a folder file by file, modes kept: the device creates
                     the folders inside its allowed roots (empty folders are not copied)
+  mkdir DEVICE:PATH makes the folder and its missing parents inside the device's allowed roots;
+                    --mode (octal, default 755 less the device's umask) is the new folder's; a
+                    folder that exists already is fine and keeps its mode; silent on success
+                    (--json: {device, path, mode, mtimeMs})
   port-forward DEVICE [LOCAL:]REMOTE   REMOTE = [HOST:]PORT (HOST defaults to 127.0.0.1 on the
                     device side; IPv6 in brackets); LOCAL 0 or omitted = any free port; prints
                     the bound address; one channel per connection; the device's allow list decides
@@ -185,6 +191,7 @@ const FLAGS: FlagSpec = {
   clear: 'boolean',
   progress: 'boolean',
   recursive: 'boolean',
+  mode: 'string',
 };
 
 /** A command may return the exit status itself (shell -- COMMAND exits with the command's). */
@@ -220,6 +227,7 @@ const COMMANDS: Record<string, Command> = {
   'groups window': groupsWindow,
   shell,
   cp,
+  mkdir,
   'port-forward': portForward,
 };
 

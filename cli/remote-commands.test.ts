@@ -11,7 +11,7 @@ import { startThrottledProxy } from './testing/throttled-proxy';
 import { startRemoteSim, type RemoteSim } from './testing/remote-sim';
 import { repoRoot, tempDir, waitFor } from '../tests/support/processes';
 
-// End to end: the real bin/fleetctl.js (shell, cp, port-forward) as a child
+// End to end: the real bin/fleetctl.js (shell, cp, mkdir, port-forward) as a child
 // process against a real fleet-hub process relaying to a real
 // `fleet-agent sim` process with remote sessions enabled, all on loopback.
 // One hub and one simulated device for the whole file.
@@ -61,7 +61,7 @@ afterAll(async () => {
   home.remove();
 }, 30_000);
 
-describe('fleetctl shell, cp and port-forward through a real hub and agent', { timeout: 60_000 }, () => {
+describe('fleetctl shell, cp, mkdir and port-forward through a real hub and agent', { timeout: 60_000 }, () => {
   it('shell -- COMMAND pipes stdin, stdout and stderr byte for byte and exits with its status', async () => {
     const input = randomBytes(300_000);
     const run = await fleetctl(['shell', device, '--', 'cat; printf done >&2; exit 7'], input);
@@ -311,6 +311,26 @@ describe('fleetctl shell, cp and port-forward through a real hub and agent', { t
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/\[not-found\]/);
     expect(readdirSync(home.path).filter((n) => n.includes('fleetctl-part'))).toEqual([]);
+  });
+
+  it('mkdir makes a folder with its parents and mode, keeps an existing one, and explains a refusal', async () => {
+    const path = join(sim.filesRoot, 'made', 'deep');
+    const run = await fleetctl(['mkdir', `${device}:${path}`, '--mode', '750', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout.toString())).toMatchObject({ device, path, mode: '0750' });
+    expect(statSync(path).isDirectory()).toBe(true);
+    expect(statSync(path).mode & 0o777).toBe(0o750);
+    expect(readdirSync(path)).toEqual([]);
+    const again = await fleetctl(['mkdir', `${device}:${path}/`]);
+    expect([again.code, again.stdout.length, again.stderr]).toEqual([0, 0, '']);
+
+    const outside = await fleetctl(['mkdir', `${device}:${sim.filesRoot}/../fleetctl-mkdir-escape`]);
+    expect(outside.code).toBe(1);
+    expect(outside.stderr).toMatch(/^fleetctl: mkdir: .*\[outside-roots\]: only paths under the roots of remote\.files\.roots can be reached\n$/);
+    expect(existsSync(join(sim.filesRoot, '..', 'fleetctl-mkdir-escape'))).toBe(false);
+    const badMode = await fleetctl(['mkdir', `${device}:${path}`, '--mode', 'rwx']);
+    expect(badMode.code).toBe(2);
+    expect(badMode.stderr).toMatch(/--mode "rwx": give octal permission bits/);
   });
 
   it('refuses a viewer with exit 3 and says which role is needed', async () => {
