@@ -1,15 +1,16 @@
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
+import { decodeChannelFrame, encodeChannelFrame } from '../proto/channel-frame-codec';
 import type { ChannelFrame } from '../proto/gen/fleet/v1/channel';
 import { AdmissionStatus } from '../proto/gen/fleet/v1/common';
-import type { ChallengeResponse, DeviceServiceClient, EnrollResponse, HubMessage } from '../proto/gen/fleet/v1/device';
+import { DeviceServiceService, type ChallengeResponse, type DeviceServiceClient, type EnrollResponse, type HubMessage } from '../proto/gen/fleet/v1/device';
 import { enrollPayload } from '../proto/enroll-payload';
+import { ClientStreamCall, type DuplexCall } from '../proto/stream-client-call';
 import { Backoff, DEFAULT_BACKOFF, withJitter, type BackoffOptions } from './backoff';
 import type { ControlChannel } from './control-channel';
 import { bearer, channelMetadata, createDeviceClient, describeError, hubFingerprint } from './device-client';
 import { loadOrCreateIdentityKey, signWithIdentity, type IdentityKey } from './identity-key';
 import { inventoryPatch, normalizeInventory, type Inventory } from './inventory-patch';
-import { channelClient } from './remote-link/channel-rpc';
 import { readToken, removeToken, writeToken, type StoredToken } from './token-file';
 import type { ChunkStream } from './update/download';
 import { ARTIFACT_STREAM_MIN_BYTES, openArtifactStream } from './update/artifact-stream';
@@ -145,9 +146,20 @@ export class DeviceAgent extends EventEmitter {
    * sessions), with the current token. Throws like download() while the
    * device has no token.
    */
-  channel(channelId: string): grpc.ClientDuplexStream<ChannelFrame, ChannelFrame> {
+  channel(channelId: string): DuplexCall<ChannelFrame, ChannelFrame> {
     if (!this.client || !this.token) throw Object.assign(new Error('not connected to the hub yet'), { code: grpc.status.UNAVAILABLE, details: 'not connected to the hub yet' });
-    return channelClient(this.client).channel(channelMetadata(this.token, channelId));
+    // The bare stream on the hub's port (proto/stream-wire.ts), one TLS
+    // connection per channel: tunnels and file transfers are nothing but
+    // bytes, and gRPC's HTTP/2 cost several times the CPU per byte.
+    return new ClientStreamCall({
+      hub: this.opts.hub,
+      caPem: this.opts.caPem,
+      fingerprint: hubFingerprint(this.opts.caPem),
+      method: DeviceServiceService.channel.path,
+      metadata: channelMetadata(this.token, channelId),
+      serialize: encodeChannelFrame,
+      deserialize: decodeChannelFrame,
+    });
   }
 
   /** Something in the inventory changed (an update was installed): send it now if online. */

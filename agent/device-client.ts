@@ -70,10 +70,8 @@ export function bearer(token: string): grpc.Metadata {
 }
 
 /** Metadata of a dialled-back DeviceService.Channel call: the device token and the hub's channel id. */
-export function channelMetadata(token: string, channelId: string): grpc.Metadata {
-  const md = bearer(token);
-  md.set('fleet-channel-id', channelId);
-  return md;
+export function channelMetadata(token: string, channelId: string): Record<string, string> {
+  return { authorization: `Bearer ${token}`, 'fleet-channel-id': channelId };
 }
 
 /** A gRPC error as one line for the log: code name and details. */

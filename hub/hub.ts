@@ -23,7 +23,8 @@ import { systemClock, type Clock } from './rollouts/clock';
 import { DynamicTargets } from './rollouts/dynamic-targets';
 import { ROLLOUT_TICK_MS, RolloutScheduler } from './rollouts/rollout-scheduler';
 import { DEFAULT_OPEN_TIMEOUT_MS, DEFAULT_RECORDING_MAX_BYTES, DEFAULT_RECORDING_QUEUE_BYTES, RemoteHub } from './remote/remote-hub';
-import { HUB_CONSOLE_CHANNEL_METHOD, HUB_DEVICE_CHANNEL_METHOD } from './remote/channel-wire';
+import { channelStreamMethods, HUB_CONSOLE_CHANNEL_METHOD, HUB_DEVICE_CHANNEL_METHOD } from './remote/channel-wire';
+import { serveStreamSocket } from '../proto/stream-server-call';
 import { DEFAULT_RECORDING_MAX_AGE_MS, DEFAULT_RECORDING_MAX_TOTAL_BYTES, RecordingRetention } from './remote/recording-retention';
 import { openSqliteStore } from './store/sqlite-store';
 import type { HubStore } from './store/store';
@@ -160,9 +161,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     const watchers = new Set<WatchCall>();
 
     const server = new grpc.Server(SERVER_OPTIONS);
-    server.addService(
-      { ...HUB_DEVICE_SERVICE, channel: HUB_DEVICE_CHANNEL_METHOD },
-      createDeviceService({
+    const deviceService = createDeviceService({
         store,
         sessions,
         presence,
@@ -175,9 +174,9 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
         artifactPaths: artifacts,
         remote,
         log,
-      }),
-    );
-    server.addService({ ...ConsoleServiceService, channel: HUB_CONSOLE_CHANNEL_METHOD }, createConsoleService({
+      });
+    server.addService({ ...HUB_DEVICE_SERVICE, channel: HUB_DEVICE_CHANNEL_METHOD }, deviceService);
+    const consoleService = createConsoleService({
         store,
         hubVersion: HUB_VERSION,
         watchers,
@@ -187,8 +186,18 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
         watchLimits: { ...DEFAULT_WATCH_LIMITS, maxLag: opts.watchMaxLag ?? DEFAULT_WATCH_LIMITS.maxLag },
         remote,
         log,
-      }));
-    const listener = await listen({ host, port, certPem: cert.certPem, keyPem: cert.keyPem, grpcServer: server, artifacts: createArtifactStreamHandler(store, artifacts, log) });
+      });
+    server.addService({ ...ConsoleServiceService, channel: HUB_CONSOLE_CHANNEL_METHOD }, consoleService);
+    const streams = channelStreamMethods(deviceService.channel, consoleService.channel);
+    const listener = await listen({
+      host,
+      port,
+      certPem: cert.certPem,
+      keyPem: cert.keyPem,
+      grpcServer: server,
+      artifacts: createArtifactStreamHandler(store, artifacts, log),
+      streams: (socket) => serveStreamSocket(socket, streams),
+    });
     const boundPort = listener.port;
     presence.start();
     inventory.start();

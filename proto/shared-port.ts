@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { STREAM_ALPN } from './stream-wire';
 
 // One TLS port for both of the hub's protocols, chosen by ALPN: gRPC clients
 // offer "h2" and go to grpc-js (through its connection injector, which runs
@@ -16,6 +17,9 @@ const ARTIFACT_IDLE_MS = 120_000;
 
 export type ArtifactSocketHandler = (socket: TLSSocket) => void;
 
+/** Serves a connection of STREAM_ALPN (stream-wire.ts). */
+export type StreamSocketHandler = (socket: TLSSocket) => void;
+
 export interface SharedPortOptions {
   host: string;
   port: number;
@@ -23,6 +27,8 @@ export interface SharedPortOptions {
   keyPem: string;
   grpcServer: grpc.Server;
   artifacts: ArtifactSocketHandler;
+  /** The remote sessions' data plane; without it, clients of STREAM_ALPN are refused in the handshake. */
+  streams?: StreamSocketHandler;
 }
 
 export interface SharedPort {
@@ -36,8 +42,12 @@ export interface SharedPort {
 export function listenShared(o: SharedPortOptions): Promise<SharedPort> {
   const injector = o.grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const sockets = new Set<Socket>();
-  const tls = createTlsServer({ cert: o.certPem, key: o.keyPem, ALPNProtocols: ['h2', ARTIFACT_ALPN] }, (socket: TLSSocket) => {
-    if (socket.alpnProtocol === ARTIFACT_ALPN) {
+  const alpn = ['h2', ARTIFACT_ALPN, ...(o.streams ? [STREAM_ALPN] : [])];
+  const tls = createTlsServer({ cert: o.certPem, key: o.keyPem, ALPNProtocols: alpn }, (socket: TLSSocket) => {
+    if (socket.alpnProtocol === STREAM_ALPN && o.streams) {
+      socket.on('error', () => undefined);
+      o.streams(socket);
+    } else if (socket.alpnProtocol === ARTIFACT_ALPN) {
       // A connection that breaks (the device went away) is the device's
       // problem; one silent for two minutes (a device that vanished without
       // a FIN) is closed.

@@ -1,38 +1,56 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChannelFrame as ProtoFrame } from '../../proto/gen/fleet/v1/channel';
-import { DeviceServiceClient, DeviceServiceService, type DeviceServiceServer } from '../../proto/gen/fleet/v1/device';
+import { decodeChannelFrame, encodeChannelFrame } from '../../proto/channel-frame-codec';
+import { ChannelFrame as ProtoFrame } from '../../proto/gen/fleet/v1/channel';
+import { DeviceServiceService } from '../../proto/gen/fleet/v1/device';
+import { listenShared, type SharedPort } from '../../proto/shared-port';
+import { ClientStreamCall } from '../../proto/stream-client-call';
+import { serveStreamSocket, type ServerStreamCall } from '../../proto/stream-server-call';
+import { certificateFingerprint, pemToDer } from '../../proto/tls-fingerprint';
 import type { ChannelFrame } from '../remote/channel-frame';
+import { makeTestCertificate } from '../testing/scripted-hub';
 import { waitFor } from '../testing/wait-for';
-import { channelClient } from './channel-rpc';
 import { GrpcChannelPeer } from './grpc-channel-peer';
 
-// The gRPC Channel call as a ChannelPeer, over a real gRPC connection on
-// loopback, made as the agent makes it (channel-rpc.ts: the one-copy codec
-// for data frames): the hub's side is a server handler the test drives,
-// with the generated codec, so the bytes must be the same.
+// The Channel call as a ChannelPeer, on the bare stream the agent dials
+// (proto/stream-wire.ts, a real TLS connection on loopback) with the
+// one-copy codec for data frames; the hub's side is a stream handler the
+// test drives, decoding with the generated codec, so the bytes must be the
+// same.
 
-type HubCall = grpc.ServerDuplexStream<ProtoFrame, ProtoFrame>;
+type HubCall = ServerStreamCall;
 
-let server: grpc.Server;
-let client: DeviceServiceClient;
+const cert = makeTestCertificate();
+let port: SharedPort;
 const calls: HubCall[] = [];
 
 beforeAll(async () => {
-  server = new grpc.Server();
-  server.addService(DeviceServiceService, { channel: (call: HubCall) => calls.push(call) } as unknown as DeviceServiceServer);
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
-  client = new DeviceServiceClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const methods = new Map([
+    [DeviceServiceService.channel.path, { deserialize: (b: Buffer) => ProtoFrame.decode(b), serialize: (v: unknown) => Buffer.from(ProtoFrame.encode(v as ProtoFrame).finish()), handle: (call: HubCall) => void calls.push(call) }],
+  ]);
+  port = await listenShared({ host: '127.0.0.1', port: 0, certPem: cert.certPem, keyPem: cert.keyPem, grpcServer: new grpc.Server(), artifacts: (s) => s.destroy(), streams: (socket) => serveStreamSocket(socket, methods) });
 });
-afterAll(() => {
-  client.close();
-  server.forceShutdown();
+afterAll(async () => {
+  port.destroy();
+  await port.stopListening();
 });
+
+function dial(): ClientStreamCall<ProtoFrame, ProtoFrame> {
+  return new ClientStreamCall({
+    hub: `127.0.0.1:${port.port}`,
+    caPem: cert.certPem,
+    fingerprint: certificateFingerprint(pemToDer(cert.certPem)),
+    method: DeviceServiceService.channel.path,
+    metadata: { 'fleet-channel-id': 'c1' },
+    serialize: encodeChannelFrame,
+    deserialize: decodeChannelFrame,
+  });
+}
 
 /** A peer on a fresh call, and the hub's end of it with what it received. */
 async function pair(): Promise<{ peer: GrpcChannelPeer; hub: HubCall; got: ProtoFrame['frame'][]; hubEnded: () => boolean }> {
   const n = calls.length;
-  const peer = new GrpcChannelPeer(channelClient(client).channel());
+  const peer = new GrpcChannelPeer(dial());
   peer.send({ $case: 'window', window: { bytes: 1 } }); // opens the call on the wire
   await waitFor('the call reaches the hub', () => calls.length > n);
   const hub = calls[n];

@@ -1,10 +1,12 @@
-import type { ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 import type { ChannelFrame as ProtoChannelFrame } from '../../proto/gen/fleet/v1/channel';
+import type { DuplexCall } from '../../proto/stream-client-call';
 import { describeError } from '../device-client';
 import type { ChannelFrame, ChannelPeer } from '../remote/channel-frame';
 import { frameFromProto, frameToProto } from './channel-frame-codec';
 
-// The device's end of a DeviceService.Channel call, as the ChannelPeer a
+// The device's end of a DeviceService.Channel call (on the bare stream,
+// proto/stream-wire.ts, or gRPC), as the ChannelPeer a
 // session talks to. Frames map 1:1; `close(reason)` is a close frame and the
 // end of our half of the call; the hub's close frame, its end of the call or
 // a broken call all end the peer (onClose, once), so a dropped console ends
@@ -28,7 +30,7 @@ export class GrpcChannelPeer implements ChannelPeer {
   private endReason = '';
 
   constructor(
-    private readonly call: ClientDuplexStream<ProtoChannelFrame, ProtoChannelFrame>,
+    private readonly call: DuplexCall<ProtoChannelFrame, ProtoChannelFrame>,
     private readonly log?: (line: string) => void,
   ) {
     call.on('data', (message: ProtoChannelFrame) => this.receive(message));

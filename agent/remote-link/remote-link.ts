@@ -1,6 +1,6 @@
-import type { ClientDuplexStream } from '@grpc/grpc-js';
 import type { ChannelFrame as ProtoChannelFrame } from '../../proto/gen/fleet/v1/channel';
 import type { ChannelRequest, DeviceMessage, HubMessage } from '../../proto/gen/fleet/v1/device';
+import type { DuplexCall } from '../../proto/stream-client-call';
 import type { ControlChannel } from '../control-channel';
 import { describeError } from '../device-client';
 import { RemoteError } from '../remote/remote-error';
@@ -19,7 +19,7 @@ import { GrpcChannelPeer } from './grpc-channel-peer';
 export interface RemoteLinkOptions {
   sessions: RemoteSessions;
   /** Opens DeviceService.Channel for this channel id (device token + fleet-channel-id). */
-  dial: (channelId: string) => ClientDuplexStream<ProtoChannelFrame, ProtoChannelFrame>;
+  dial: (channelId: string) => DuplexCall<ProtoChannelFrame, ProtoChannelFrame>;
   log?: (line: string) => void;
 }
 

@@ -7,7 +7,7 @@ import { RemoteError } from './remote-error';
 // the window plus the one chunk the producer handed over before it paused.
 
 /** Default window: large enough for loopback throughput, small enough to bound memory per channel. */
-export const DEFAULT_WINDOW_BYTES = 256 * 1024;
+export const DEFAULT_WINDOW_BYTES = 1024 * 1024;
 /** Data frames are cut to this size (matches the Download chunk limit). */
 export const MAX_FRAME_BYTES = 64 * 1024;
 

@@ -5,7 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import type { ChannelFrame, ChannelOpen } from '../../proto/gen/fleet/v1/channel';
+import { ChannelFrame as ChannelFrameCodec, type ChannelFrame, type ChannelOpen } from '../../proto/gen/fleet/v1/channel';
 import { AdmissionStatus } from '../../proto/gen/fleet/v1/common';
 import {
   DeviceServiceService,
@@ -22,6 +22,7 @@ import {
 import { enrollPayload } from '../../proto/enroll-payload';
 import { encodeLine, readArtifactRequest } from '../../proto/artifact-wire';
 import { listenShared, type SharedPort } from '../../proto/shared-port';
+import { serveStreamSocket, type StreamMethod } from '../../proto/stream-server-call';
 
 // A small DeviceService for the agent's own tests: real TLS gRPC, real
 // signature checks, and admission and token lifetimes the test controls, so
@@ -138,9 +139,25 @@ export class ScriptedHub {
   /** Starts listening; port 0 picks one, a known port restarts "the same hub". */
   async listen(port = 0): Promise<string> {
     const server = new grpc.Server();
-    server.addService(DeviceServiceService, this.handlers());
-    // One TLS port for gRPC and the artifact byte stream, as on the real hub.
-    this.listener = await listenShared({ host: '127.0.0.1', port, certPem: this.cert.certPem, keyPem: this.cert.keyPem, grpcServer: server, artifacts: (socket) => void this.serveArtifactStream(socket) });
+    const handlers = this.handlers();
+    server.addService(DeviceServiceService, handlers);
+    // Channel calls come on the bare stream (proto/stream-wire.ts), as on the real hub.
+    const streams = new Map<string, StreamMethod>([
+      [
+        DeviceServiceService.channel.path,
+        { deserialize: (b) => ChannelFrameCodec.decode(b), serialize: (v) => Buffer.from(ChannelFrameCodec.encode(v as ChannelFrame).finish()), handle: (call) => handlers.channel(call as unknown as ChannelCall) },
+      ],
+    ]);
+    // One TLS port for gRPC, the artifact byte stream and the channel streams, as on the real hub.
+    this.listener = await listenShared({
+      host: '127.0.0.1',
+      port,
+      certPem: this.cert.certPem,
+      keyPem: this.cert.keyPem,
+      grpcServer: server,
+      artifacts: (socket) => void this.serveArtifactStream(socket),
+      streams: (socket) => serveStreamSocket(socket, streams),
+    });
     this.server = server;
     this.address = `127.0.0.1:${this.listener.port}`;
     return this.address;

@@ -1,14 +1,17 @@
-import type { ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
+import { decodeConsoleChannelResponse, encodeConsoleChannelRequest } from '../../proto/channel-frame-codec';
 import type { ChannelFrame, ChannelOpen } from '../../proto/gen/fleet/v1/channel';
-import type { ConsoleChannelRequest, ConsoleChannelResponse, ConsoleServiceClient } from '../../proto/gen/fleet/v1/console';
-import { bearer, HubCallError } from '../../src-main/services/hub-client/hub-connection';
+import { ConsoleServiceService, type ConsoleChannelRequest, type ConsoleChannelResponse, type ConsoleServiceClient } from '../../proto/gen/fleet/v1/console';
+import { ClientStreamCall } from '../../proto/stream-client-call';
+import { HubCallError } from '../../src-main/services/hub-client/hub-connection';
 import { hubError } from '../hub-session';
-import { channelClient } from './channel-rpc';
 import { InboundWindow, MAX_FRAME_BYTES, OutboundCredit, WINDOW_BYTES } from './credit';
 
 // One remote session (shell, file operation, or one tunnelled TCP
-// connection) over ConsoleService.Channel: the start message, then frames
-// both ways with end-to-end credit. The hub answers `started` when the
+// connection) over ConsoleService.Channel, called on the hub's bare stream
+// (proto/stream-wire.ts: one TLS connection per channel, no HTTP/2 or gRPC
+// framing around the bytes): the start message, then frames both ways with
+// end-to-end credit. The hub answers `started` when the
 // device accepted; a refusal is an error frame then a close frame.
 
 export type Frame = NonNullable<ChannelFrame['frame']>;
@@ -35,6 +38,9 @@ export interface HubLink {
   token: string;
   /** host:port, named in error messages */
   hub: string;
+  /** The hub's certificate and its pinned fingerprint (channels dial the hub themselves). */
+  caPem: string;
+  fingerprint: string;
 }
 
 export interface OpenOptions {
@@ -66,7 +72,15 @@ export interface RemoteChannel {
 }
 
 export function openChannel(link: HubLink, deviceId: string, open: ChannelOpen, options: OpenOptions = {}): Promise<RemoteChannel> {
-  const call: ClientDuplexStream<ConsoleChannelRequest, ConsoleChannelResponse> = channelClient(link.client).channel(bearer(link.token));
+  const call = new ClientStreamCall<ConsoleChannelRequest, ConsoleChannelResponse>({
+    hub: link.hub,
+    caPem: link.caPem,
+    fingerprint: link.fingerprint,
+    method: ConsoleServiceService.channel.path,
+    metadata: { authorization: `Bearer ${link.token}` },
+    serialize: encodeConsoleChannelRequest,
+    deserialize: decodeConsoleChannelResponse,
+  });
   const maxFrame = options.maxFrameBytes ?? MAX_FRAME_BYTES;
   const credit = new OutboundCredit();
   const sendFrame = (frame: Frame): void => {

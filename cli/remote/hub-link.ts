@@ -18,7 +18,7 @@ export async function connectLink(ctx: CommandContext): Promise<OpenLink> {
   const seen = await probe(t.hub);
   checkFingerprint(seen.fingerprint, t.fingerprint, t.trustSource);
   const client = createConsoleClient(t);
-  return { client, token: t.token, hub: t.hub, close: () => client.close() };
+  return { client, token: t.token, hub: t.hub, caPem: t.caPem, fingerprint: seen.fingerprint, close: () => client.close() };
 }
 
 /** Opens a channel; a refusal becomes the one-line CliError for its code. */

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { certificateFingerprint, pemToDer } from '../../proto/tls-fingerprint';
 import type { HubLink } from '../remote/channel-client';
 import { Operator } from '../../tests/support/operator';
 import { freePort, startHubProgram, startProgram, tempDir, waitFor, type HubProgram, type Program } from '../../tests/support/processes';
@@ -71,7 +72,7 @@ export async function startRemoteSim(options: RemoteSimOptions = {}): Promise<Re
     return {
       hub,
       operator,
-      link: { client: operator.client, token: hub.adminToken, hub: hub.address },
+      link: { client: operator.client, token: hub.adminToken, hub: hub.address, caPem: hub.certPem, fingerprint: certificateFingerprint(pemToDer(hub.certPem)) },
       flags: ['--hub', hub.address, '--token', hub.adminToken, '--ca', caFile],
       caFile,
       deviceIds: online.map((d) => d.id).sort(),

@@ -1,4 +1,5 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { ServerStreamCall, StreamMethod } from '../../proto/stream-server-call';
 import { encodeChannelFrame, peekChannelFrame, peekConsoleChannelRequest, wrapFrame, wrapperPrefixLength, writeWrapperPrefix, type PeekedConsoleRequest, type PeekedFrame } from '../../proto/channel-frame-codec';
 import type { ChannelFrame } from '../../proto/gen/fleet/v1/channel';
 import { ConsoleChannelResponse, ConsoleServiceService, type ConsoleChannelRequest } from '../../proto/gen/fleet/v1/console';
@@ -61,4 +62,20 @@ export function asConsoleChannelCall(call: ServerDuplexStream<ConsoleChannelRequ
 
 export function asDeviceChannelCall(call: ServerDuplexStream<ChannelFrame, ChannelFrame>): DeviceChannelCall {
   return call as unknown as DeviceChannelCall;
+}
+
+/**
+ * The same two methods on the bare stream (proto/stream-wire.ts, ALPN
+ * fleet-stream/1), the data plane devices and fleetctl use: the same
+ * handlers, given a call shaped like grpc-js's.
+ */
+export function channelStreamMethods(
+  device: (call: ServerDuplexStream<ChannelFrame, ChannelFrame>) => void,
+  console: (call: ServerDuplexStream<ConsoleChannelRequest, ConsoleChannelResponse>) => void,
+): ReadonlyMap<string, StreamMethod> {
+  const asGrpc = <T>(call: ServerStreamCall): T => call as unknown as T;
+  return new Map<string, StreamMethod>([
+    [HUB_DEVICE_CHANNEL_METHOD.path, { deserialize: HUB_DEVICE_CHANNEL_METHOD.requestDeserialize, serialize: (v) => HUB_DEVICE_CHANNEL_METHOD.responseSerialize(v as FrameOut), handle: (call) => device(asGrpc(call)) }],
+    [HUB_CONSOLE_CHANNEL_METHOD.path, { deserialize: HUB_CONSOLE_CHANNEL_METHOD.requestDeserialize, serialize: (v) => HUB_CONSOLE_CHANNEL_METHOD.responseSerialize(v as ConsoleChannelResponse | Buffer), handle: (call) => console(asGrpc(call)) }],
+  ]);
 }
