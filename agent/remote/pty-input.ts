@@ -22,6 +22,9 @@ export class PtyInput {
     this.fd = directFd(pty);
     const socket = (pty as unknown as { _socket?: { once?: (event: string, listener: () => void) => void } })._socket;
     socket?.once?.('close', () => (this.closed = true));
+    // Input after the process exited has no reader; node-pty's exit can come
+    // before its socket's close, and the master may close meanwhile.
+    pty.onExit(() => (this.closed = true));
   }
 
   /** Bytes handed to node-pty that the kernel has not taken yet (its queue). */
