@@ -4,7 +4,7 @@ import { chmod, lstat, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, posix } from 'node:path';
 import type { SFTPWrapper } from 'ssh2';
 import { DirectError } from './direct-error';
-import { remoteSha256, sftpCall, sftpError } from './remote-files';
+import { makeDirectory, remoteSha256, sftpCall, sftpError } from './remote-files';
 import type { SshConnection } from './ssh-connection';
 import { ProgressMeter, type TransferProgress } from './transfer-progress';
 
@@ -55,7 +55,8 @@ export async function uploadFile(conn: SshConnection, localPath: string, remoteP
   if (!st.isFile()) throw new DirectError('transfer-failed', `cannot ${what}: only regular files can be uploaded`);
   const temp = posix.join(posix.dirname(remotePath), `.${posix.basename(remotePath)}.part-${randomBytes(4).toString('hex')}`);
   const t0 = performance.now();
-  await makeFolders(conn, posix.dirname(remotePath), what);
+  // A dropped folder uploads its files to paths that do not exist yet.
+  await makeDirectory(conn, posix.dirname(remotePath));
   const localHash = sha256File(localPath);
   localHash.catch(() => {});
   try {
@@ -108,32 +109,6 @@ export async function downloadFile(conn: SshConnection, remotePath: string, loca
   } catch (err) {
     await rm(temp, { force: true });
     throw err;
-  }
-}
-
-/**
- * Creates the missing folders of `folder` on the device (a dropped folder
- * uploads its files to paths that do not exist yet), as the SSH user may:
- * the server's permissions are the limit in direct mode.
- */
-async function makeFolders(conn: SshConnection, folder: string, what: string): Promise<void> {
-  const sftp = await conn.sftp();
-  const missing: string[] = [];
-  for (let at = folder; ; at = posix.dirname(at)) {
-    const st = await sftpCall.stat(sftp, at).catch(() => undefined);
-    if (st) {
-      if ((st.mode & 0o170000) !== 0o040000) throw new DirectError('transfer-failed', `cannot ${what}: ${at} is not a folder`);
-      break;
-    }
-    missing.unshift(at);
-    if (posix.dirname(at) === at) break;
-  }
-  for (const at of missing) {
-    await sftpCall.mkdir(sftp, at).catch(async (err: Error) => {
-      // Made meanwhile by another upload into the same new folder: fine.
-      const st = await sftpCall.stat(sftp, at).catch(() => undefined);
-      if (!st || (st.mode & 0o170000) !== 0o040000) throw sftpError(`${what} (making the folder ${at})`, err);
-    });
   }
 }
 
