@@ -1,5 +1,5 @@
 // Protobuf varints for the hand-written codecs beside the generated ones
-// (hub/device/download-chunk.ts, cli/remote/channel-codec.ts): non-negative
+// (hub/device/download-chunk.ts, proto/channel-frame-codec.ts): non-negative
 // safe integers only (offsets, sizes, lengths), with division rather than
 // bit operations so values above 2^31 stay right.
 
