@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { connect as connectTls } from 'node:tls';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { certificateFingerprint } from './tls-fingerprint';
 import { CLIENT_SILENCE_MS, FLAG_HALF_CLOSE, FLAG_MESSAGE, FLAG_PING, FLAG_PONG, FLAG_STATUS, FrameReader, STREAM_ALPN, writeFrame, type StreamStatus } from './stream-wire';
@@ -33,6 +33,8 @@ export interface StreamCallOptions<Req, Res> {
   silenceMs?: number;
 }
 
+const READ_BUFFER_BYTES = 64 * 1024;
+
 export class ClientStreamCall<Req, Res> extends EventEmitter implements DuplexCall<Req, Res> {
   private readonly socket;
   private readonly reader = new FrameReader();
@@ -52,10 +54,13 @@ export class ClientStreamCall<Req, Res> extends EventEmitter implements DuplexCa
         const actual = certificateFingerprint(cert.raw);
         return actual === o.fingerprint ? undefined : new Error(`hub certificate fingerprint ${actual} does not match the trusted ${o.fingerprint}`);
       },
-    });
+      // Decrypted into one buffer of ours (the reader copies what it keeps):
+      // Node would allocate a buffer per 16 KiB TLS record, a GiB of
+      // short-lived memory per GiB received.
+      onread: { buffer: Buffer.allocUnsafeSlow(READ_BUFFER_BYTES), callback: (n: number, buffer: Buffer) => (this.receive(buffer.subarray(0, n)), true) },
+    } as ConnectionOptions);
     // Written before the handshake ends: Node sends it once it has.
     this.socket.write(`${JSON.stringify({ method: o.method, metadata: o.metadata })}\n`);
-    this.socket.on('data', (chunk: Buffer) => this.receive(chunk));
     // The hub pings whenever the call is quiet: this much silence means it is gone.
     const silenceMs = o.silenceMs ?? CLIENT_SILENCE_MS;
     this.silence = setTimeout(() => this.fail(status.UNAVAILABLE, `no word from the hub in ${silenceMs / 1000} s`), silenceMs);
