@@ -126,6 +126,21 @@ export class HubSession {
     }
   }
 
+  /**
+   * Where and as whom to open a connection of our own to the live hub (the
+   * remote sessions' bare stream), or why not — as call() explains it.
+   */
+  streamTarget(what: string): { hub: string; caPem: string; fingerprint: string; token: string } {
+    const active = this.active;
+    if (!active) throw new Error(`not connected to a hub — ${what} needs the hub`);
+    if (!active.sync.liveClient()) {
+      const error = active.sync.status().error;
+      throw new Error(`hub unreachable — ${what} needs the hub${error ? ` (${error})` : ''}`);
+    }
+    const c = active.context;
+    return { hub: c.hub, caPem: c.certPem, fingerprint: normalizeFingerprint(c.fingerprint), token: c.token };
+  }
+
   async close(): Promise<void> {
     await this.serial(() => this.stopActive());
   }

@@ -1,8 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
 import type { ChannelFrame, ChannelOpen } from '../../../proto/gen/fleet/v1/channel';
-import type { ConsoleChannelRequest, ConsoleChannelResponse } from '../../../proto/gen/fleet/v1/console';
+import { decodeConsoleChannelResponse, encodeConsoleChannelRequest } from '../../../proto/channel-frame-codec';
+import { ConsoleServiceService, type ConsoleChannelRequest, type ConsoleChannelResponse } from '../../../proto/gen/fleet/v1/console';
+import { ClientStreamCall } from '../../../proto/stream-client-call';
 import type { HubSession } from '../connection/hub-session';
-import { bearer, describeHubError } from '../hub-client/hub-connection';
+import { describeHubError } from '../hub-client/hub-connection';
 import { RemoteFailure } from './remote-failure';
 
 /** One frame of a channel, in ts-proto's union form ({ $case: 'data', data }). */
@@ -29,7 +31,19 @@ const START_TIMEOUT_MS = 20_000;
 // the hub always sends as an error frame then a close frame. The returned
 // object is a small peer: frames both ways, one close.
 export async function openHubChannel(session: HubSession, deviceId: string, open: ChannelOpen, startTimeoutMs = START_TIMEOUT_MS): Promise<HubChannel> {
-  const call = await session.call('a remote session', async (client, token) => client.channel(bearer(token)));
+  // On the hub's bare stream (proto/stream-wire.ts), one TLS connection per
+  // channel, as fleetctl and the agent: gRPC's HTTP/2 leg cost several times
+  // the CPU per byte and added most of a keystroke's echo time.
+  const target = session.streamTarget('a remote session');
+  const call = new ClientStreamCall<ConsoleChannelRequest, ConsoleChannelResponse>({
+    hub: target.hub,
+    caPem: target.caPem,
+    fingerprint: target.fingerprint,
+    method: ConsoleServiceService.channel.path,
+    metadata: { authorization: `Bearer ${target.token}` },
+    serialize: encodeConsoleChannelRequest,
+    deserialize: decodeConsoleChannelResponse,
+  });
   return new Promise<HubChannel>((resolve, reject) => {
     let sessionId = '';
     let recorded = false;
