@@ -1,8 +1,7 @@
 import type { ServiceError } from '@grpc/grpc-js';
-import { decodeConsoleChannelResponse, encodeConsoleChannelRequest } from '../../proto/channel-frame-codec';
+import { consoleChannelCall } from '../../proto/console-channel-call';
 import type { ChannelFrame, ChannelOpen } from '../../proto/gen/fleet/v1/channel';
-import { ConsoleServiceService, type ConsoleChannelRequest, type ConsoleChannelResponse, type ConsoleServiceClient } from '../../proto/gen/fleet/v1/console';
-import { ClientStreamCall } from '../../proto/stream-client-call';
+import type { ConsoleChannelResponse, ConsoleServiceClient } from '../../proto/gen/fleet/v1/console';
 import { HubCallError } from '../../src-main/services/hub-client/hub-connection';
 import { hubError } from '../hub-session';
 import { InboundWindow, MAX_FRAME_BYTES, OutboundCredit, WINDOW_BYTES } from './credit';
@@ -72,15 +71,7 @@ export interface RemoteChannel {
 }
 
 export function openChannel(link: HubLink, deviceId: string, open: ChannelOpen, options: OpenOptions = {}): Promise<RemoteChannel> {
-  const call = new ClientStreamCall<ConsoleChannelRequest, ConsoleChannelResponse>({
-    hub: link.hub,
-    caPem: link.caPem,
-    fingerprint: link.fingerprint,
-    method: ConsoleServiceService.channel.path,
-    metadata: { authorization: `Bearer ${link.token}` },
-    serialize: encodeConsoleChannelRequest,
-    deserialize: decodeConsoleChannelResponse,
-  });
+  const call = consoleChannelCall(link);
   const maxFrame = options.maxFrameBytes ?? MAX_FRAME_BYTES;
   const credit = new OutboundCredit();
   const sendFrame = (frame: Frame): void => {

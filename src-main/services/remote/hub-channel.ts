@@ -1,8 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { ChannelFrame, ChannelOpen } from '../../../proto/gen/fleet/v1/channel';
-import { decodeConsoleChannelResponse, encodeConsoleChannelRequest } from '../../../proto/channel-frame-codec';
-import { ConsoleServiceService, type ConsoleChannelRequest, type ConsoleChannelResponse } from '../../../proto/gen/fleet/v1/console';
-import { ClientStreamCall } from '../../../proto/stream-client-call';
+import { consoleChannelCall } from '../../../proto/console-channel-call';
+import type { ConsoleChannelRequest, ConsoleChannelResponse } from '../../../proto/gen/fleet/v1/console';
 import type { HubSession } from '../connection/hub-session';
 import { describeHubError } from '../hub-client/hub-connection';
 import { RemoteFailure } from './remote-failure';
@@ -34,16 +33,7 @@ export async function openHubChannel(session: HubSession, deviceId: string, open
   // On the hub's bare stream (proto/stream-wire.ts), one TLS connection per
   // channel, as fleetctl and the agent: gRPC's HTTP/2 leg cost several times
   // the CPU per byte and added most of a keystroke's echo time.
-  const target = session.streamTarget('a remote session');
-  const call = new ClientStreamCall<ConsoleChannelRequest, ConsoleChannelResponse>({
-    hub: target.hub,
-    caPem: target.caPem,
-    fingerprint: target.fingerprint,
-    method: ConsoleServiceService.channel.path,
-    metadata: { authorization: `Bearer ${target.token}` },
-    serialize: encodeConsoleChannelRequest,
-    deserialize: decodeConsoleChannelResponse,
-  });
+  const call = consoleChannelCall(session.streamTarget('a remote session'));
   return new Promise<HubChannel>((resolve, reject) => {
     let sessionId = '';
     let recorded = false;
