@@ -85,6 +85,15 @@ export class ClientStreamCall<Req, Res> extends EventEmitter implements DuplexCa
     this.fail(status.CANCELLED, 'Cancelled on client');
   }
 
+  /** Stops reading: TCP then holds the hub's writes (and the relay the other side). */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
   private receive(chunk: Buffer): void {
     if (this.done) return;
     this.silence.refresh();
