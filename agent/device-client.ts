@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { DeviceServiceClient } from '../proto/gen/fleet/v1/device';
-import { certificateFingerprint, pemToDer } from '../proto/tls-fingerprint';
+import { certificateFingerprint, pemToDer, pinnedCertificateCheck } from '../proto/tls-fingerprint';
 
 // How a device reaches its hub: TLS to exactly the certificate it was given
 // (pinned by fingerprint, so the hub can be dialed by IP or any name), on its
@@ -28,10 +28,7 @@ export function deviceCredentials(caPem: string): grpc.ChannelCredentials {
   if (!creds) {
     const pinned = hubFingerprint(caPem);
     creds = grpc.credentials.createSsl(Buffer.from(caPem), null, null, {
-      checkServerIdentity: (_host, cert) => {
-        const actual = certificateFingerprint(cert.raw);
-        return actual === pinned ? undefined : new Error(`hub certificate ${actual} is not the trusted ${pinned}`);
-      },
+      checkServerIdentity: pinnedCertificateCheck(pinned),
     });
     credentialsByPem.set(caPem, creds);
   }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { certificateFingerprint } from './tls-fingerprint';
+import { pinnedCertificateCheck } from './tls-fingerprint';
 import { CLIENT_SILENCE_MS, FLAG_HALF_CLOSE, FLAG_MESSAGE, FLAG_PING, FLAG_PONG, FLAG_STATUS, FrameReader, STREAM_ALPN, writeFrame, type StreamStatus } from './stream-wire';
 
 // The client side of a call on the bare stream (stream-wire.ts), shaped like
@@ -50,10 +50,7 @@ export class ClientStreamCall<Req, Res> extends EventEmitter implements DuplexCa
       ca: o.caPem,
       ALPNProtocols: [STREAM_ALPN],
       servername: 'fleet-hub',
-      checkServerIdentity: (_host, cert) => {
-        const actual = certificateFingerprint(cert.raw);
-        return actual === o.fingerprint ? undefined : new Error(`hub certificate fingerprint ${actual} does not match the trusted ${o.fingerprint}`);
-      },
+      checkServerIdentity: pinnedCertificateCheck(o.fingerprint),
       // Decrypted into one buffer of ours (the reader copies what it keeps):
       // Node would allocate a buffer per 16 KiB TLS record, a GiB of
       // short-lived memory per GiB received.

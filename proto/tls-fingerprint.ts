@@ -18,3 +18,16 @@ export function pemToDer(pem: string): Buffer {
   const body = pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
   return Buffer.from(body, 'base64');
 }
+
+/**
+ * A TLS client's `checkServerIdentity` that accepts exactly the pinned
+ * certificate: stronger than a host-name check, and it lets the hub be
+ * dialled by any address it is reachable on (its certificate names
+ * 'fleet-hub').
+ */
+export function pinnedCertificateCheck(pinned: string): (host: string, cert: { raw: Buffer }) => Error | undefined {
+  return (_host, cert) => {
+    const actual = certificateFingerprint(cert.raw);
+    return actual === pinned ? undefined : new Error(`hub certificate ${actual} is not the trusted ${pinned}`);
+  };
+}

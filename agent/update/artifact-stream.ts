@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { encodeCredit, encodeLine, LineReader, parseAnswer } from '../../proto/artifact-wire';
 import { ARTIFACT_ALPN } from '../../proto/shared-port';
-import { certificateFingerprint } from '../../proto/tls-fingerprint';
+import { pinnedCertificateCheck } from '../../proto/tls-fingerprint';
 import { hubFingerprint } from '../device-client';
 import type { ArtifactBytes, ChunkStream } from './download';
 
@@ -135,10 +135,7 @@ export function openArtifactStream(target: ArtifactStreamTarget, artifactId: str
     ALPNProtocols: [ARTIFACT_ALPN],
     // The certificate names 'fleet-hub'; the pin below is the real check (as for gRPC).
     servername: 'fleet-hub',
-    checkServerIdentity: (_host, cert) => {
-      const actual = certificateFingerprint(cert.raw);
-      return actual === pinned ? undefined : new Error(`hub certificate ${actual} is not the trusted ${pinned}`);
-    },
+    checkServerIdentity: pinnedCertificateCheck(pinned),
     onread: { buffer: Buffer.allocUnsafeSlow(READ_BUFFER_BYTES), callback: onRead },
   };
   // One connection per download: simulated devices must not share one, and

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import { ConsoleServiceClient } from '../../../proto/gen/fleet/v1/console';
-import { certificateFingerprint, normalizeFingerprint, pemToDer } from '../../../proto/tls-fingerprint';
+import { certificateFingerprint, normalizeFingerprint, pemToDer, pinnedCertificateCheck } from '../../../proto/tls-fingerprint';
 
 // How operators (console services, fleetctl, tests) reach a hub: TLS always,
 // the hub trusted either by its certificate file (--ca, like kubectl) or by a
@@ -62,12 +62,7 @@ export function hubCredentials(target: Pick<HubTarget, 'caPem' | 'fingerprint'>)
   if (!target.caPem) throw new Error('no hub certificate to trust: pass --ca FILE (the hub writes DATA/hub.crt) or trust its fingerprint');
   const pinned = target.fingerprint ? normalizeFingerprint(target.fingerprint) : certificateFingerprint(pemToDer(target.caPem));
   return grpc.credentials.createSsl(Buffer.from(target.caPem), null, null, {
-    // The certificate is pinned, which is stronger than a host-name check and
-    // lets operators dial the hub by any address it is reachable on.
-    checkServerIdentity: (_host, cert) => {
-      const actual = certificateFingerprint(cert.raw);
-      return actual === pinned ? undefined : new Error(`hub certificate fingerprint ${actual} does not match the trusted ${pinned}`);
-    },
+    checkServerIdentity: pinnedCertificateCheck(pinned),
   });
 }
 
