@@ -60,10 +60,6 @@ export class ServerStreamCall extends EventEmitter {
     return this.socket.destroyed;
   }
 
-  getPeer(): string {
-    return `${this.socket.remoteAddress}:${this.socket.remotePort}`;
-  }
-
   /** Bytes that came after the request line, and every read after. */
   receive(chunk: Buffer): void {
     if (this.writableEnded) return;
