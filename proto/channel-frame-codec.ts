@@ -1,5 +1,6 @@
 import { ChannelFrame } from './gen/fleet/v1/channel';
 import { ConsoleChannelRequest, ConsoleChannelResponse, type ChannelStart } from './gen/fleet/v1/console';
+import { messagePool, POOLED_MIN_BYTES } from './buffer-pool';
 import { readVarint, varintLength, writeVarint } from './varint';
 
 // Channel frames on the wire without the generated code's copies, for the
@@ -46,7 +47,7 @@ const WRAPPER_FRAME_TAG = 0x12; // ConsoleChannelRequest/Response.frame: field 2
 
 /** The serialized ChannelFrame{data | stderr: payload}, the same bytes as the generated encoder's; the payload is copied once. */
 export function encodePayloadFrame(kind: PayloadCase, payload: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(payloadFrameLength(payload.byteLength));
+  const out = frameBuffer(payloadFrameLength(payload.byteLength));
   writePayloadFrame(out, 0, kind, payload);
   return out;
 }
@@ -121,7 +122,7 @@ export function wrapFrame(frame: Uint8Array): Buffer {
 export function encodeWrappedPayloadFrame(kind: PayloadCase, payload: Uint8Array): Buffer {
   const frameLength = payloadFrameLength(payload.byteLength);
   const prefix = wrapperPrefixLength(frameLength);
-  const out = Buffer.allocUnsafe(prefix + frameLength);
+  const out = frameBuffer(prefix + frameLength);
   writeWrapperPrefix(out, prefix, frameLength);
   writePayloadFrame(out, prefix, kind, payload);
   return out;
@@ -151,6 +152,15 @@ export function peekConsoleChannelRequest(message: Buffer): PeekedConsoleRequest
   // A frame in an unusual encoding: re-encoded once so that what is forwarded is exactly what was decoded.
   if (msg?.$case === 'frame') return { $case: 'frame', frame: peekChannelFrame(Buffer.from(ChannelFrame.encode(msg.frame).finish())) };
   return { $case: undefined };
+}
+
+/**
+ * Where an encoded data frame goes: big ones in a message pool buffer (the
+ * stream call that sends it gives it back, stream-wire.ts writeMessage; a
+ * gRPC call copies it, and it is collected).
+ */
+function frameBuffer(bytes: number): Buffer {
+  return bytes >= POOLED_MIN_BYTES ? messagePool.take(bytes) : Buffer.allocUnsafe(bytes);
 }
 
 function payloadFrameLength(payloadLength: number): number {

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { pinnedCertificateCheck } from './tls-fingerprint';
-import { CLIENT_SILENCE_MS, FLAG_HALF_CLOSE, FLAG_MESSAGE, FLAG_PING, FLAG_PONG, FLAG_STATUS, FrameReader, STREAM_ALPN, writeFrame, type StreamStatus } from './stream-wire';
+import { CLIENT_SILENCE_MS, FLAG_HALF_CLOSE, FLAG_MESSAGE, FLAG_PING, FLAG_PONG, FLAG_STATUS, FrameReader, STREAM_ALPN, writeFrame, writeMessage, type StreamStatus } from './stream-wire';
 
 // The client side of a call on the bare stream (stream-wire.ts), shaped like
 // the grpc-js ClientDuplexStream its callers used (write/end/cancel, events
@@ -69,7 +69,8 @@ export class ClientStreamCall<Req, Res> extends EventEmitter implements DuplexCa
 
   write(value: Req): boolean {
     if (this.done || this.socket.destroyed) return false;
-    return writeFrame(this.socket, FLAG_MESSAGE, this.o.serialize(value));
+    // serialize() makes a buffer for this write alone: it goes back to the pool once sent.
+    return writeMessage(this.socket, this.o.serialize(value));
   }
 
   /** No more messages from this side (the hub may still send). */

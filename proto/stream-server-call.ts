@@ -2,7 +2,9 @@ import { EventEmitter } from 'node:events';
 import type { TLSSocket } from 'node:tls';
 import { Metadata, status } from '@grpc/grpc-js';
 import { LineReader } from './artifact-wire';
-import { FLAG_HALF_CLOSE, FLAG_MESSAGE, FLAG_PING, FLAG_PONG, FLAG_STATUS, FrameReader, PING_AFTER_MS, writeFrame, type StreamRequest, type StreamStatus } from './stream-wire';
+import { messagePool } from './buffer-pool';
+import { readInto } from './read-into';
+import { FLAG_HALF_CLOSE, FLAG_MESSAGE, FLAG_PING, FLAG_PONG, FLAG_STATUS, FrameReader, PING_AFTER_MS, writeFrame, writeMessage, type StreamRequest, type StreamStatus } from './stream-wire';
 
 // The server side of a call on the bare stream (stream-wire.ts), shaped like
 // the grpc-js ServerDuplexStream the hub's Channel handlers already take
@@ -16,6 +18,9 @@ export interface StreamMethod {
   handle(call: ServerStreamCall): void;
 }
 
+/** Where every call's reads land (read-into.ts); 64 KiB, Node's own read size. */
+const sharedReadBuffer = Buffer.allocUnsafeSlow(64 * 1024);
+
 /** A client has this long after the TLS handshake to send its request line. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -25,7 +30,7 @@ export class ServerStreamCall extends EventEmitter {
   writableEnded = false;
   private paused = false;
   private readonly queue: ({ message: unknown } | { halfClosed: true })[] = [];
-  private readonly reader = new FrameReader();
+  private readonly reader = new FrameReader(messagePool);
   /** A ping went out and nothing has come back since. */
   private pinged = false;
 
@@ -81,7 +86,8 @@ export class ServerStreamCall extends EventEmitter {
 
   write(value: unknown): boolean {
     if (this.writableEnded || this.socket.destroyed) return false;
-    return writeFrame(this.socket, FLAG_MESSAGE, this.method.serialize(value));
+    // What serialize() returns is this write's alone (a relayed frame is not read again once sent).
+    return writeMessage(this.socket, this.method.serialize(value));
   }
 
   /** Ends the call with OK. */
@@ -162,7 +168,8 @@ export function serveStreamSocket(socket: TLSSocket, methods: ReadonlyMap<string
     const method = methods.get(request.method);
     if (!method) return refuse(status.UNIMPLEMENTED, `no method ${request.method.slice(0, 200)} on this stream`);
     const call = new ServerStreamCall(socket, request, method, pingAfterMs);
-    socket.on('data', (c: Buffer) => call.receive(c));
+    // The call copies what it keeps, so every connection reads into one buffer.
+    if (!readInto(socket, sharedReadBuffer, (bytes) => call.receive(bytes))) socket.on('data', (c: Buffer) => call.receive(c));
     method.handle(call);
     if (got.rest.length > 0) call.receive(got.rest);
   };

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { BufferPool, messagePool, POOLED_MIN_BYTES } from './buffer-pool';
 
 // A bidirectional message stream on a bare TLS connection (ALPN
 // `fleet-stream/1` on the hub's port, see shared-port.ts): the remote
@@ -56,25 +57,47 @@ export interface StreamFrame {
   /**
    * The frame's bytes; for messages a view into a buffer of their own whose
    * first 5 bytes are the frame header (as grpc-js hands messages on, which
-   * the hub's in-place wrapping relies on, hub/remote/channel-wire.ts).
+   * the hub's in-place wrapping relies on, hub/remote/channel-wire.ts). With
+   * a pool, big messages are in pool buffers: whoever is done with one
+   * releases it (writeMessage does).
    */
   bytes: Buffer;
 }
 
-/** Writes one frame: header and bytes in one writev, the bytes not copied here. Returns socket.write's answer. */
-export function writeFrame(socket: Socket, flag: number, bytes: Uint8Array): boolean {
+/**
+ * Writes one frame, the bytes not copied here; `onWritten` runs once the
+ * socket has them (not when the write failed). A buffer from the message
+ * pool gets its header written in the room in front of it and goes out as
+ * one write (TLS would copy a header-and-bytes pair into one buffer of its
+ * own). Returns socket.write's answer.
+ */
+export function writeFrame(socket: Socket, flag: number, bytes: Uint8Array, onWritten?: () => void): boolean {
+  if (BufferPool.headroom(bytes) >= HEADER_BYTES) {
+    const whole = Buffer.from(bytes.buffer, bytes.byteOffset - HEADER_BYTES, HEADER_BYTES + bytes.byteLength);
+    whole[0] = flag;
+    whole.writeUInt32BE(bytes.byteLength, 1);
+    return socket.write(whole, onWritten);
+  }
   const header = Buffer.allocUnsafe(HEADER_BYTES);
   header[0] = flag;
   header.writeUInt32BE(bytes.length, 1);
   socket.cork();
   socket.write(header);
-  const ok = socket.write(bytes);
+  const ok = socket.write(bytes, onWritten);
   socket.uncork();
   return ok;
 }
 
+/** Writes a message frame of bytes that nobody reads after the write: a pool buffer goes back to the pool then. */
+export function writeMessage(socket: Socket, bytes: Uint8Array): boolean {
+  return writeFrame(socket, FLAG_MESSAGE, bytes, () => messagePool.release(bytes));
+}
+
 /** Splits the bytes of a connection into frames, however the reads cut them. */
 export class FrameReader {
+  /** With `pool`, messages of POOLED_MIN_BYTES and more go into its buffers. */
+  constructor(private readonly pool?: BufferPool) {}
+
   private header = Buffer.allocUnsafe(HEADER_BYTES);
   private headerFilled = 0;
   private current: Buffer | undefined;
@@ -93,7 +116,7 @@ export class FrameReader {
         if (this.headerFilled < HEADER_BYTES) break;
         const length = this.header.readUInt32BE(1);
         if (length > MAX_STREAM_MESSAGE_BYTES) throw new Error(`a frame of ${length} bytes (at most ${MAX_STREAM_MESSAGE_BYTES})`);
-        this.current = Buffer.allocUnsafe(HEADER_BYTES + length);
+        this.current = this.pool && length >= POOLED_MIN_BYTES ? this.pool.take(HEADER_BYTES + length) : Buffer.allocUnsafe(HEADER_BYTES + length);
         this.header.copy(this.current, 0);
         this.filled = HEADER_BYTES;
         this.headerFilled = 0;
