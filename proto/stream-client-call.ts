@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { messagePool } from './buffer-pool';
 import { pinnedCertificateCheck } from './tls-fingerprint';
 import { CLIENT_SILENCE_MS, FLAG_HALF_CLOSE, FLAG_MESSAGE, FLAG_PING, FLAG_PONG, FLAG_STATUS, FrameReader, STREAM_ALPN, writeFrame, writeMessage, type StreamStatus } from './stream-wire';
 
@@ -37,7 +38,7 @@ const READ_BUFFER_BYTES = 64 * 1024;
 
 export class ClientStreamCall<Req, Res> extends EventEmitter implements DuplexCall<Req, Res> {
   private readonly socket;
-  private readonly reader = new FrameReader();
+  private readonly reader = new FrameReader(messagePool);
   private done = false;
   private readonly silence: NodeJS.Timeout;
 

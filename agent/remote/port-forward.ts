@@ -1,4 +1,5 @@
 import { Socket } from 'node:net';
+import { messagePool } from '../../proto/buffer-pool';
 import type { ChannelFrame, ChannelPeer } from './channel-frame';
 import { refuse } from './channel-frame';
 import { CreditGranter, CreditSender, DEFAULT_WINDOW_BYTES } from './flow-control';
@@ -118,7 +119,11 @@ function relay(target: AllowedTarget, shown: string, peer: ChannelPeer, options:
           case 'data': {
             granter.received(frame.data.byteLength);
             const n = frame.data.byteLength;
-            socket.write(frame.data, () => granter.consumed(n));
+            // The frame's buffer goes back to the message pool once the socket has it.
+            socket.write(frame.data, () => {
+              granter.consumed(n);
+              messagePool.release(frame.data);
+            });
             break;
           }
           case 'window':

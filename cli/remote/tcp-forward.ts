@@ -1,4 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { messagePool } from '../../proto/buffer-pool';
+import { readInto } from '../../proto/read-into';
 import { CliError, EXIT } from '../cli-error';
 import { ChannelRefused, openChannel, type HubLink, type RemoteChannel } from './channel-client';
 import type { ForwardSpec } from './forward-spec';
@@ -9,6 +11,9 @@ import { refusalError } from './refusal';
 // closed alone and logged; the listener stops (and `done` settles with the
 // reason) only on close() or when the hub says the device is gone or the
 // operator may not forward at all.
+
+/** A local connection's reads: Node's own read size. */
+const READ_BYTES = 64 * 1024;
 
 /** Refusals that concern the whole tunnel, not one connection. */
 const FATAL = new Set(['forbidden', 'device-offline', 'disabled']);
@@ -93,18 +98,25 @@ function bridge(socket: Socket, channel: RemoteChannel, log: (line: string) => v
   channel.onFrame((frame) => {
     if (frame.$case === 'data') {
       const n = frame.data.byteLength;
-      socket.write(frame.data, () => channel.consumed(n));
+      socket.write(frame.data, () => {
+        channel.consumed(n);
+        messagePool.release(frame.data);
+      });
     } else if (frame.$case === 'eof') socket.end();
     else if (frame.$case === 'error') log(refusalError(frame.error.code, frame.error.message).message);
   });
   // One chunk at a time: the socket is paused while its chunk waits for credit.
   // The eof follows the last chunk, which may still be waiting for credit.
+  // Reads land in one buffer of this connection's (read-into.ts): a chunk is
+  // read only while the socket is not paused, so the last one stays intact
+  // until channel.write has copied it into frames.
   let writing: Promise<boolean> = Promise.resolve(true);
-  socket.on('data', (chunk: Buffer) => {
+  const onChunk = (chunk: Buffer): void => {
     socket.pause();
     writing = channel.write(chunk);
     void writing.then((ok) => (ok ? socket.resume() : socket.destroy()));
-  });
+  };
+  if (!readInto(socket, Buffer.allocUnsafeSlow(READ_BYTES), onChunk)) socket.on('data', onChunk);
   const sendEof = (): void =>
     void writing.then((ok) => {
       if (ok && !channel.isEnded) channel.send({ $case: 'eof', eof: {} });
