@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { connect, createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { spawn as spawnPty } from 'node-pty';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -376,6 +377,57 @@ describe('fleetctl shell, cp, mkdir and port-forward through a real hub and agen
     } finally {
       child.kill('SIGKILL');
       server.close();
+    }
+  });
+  it('port-forward carries bytes intact both ways on concurrent connections (message buffers reused between frames)', async () => {
+    // An echo server on the device side; four connections each send 6 MiB of
+    // random bytes and read them back: every byte through fleetctl, the hub
+    // and the agent twice, in pooled buffers handed out again between frames.
+    // The echo side stalls now and then, so writes queue up in each process
+    // (a buffer given back too early would be overwritten while queued).
+    const echo = createNetServer((socket) => {
+      let sinceStall = 0;
+      socket.on('data', (d: Buffer) => {
+        socket.write(d);
+        sinceStall += d.length;
+        if (sinceStall < 1024 * 1024) return;
+        sinceStall = 0;
+        socket.pause();
+        setTimeout(() => socket.resume(), 30);
+      });
+      socket.on('end', () => socket.end());
+    });
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
+    const port = (echo.address() as { port: number }).port;
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLEET')));
+    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'fleetctl.js'), 'port-forward', device, String(port), ...sim.flags], { cwd: repoRoot, env: { ...clean, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    try {
+      const local = Number(await waitFor('the bound address', () => /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out)?.[1], 20_000));
+      const roundTrip = (bytes: Buffer): Promise<string> =>
+        new Promise((resolve, reject) => {
+          const hash = createHash('sha256');
+          let got = 0;
+          const socket = connect(local, '127.0.0.1', () => socket.end(bytes));
+          socket.on('data', (d: Buffer) => {
+            hash.update(d);
+            got += d.length;
+            if (got === bytes.length) {
+              resolve(hash.digest('hex'));
+              socket.destroy();
+            }
+          });
+          socket.on('error', reject);
+          socket.on('close', () => reject(new Error(`closed after ${got} of ${bytes.length} bytes`)));
+        });
+      const payloads = [0, 1, 2, 3].map(() => randomBytes(6 * 1024 * 1024));
+      const hashes = await Promise.all(payloads.map(roundTrip));
+      expect(hashes).toEqual(payloads.map(sha));
+    } finally {
+      child.kill('SIGKILL');
+      echo.close();
     }
   });
 });

@@ -14,12 +14,13 @@
 /** Spare bytes in front of every buffer the pool hands out. */
 export const HEADROOM = 16;
 
+/** Every buffer a pool made, slab or not (headroom() trusts only these). */
+const made = new WeakSet<ArrayBufferLike>();
+
 export class BufferPool {
   private readonly free: Buffer[] = [];
   /** Slabs of this pool that are in `free` (a second release of one is ignored, not handed out twice). */
   private readonly idle = new WeakSet<ArrayBufferLike>();
-  /** Every buffer take() made, slab or not (headroom() trusts only these). */
-  private readonly made = new WeakSet<ArrayBufferLike>();
 
   constructor(
     /** Largest message served from a slab; bigger ones get a buffer of their own. */
@@ -34,7 +35,7 @@ export class BufferPool {
     if (slab) this.idle.delete(slab.buffer);
     else {
       slab = Buffer.allocUnsafeSlow(HEADROOM + Math.max(bytes, this.maxBytes));
-      this.made.add(slab.buffer);
+      made.add(slab.buffer);
     }
     return slab.subarray(HEADROOM, HEADROOM + bytes);
   }
@@ -42,7 +43,7 @@ export class BufferPool {
   /** `view` (any view of a buffer from take()) is no longer read by anyone: its slab may be handed out again. */
   release(view: Uint8Array): void {
     const ab = view.buffer;
-    if (!this.made.has(ab) || ab.byteLength !== HEADROOM + this.maxBytes || this.idle.has(ab) || this.free.length >= this.keep) return;
+    if (!made.has(ab) || ab.byteLength !== HEADROOM + this.maxBytes || this.idle.has(ab) || this.free.length >= this.keep) return;
     this.idle.add(ab);
     this.free.push(Buffer.from(ab, 0, HEADROOM + this.maxBytes));
   }
@@ -53,15 +54,9 @@ export class BufferPool {
    * that message's own headers, read already.
    */
   static headroom(view: Uint8Array): number {
-    return view.byteOffset >= HEADROOM && pools.some((p) => p.owns(view)) ? view.byteOffset : 0;
-  }
-
-  private owns(view: Uint8Array): boolean {
-    return this.made.has(view.buffer);
+    return view.byteOffset >= HEADROOM && made.has(view.buffer) ? view.byteOffset : 0;
   }
 }
-
-const pools: BufferPool[] = [];
 
 /**
  * The one pool of a process for channel messages: 64 KiB messages (fleetctl's,
@@ -69,7 +64,6 @@ const pools: BufferPool[] = [];
  * 64 free slabs (4 MiB) cover the frames in flight of a few busy channels.
  */
 export const messagePool = new BufferPool(64 * 1024 + 64, 64);
-pools.push(messagePool);
 
 /** Messages smaller than this are not worth a slab: Node carves them from its shared 8 KiB pool. */
 export const POOLED_MIN_BYTES = 4096;
