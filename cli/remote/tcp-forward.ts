@@ -107,16 +107,26 @@ function bridge(socket: Socket, channel: RemoteChannel, log: (line: string) => v
   });
   // One chunk at a time: the socket is paused while its chunk waits for credit.
   // The eof follows the last chunk, which may still be waiting for credit.
-  // Reads land in one buffer of this connection's (read-into.ts): a chunk is
-  // read only while the socket is not paused, so the last one stays intact
-  // until channel.write has copied it into frames.
+  // Reads land in one buffer of this connection's (read-into.ts) as soon as
+  // no chunk Node read already waits (one usually does: the client wrote
+  // while the channel opened); a chunk is read only while the socket is not
+  // paused, so the last one stays intact until channel.write has copied it
+  // into frames.
   let writing: Promise<boolean> = Promise.resolve(true);
+  let ownBuffer = false;
   const onChunk = (chunk: Buffer): void => {
     socket.pause();
     writing = channel.write(chunk);
-    void writing.then((ok) => (ok ? socket.resume() : socket.destroy()));
+    void writing.then((ok) => {
+      if (!ok) return socket.destroy();
+      if (!ownBuffer && readInto(socket, Buffer.allocUnsafeSlow(READ_BYTES), onChunk)) {
+        ownBuffer = true;
+        socket.off('data', onChunk);
+      }
+      socket.resume();
+    });
   };
-  if (!readInto(socket, Buffer.allocUnsafeSlow(READ_BYTES), onChunk)) socket.on('data', onChunk);
+  socket.on('data', onChunk);
   const sendEof = (): void =>
     void writing.then((ok) => {
       if (ok && !channel.isEnded) channel.send({ $case: 'eof', eof: {} });
