@@ -3,7 +3,7 @@ import { BufferPool, HEADROOM } from './buffer-pool';
 
 describe('BufferPool', () => {
   it('hands a released slab out again, once, and leaves big or foreign buffers to the collector', () => {
-    const pool = new BufferPool(1024, 2);
+    const pool = new BufferPool([{ maxBytes: 1024, keep: 2 }]);
     const a = pool.take(100);
     expect(a.length).toBe(100);
     expect(a.byteOffset).toBe(HEADROOM);
@@ -24,8 +24,20 @@ describe('BufferPool', () => {
     expect(pool.take(10).buffer).not.toBe(foreign.buffer);
   });
 
+  it('serves each size from its own class', () => {
+    const pool = new BufferPool([{ maxBytes: 4096, keep: 2 }, { maxBytes: 64, keep: 2 }]);
+    const small = pool.take(10);
+    const mid = pool.take(1000);
+    expect(small.buffer.byteLength).toBe(HEADROOM + 64);
+    expect(mid.buffer.byteLength).toBe(HEADROOM + 4096);
+    pool.release(mid);
+    pool.release(small);
+    expect(pool.take(64).buffer).toBe(small.buffer);
+    expect(pool.take(65).buffer).toBe(mid.buffer);
+  });
+
   it('keeps at most `keep` free slabs', () => {
-    const pool = new BufferPool(64, 1);
+    const pool = new BufferPool([{ maxBytes: 64, keep: 1 }]);
     const [a, b] = [pool.take(1), pool.take(1)];
     pool.release(a);
     pool.release(b);
@@ -34,7 +46,7 @@ describe('BufferPool', () => {
   });
 
   it('says how much room lies in front of a pool buffer (none for others)', () => {
-    const pool = new BufferPool(64, 1);
+    const pool = new BufferPool([{ maxBytes: 64, keep: 1 }]);
     const a = pool.take(32);
     expect(BufferPool.headroom(a)).toBe(HEADROOM);
     expect(BufferPool.headroom(a.subarray(5))).toBe(HEADROOM + 5);

@@ -17,24 +17,38 @@ export const HEADROOM = 16;
 /** Every buffer a pool made, slab or not (headroom() trusts only these). */
 const made = new WeakSet<ArrayBufferLike>();
 
-export class BufferPool {
-  private readonly free: Buffer[] = [];
-  /** Slabs of this pool that are in `free` (a second release of one is ignored, not handed out twice). */
-  private readonly idle = new WeakSet<ArrayBufferLike>();
+/** One size of buffer a pool keeps. */
+export interface SizeClass {
+  /** Largest message served from this class's slabs. */
+  maxBytes: number;
+  /** Free slabs kept; more are left to the collector. */
+  keep: number;
+}
 
-  constructor(
-    /** Largest message served from a slab; bigger ones get a buffer of their own. */
-    readonly maxBytes: number,
-    /** Free slabs kept; more are left to the collector. */
-    private readonly keep: number,
-  ) {}
+export class BufferPool {
+  /** Free slabs by their byte length (HEADROOM + the class's maxBytes). */
+  private readonly free = new Map<number, Buffer[]>();
+  /** Slabs that are in a free list (a second release of one is ignored, not handed out twice). */
+  private readonly idle = new WeakSet<ArrayBufferLike>();
+  private readonly keep = new Map<number, number>();
+  private readonly classes: SizeClass[];
+
+  /** Classes from small to big; a message bigger than the biggest gets a buffer of its own. */
+  constructor(classes: SizeClass[]) {
+    this.classes = [...classes].sort((a, b) => a.maxBytes - b.maxBytes);
+    for (const c of this.classes) {
+      this.free.set(HEADROOM + c.maxBytes, []);
+      this.keep.set(HEADROOM + c.maxBytes, c.keep);
+    }
+  }
 
   /** A buffer of `bytes` bytes (contents undefined) with HEADROOM bytes of the same slab in front of it. */
   take(bytes: number): Buffer {
-    let slab = bytes > this.maxBytes ? undefined : this.free.pop();
+    const size = HEADROOM + (this.classes.find((c) => c.maxBytes >= bytes)?.maxBytes ?? bytes);
+    let slab = this.free.get(size)?.pop();
     if (slab) this.idle.delete(slab.buffer);
     else {
-      slab = Buffer.allocUnsafeSlow(HEADROOM + Math.max(bytes, this.maxBytes));
+      slab = Buffer.allocUnsafeSlow(size);
       made.add(slab.buffer);
     }
     return slab.subarray(HEADROOM, HEADROOM + bytes);
@@ -43,9 +57,10 @@ export class BufferPool {
   /** `view` (any view of a buffer from take()) is no longer read by anyone: its slab may be handed out again. */
   release(view: Uint8Array): void {
     const ab = view.buffer;
-    if (!made.has(ab) || ab.byteLength !== HEADROOM + this.maxBytes || this.idle.has(ab) || this.free.length >= this.keep) return;
+    const free = this.free.get(ab.byteLength);
+    if (!free || !made.has(ab) || this.idle.has(ab) || free.length >= this.keep.get(ab.byteLength)!) return;
     this.idle.add(ab);
-    this.free.push(Buffer.from(ab, 0, HEADROOM + this.maxBytes));
+    free.push(Buffer.from(ab, 0, ab.byteLength));
   }
 
   /**
@@ -59,11 +74,15 @@ export class BufferPool {
 }
 
 /**
- * The one pool of a process for channel messages: 64 KiB messages (fleetctl's,
- * the console's and the agent's largest data frames) and their headers fit.
- * 64 free slabs (4 MiB) cover the frames in flight of a few busy channels.
+ * The one pool of a process for channel messages: data frames of up to
+ * 64 KiB (tunnels, shells, downloads) and of up to 256 KiB (uploads), with
+ * their headers. The free lists hold only what was once in flight at the
+ * same time, at most 8 MiB in all.
  */
-export const messagePool = new BufferPool(64 * 1024 + 64, 64);
+export const messagePool = new BufferPool([
+  { maxBytes: 64 * 1024 + 64, keep: 64 },
+  { maxBytes: 256 * 1024 + 64, keep: 16 },
+]);
 
 /** Messages smaller than this are not worth a slab: Node carves them from its shared 8 KiB pool. */
 export const POOLED_MIN_BYTES = 4096;

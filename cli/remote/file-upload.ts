@@ -89,12 +89,15 @@ export async function uploadFile(link: HubLink, deviceId: string, localPath: str
     const hash = createHash('sha256');
     if (offset >= 0) {
       // One pass: bytes before the resume offset are only hashed, the rest hashed and sent.
+      // Two read buffers, in turn: one is read into while the other is hashed and sent.
+      const buffers = [Buffer.allocUnsafeSlow(READ_BYTES), Buffer.allocUnsafeSlow(READ_BYTES)];
+      let turn = 0;
       let pos = 0;
-      let next = read(file, 0, size);
+      let next = read(file, 0, size, buffers[turn++ % 2]);
       while (pos < size) {
         const chunk = await next;
         if (chunk.byteLength === 0) throw new CliError(`${localPath} shrank while it was being sent (${pos} of ${size} bytes read)`, EXIT.failed);
-        next = read(file, pos + chunk.byteLength, size);
+        next = read(file, pos + chunk.byteLength, size, buffers[turn++ % 2]);
         hash.update(chunk);
         const sendFrom = Math.max(0, offset - pos);
         pos += chunk.byteLength;
@@ -117,9 +120,9 @@ export async function uploadFile(link: HubLink, deviceId: string, localPath: str
   }
 }
 
-async function read(file: FileHandle, pos: number, size: number): Promise<Buffer> {
+/** The next bytes at `pos`, read into `buffer` (the bytes are a view of it). */
+async function read(file: FileHandle, pos: number, size: number, buffer: Buffer): Promise<Buffer> {
   if (pos >= size) return Buffer.alloc(0);
-  const buf = Buffer.allocUnsafe(Math.min(READ_BYTES, size - pos));
-  const { bytesRead } = await file.read(buf, 0, buf.length, pos);
-  return buf.subarray(0, bytesRead);
+  const { bytesRead } = await file.read(buffer, 0, Math.min(buffer.length, size - pos), pos);
+  return buffer.subarray(0, bytesRead);
 }

@@ -1,3 +1,4 @@
+import { messagePool } from '../../../proto/buffer-pool';
 import type { ChannelFrame, ChannelPeer } from '../channel-frame';
 import { refuse } from '../channel-frame';
 import { CreditGranter, CreditSender, DEFAULT_WINDOW_BYTES } from '../flow-control';
@@ -166,6 +167,8 @@ export class FileTransfers {
           if (frame.$case === 'data') {
             granter.received(frame.data.byteLength);
             await upload.write(frame.data);
+            // Written and hashed: the frame's buffer may carry the next message.
+            messagePool.release(frame.data);
             await this.receiveBucket.take(frame.data.byteLength);
             granter.consumed(frame.data.byteLength);
           } else if (frame.$case === 'eof') {
