@@ -27,15 +27,15 @@ describe('CreditSender', () => {
 });
 
 describe('CreditGranter', () => {
-  it('grants the window, then again after half of it is consumed', () => {
+  it('grants the window, then again after a quarter of it is consumed', () => {
     const grants: number[] = [];
     const g = new CreditGranter((n) => grants.push(n), 100);
     g.start();
     g.received(60);
-    g.consumed(30);
+    g.consumed(20);
     expect(grants).toEqual([100]);
-    g.consumed(30);
-    expect(grants).toEqual([100, 60]);
+    g.consumed(10);
+    expect(grants).toEqual([100, 30]);
   });
 
   it('detects a sender that overruns its window', () => {

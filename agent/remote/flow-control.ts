@@ -6,8 +6,16 @@ import { RemoteError } from './remote-error';
 // the disk), it grants again. Memory per direction is therefore bounded by
 // the window plus the one chunk the producer handed over before it paused.
 
-/** Default window: large enough for loopback throughput, small enough to bound memory per channel. */
+/** Default window: what one channel may have in flight towards the device (and queued on it). */
 export const DEFAULT_WINDOW_BYTES = 1024 * 1024;
+/**
+ * A tunnel connection's window: 4 MiB fills the three hops console -> hub ->
+ * device, where 1 MiB left a 1 GiB tunnel at 0.74x `ssh -L` (whose window
+ * is 2 MiB, on one hop). File transfers keep 1 MiB: what is in flight is
+ * what a Ctrl-C must wait behind on a slow link before the device hears of
+ * it.
+ */
+export const TUNNEL_WINDOW_BYTES = 4 * 1024 * 1024;
 /** Data frames are cut to this size (matches the Download chunk limit). */
 export const MAX_FRAME_BYTES = 64 * 1024;
 
@@ -95,8 +103,9 @@ export class CreditSender {
 
 /**
  * The receiving side: grants the initial window, checks the sender keeps to
- * it, and grants again once half the window has been consumed (fewer
- * window frames than one per chunk, and the pipe never runs dry).
+ * it, and grants again once a quarter of the window has been consumed (few
+ * window frames — four per window — and the sender is never held for long
+ * waiting for a grant).
  */
 export class CreditGranter {
   private outstanding = 0;
@@ -128,7 +137,7 @@ export class CreditGranter {
   /** Bytes were handed on (written to the pty, socket or disk): grant them back in batches. */
   consumed(bytes: number): void {
     this.consumedSinceGrant += bytes;
-    if (this.consumedSinceGrant >= this.windowBytes / 2) {
+    if (this.consumedSinceGrant >= this.windowBytes / 4) {
       const n = this.consumedSinceGrant;
       this.consumedSinceGrant = 0;
       this.outstanding += n;
