@@ -53,7 +53,7 @@ function fleetctl(args: string[], input?: Buffer | string, flags = sim.flags): P
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 beforeAll(async () => {
-  sim = await startRemoteSim({ maxFileBytes: 8 * 1024 * 1024 });
+  sim = await startRemoteSim({ maxFileBytes: 16 * 1024 * 1024 });
   device = sim.deviceIds[0];
 }, 120_000);
 
@@ -216,7 +216,8 @@ describe('fleetctl shell, cp, mkdir and port-forward through a real hub and agen
   });
 
   it('cp: Ctrl-C cancels, exits 130 and leaves no partial file on the device (upload) or here (download)', async () => {
-    const bytes = randomBytes(4 * 1024 * 1024);
+    // Three times the device's upload window (4 MiB): at 1 MB/s the eof is never in flight when Ctrl-C comes.
+    const bytes = randomBytes(12 * 1024 * 1024);
     const local = join(home.path, 'ctrl-c.bin');
     writeFileSync(local, bytes);
     const proxy = await startThrottledProxy(Number(sim.hub.address.split(':').pop()), 1_000_000);
@@ -302,7 +303,7 @@ describe('fleetctl shell, cp, mkdir and port-forward through a real hub and agen
     expect(outside.stderr).toMatch(/^fleetctl: cp: .*\[outside-roots\]: only paths under the roots of remote\.files\.roots can be reached\n$/);
 
     const big = join(home.path, 'big.bin');
-    writeFileSync(big, Buffer.alloc(9 * 1024 * 1024));
+    writeFileSync(big, Buffer.alloc(17 * 1024 * 1024));
     const tooLarge = await fleetctl(['cp', big, `${device}:${sim.filesRoot}/big.bin`]);
     expect(tooLarge.code).toBe(1);
     expect(tooLarge.stderr).toMatch(/\[too-large\]: the device refuses files over remote\.files\.maxFileBytes\n$/);

@@ -9,13 +9,14 @@ import { RemoteError } from './remote-error';
 /** Default window: what one channel may have in flight towards the device (and queued on it). */
 export const DEFAULT_WINDOW_BYTES = 1024 * 1024;
 /**
- * A tunnel connection's window: 4 MiB fills the three hops console -> hub ->
- * device, where 1 MiB left a 1 GiB tunnel at 0.74x `ssh -L` (whose window
- * is 2 MiB, on one hop). File transfers keep 1 MiB: what is in flight is
- * what a Ctrl-C must wait behind on a slow link before the device hears of
- * it.
+ * The window of bulk channels (tunnel connections, uploads): 4 MiB fills
+ * the three hops console -> hub -> device, where 1 MiB left a 1 GiB tunnel
+ * at 0.74x `ssh -L` (whose window is 2 MiB, on one hop) and an upload at
+ * 0.62x scp. It bounds what the device may hold per channel when its disk or
+ * the target is slower than the sender, and what an upload's Ctrl-C waits
+ * behind on a slow link (fleetctl waits for the close to get through).
  */
-export const TUNNEL_WINDOW_BYTES = 4 * 1024 * 1024;
+export const BULK_WINDOW_BYTES = 4 * 1024 * 1024;
 /** Data frames are cut to this size (matches the Download chunk limit). */
 export const MAX_FRAME_BYTES = 64 * 1024;
 

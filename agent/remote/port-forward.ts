@@ -2,7 +2,7 @@ import { Socket } from 'node:net';
 import { messagePool } from '../../proto/buffer-pool';
 import type { ChannelFrame, ChannelPeer } from './channel-frame';
 import { refuse } from './channel-frame';
-import { CreditGranter, CreditSender, TUNNEL_WINDOW_BYTES } from './flow-control';
+import { CreditGranter, CreditSender, BULK_WINDOW_BYTES } from './flow-control';
 import { checkPortTarget, dnsResolver, type AllowedTarget, type Resolver } from './port-allow';
 import type { PortForwardConfig } from './remote-config';
 import { RemoteError } from './remote-error';
@@ -57,7 +57,7 @@ function relay(target: AllowedTarget, shown: string, peer: ChannelPeer, options:
   return new Promise((resolve) => {
     const socket = new Socket({ allowHalfOpen: true });
     const sender = new CreditSender((chunk) => peer.send({ $case: 'data', data: chunk }));
-    const granter = new CreditGranter((bytes) => peer.send({ $case: 'window', window: { bytes } }), options.windowBytes ?? TUNNEL_WINDOW_BYTES);
+    const granter = new CreditGranter((bytes) => peer.send({ $case: 'window', window: { bytes } }), options.windowBytes ?? BULK_WINDOW_BYTES);
     let connected = false;
     let targetEnded = false;
     let operatorEnded = false;

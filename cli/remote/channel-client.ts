@@ -15,6 +15,9 @@ import { InboundWindow, MAX_FRAME_BYTES, OutboundCredit, WINDOW_BYTES } from './
 
 export type Frame = NonNullable<ChannelFrame['frame']>;
 
+/** How long the call stays open after our close frame for the hub to end it (it travels behind the data in flight). */
+const CLOSE_GRACE_MS = 10_000;
+
 export interface ChannelEnd {
   reason: string;
   /** The last error frame (the device's or the hub's), if any. */
@@ -66,6 +69,12 @@ export interface RemoteChannel {
   consumed(bytes: number): void;
   /** Ends the channel (a close frame, then the call ends). Idempotent. */
   close(reason: string): void;
+  /**
+   * After close(): true once the hub has ended the call — so it got our close
+   * frame, which travels behind the data still in flight — or false after
+   * `timeoutMs` (a process that exits before that may cut the close off).
+   */
+  closeDelivered(timeoutMs: number): Promise<boolean>;
   readonly ended: Promise<ChannelEnd>;
   readonly isEnded: boolean;
 }
@@ -84,6 +93,9 @@ export function openChannel(link: HubLink, deviceId: string, open: ChannelOpen, 
   let finished = false;
   let endWith: (end: ChannelEnd) => void = () => undefined;
   const ended = new Promise<ChannelEnd>((resolve) => (endWith = resolve));
+  /** The call ended: true when the hub ended it (OK), false when it failed or was cancelled. */
+  let callDone: (ok: boolean) => void = () => undefined;
+  const callEnded = new Promise<boolean>((resolve) => (callDone = resolve));
   let listener: ((frame: Frame) => void) | undefined;
   const early: Frame[] = [];
   let fail: (err: Error) => void = () => undefined;
@@ -131,8 +143,16 @@ export function openChannel(link: HubLink, deviceId: string, open: ChannelOpen, 
       call.end();
       finish({ reason, error: lastError });
       // The hub ends the call after our close; do not wait on it for ever.
-      setTimeout(() => call.cancel(), 2_000).unref();
+      setTimeout(() => call.cancel(), CLOSE_GRACE_MS).unref();
     },
+    closeDelivered: (timeoutMs) =>
+      new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), timeoutMs);
+        void callEnded.then((ok) => {
+          clearTimeout(timer);
+          resolve(ok);
+        });
+      }),
     ended,
     get isEnded() {
       return finished;
@@ -193,6 +213,7 @@ export function openChannel(link: HubLink, deviceId: string, open: ChannelOpen, 
     deliver(frame);
   });
   call.on('error', (err: ServiceError) => {
+    callDone(false);
     clearTimeout(startTimer);
     if (!started) return fail(hubError(new HubCallError(err), link.hub));
     // A cancel of our own after close is not news.
@@ -200,6 +221,7 @@ export function openChannel(link: HubLink, deviceId: string, open: ChannelOpen, 
     finish({ reason: `the hub connection failed: ${hubError(new HubCallError(err), link.hub).message}`, error: lastError ?? { code: 'hub-unavailable', message: err.details || err.message } });
   });
   call.on('end', () => {
+    callDone(true);
     clearTimeout(startTimer);
     if (!started) return fail(new ChannelRefused(lastError?.code ?? 'closed', lastError?.message ?? 'the hub ended the channel before the device accepted it'));
     finish({ reason: lastError ? `${lastError.code}: ${lastError.message}` : 'the hub ended the channel', error: lastError });

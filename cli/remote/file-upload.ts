@@ -47,10 +47,13 @@ export interface TransferOptions {
 
 /** Thrown when a transfer was cancelled (Ctrl-C). */
 export class TransferCancelled extends CliError {
-  constructor(what: string) {
-    super(`${what} cancelled; nothing was kept`, EXIT.failed);
+  constructor(what: string, kept = 'nothing was kept') {
+    super(`${what} cancelled; ${kept}`, EXIT.failed);
   }
 }
+
+/** How long a cancelled upload waits for its close to reach the device. */
+const CANCEL_DELIVERY_MS = 8_000;
 
 /**
  * The close reason of a cancel: the device removes an upload's temporary
@@ -110,7 +113,11 @@ export async function uploadFile(link: HubLink, deviceId: string, localPath: str
     if (!channel.isEnded) channel.send({ $case: 'eof', eof: { sha256 } });
     const end = await channel.ended;
     signal?.removeEventListener('abort', cancel);
-    if (signal?.aborted) throw new TransferCancelled(`the upload of ${localPath}`);
+    if (signal?.aborted) {
+      // The device drops the temporary file when the close reaches it, behind the frames still in flight.
+      if (await channel.closeDelivered(CANCEL_DELIVERY_MS)) throw new TransferCancelled(`the upload of ${localPath}`);
+      throw new TransferCancelled(`the upload of ${localPath}`, `the device did not confirm within ${CANCEL_DELIVERY_MS / 1000} s; a partial temporary file may stay on it (resumable, removed after 24 h)`);
+    }
     if (end.error) throw refusalError(end.error.code, end.error.message);
     if (deviceSha === undefined) throw new CliError(`the upload was cut (${end.reason}): run the same command again to resume`, EXIT.failed);
     if (deviceSha !== sha256) throw new CliError(`the device's file hashes to ${deviceSha}, ${localPath} to ${sha256}: copy again`, EXIT.failed);

@@ -1,7 +1,7 @@
 import { messagePool } from '../../../proto/buffer-pool';
 import type { ChannelFrame, ChannelPeer } from '../channel-frame';
 import { refuse } from '../channel-frame';
-import { CreditGranter, CreditSender, DEFAULT_WINDOW_BYTES } from '../flow-control';
+import { CreditGranter, CreditSender, BULK_WINDOW_BYTES } from '../flow-control';
 import type { FilesConfig } from '../remote-config';
 import { RemoteError } from '../remote-error';
 import { FileDownload } from './download';
@@ -148,7 +148,7 @@ export class FileTransfers {
   private async upload(request: UploadRequest, peer: ChannelPeer): Promise<void> {
     if (Date.now() - this.lastSweep > SWEEP_EVERY_MS) void this.sweepStaleUploads();
     const upload = await FileUpload.begin(this.policy, this.config, request);
-    const granter = new CreditGranter((bytes) => peer.send({ $case: 'window', window: { bytes } }), this.options.windowBytes ?? DEFAULT_WINDOW_BYTES);
+    const granter = new CreditGranter((bytes) => peer.send({ $case: 'window', window: { bytes } }), this.options.windowBytes ?? BULK_WINDOW_BYTES);
     // Frames are handled one at a time, in order: each write finishes before the next starts.
     let chain = Promise.resolve();
     let settled = false;
