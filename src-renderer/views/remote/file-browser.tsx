@@ -17,7 +17,8 @@ type Load = { state: 'idle' } | { state: 'loading' } | { state: 'ready' } | { st
 // view are in the DOM, pages fetched as the list is scrolled), files dropped
 // from the desktop (or chosen) are uploaded into the folder shown, a click
 // on a file downloads it into the chosen folder of this computer; "New
-// folder" makes an empty one in the folder shown.
+// folder" makes an empty one in the folder shown, as a drop does for the
+// empty folders it holds.
 export function FileBrowser({ target }: { target: RemoteTarget }) {
   const [roots, setRoots] = useState<string[]>([]);
   const [path, setPath] = useState('');
@@ -163,8 +164,15 @@ export function FileBrowser({ target }: { target: RemoteTarget }) {
           e.preventDefault();
           setDragging(false);
           if (!path) return;
-          void collectDropped(e.dataTransfer).then((files) => {
+          const into = path;
+          void collectDropped(e.dataTransfer).then(({ files, emptyFolders }) => {
             for (const { file, relative } of files) upload(target, file, join(relative));
+            // Folders with nothing to upload are made here (mkdir -p on the device), then the listing shows them.
+            if (emptyFolders.length === 0) return;
+            void Promise.all(emptyFolders.map((folder) => fleet.remote.mkdir(target, join(folder)))).then(
+              () => open(into),
+              (err: unknown) => setLoad({ state: 'error', ...explainRemoteError(err) }),
+            );
           });
         }}
       >
