@@ -260,7 +260,7 @@ describe('fleetctl shell, cp, mkdir and port-forward through a real hub and agen
   it('cp -r copies a folder up (the device makes its folders) and back down, modes kept', async () => {
     const src = join(home.path, 'tree');
     mkdirSync(join(src, 'sub', 'deeper'), { recursive: true });
-    mkdirSync(join(src, 'empty'));
+    mkdirSync(join(src, 'empty'), { mode: 0o750 });
     const files: Array<[string, Buffer, number]> = [
       ['a.txt', Buffer.from('alpha\n'), 0o640],
       ['sub/b.bin', randomBytes(300_000), 0o700],
@@ -275,6 +275,9 @@ describe('fleetctl shell, cp, mkdir and port-forward through a real hub and agen
       expect(statSync(onDevice).mode & 0o777, rel).toBe(mode);
       expect(up.stderr).toContain(`${device}:${onDevice}  ${body.length} bytes  sha256 ${sha(body)}`);
     }
+    // The empty folder is made too, with its mode.
+    expect(statSync(join(sim.filesRoot, 'tree', 'empty')).isDirectory()).toBe(true);
+    expect(statSync(join(sim.filesRoot, 'tree', 'empty')).mode & 0o777).toBe(0o750);
     // A destination that does not exist becomes the folder (cp -r), inside the roots only.
     const renamed = await fleetctl(['cp', '--recursive', src, `${device}:${sim.filesRoot}/renamed/x`]);
     expect(renamed.code, renamed.stderr).toBe(0);
@@ -293,6 +296,7 @@ describe('fleetctl shell, cp, mkdir and port-forward through a real hub and agen
       expect(statSync(join(back, rel)).mode & 0o777, rel).toBe(mode);
     }
     expect(readdirSync(join(back, 'sub')).sort()).toEqual(['b.bin', 'deeper']);
+    expect(statSync(join(back, 'empty')).isDirectory()).toBe(true);
   });
 
   it('explains refusals: outside the roots, over the size limit, a missing file (exit 1)', async () => {

@@ -1,10 +1,9 @@
 import { allowFlags } from '../args';
-import { CliError, EXIT, UsageError } from '../cli-error';
+import { UsageError } from '../cli-error';
 import { GLOBAL_FLAGS, printJson, type CommandContext } from '../command-context';
-import type { Frame } from '../remote/channel-client';
 import { parseCpOperand } from '../remote/cp-operand';
-import { connectLink, openExplained } from '../remote/hub-link';
-import { refusalError } from '../remote/refusal';
+import { connectLink } from '../remote/hub-link';
+import { makeRemoteFolder } from '../remote/remote-mkdir';
 
 // `fleetctl mkdir DEVICE:PATH [--mode 755]`: an empty folder on the device,
 // and its missing parents, like mkdir -p (a folder that exists is fine and
@@ -25,14 +24,7 @@ export async function mkdir(ctx: CommandContext): Promise<void> {
 
   const link = await connectLink(ctx);
   try {
-    const channel = await openExplained(link, device, { kind: { $case: 'file', file: { op: 'mkdir', path, ...(mode !== undefined ? { mode } : {}) } } }, { grant: false });
-    let made: Extract<Frame, { $case: 'file' }>['file'] | undefined;
-    channel.onFrame((frame) => {
-      if (frame.$case === 'file') made = frame.file;
-    });
-    const end = await channel.ended;
-    if (end.error) throw refusalError(end.error.code, end.error.message);
-    if (!made) throw new CliError(`${device}:${path}: the device ended the channel without an answer (${end.reason}); was the folder made? check with fleetctl shell`, EXIT.failed);
+    const made = await makeRemoteFolder(link, device, path, mode);
     if (ctx.json) printJson(ctx, { device, path, mode: made.mode.toString(8).padStart(4, '0'), mtimeMs: made.mtimeMs });
   } finally {
     link.close();

@@ -4,13 +4,14 @@ import { ChannelRefused, openChannel, type HubLink } from './channel-client';
 import { downloadFile } from './file-download';
 import { uploadFile, type TransferOptions, type TransferResult } from './file-upload';
 import { RefusalError, refusalError } from './refusal';
+import { makeRemoteFolder } from './remote-mkdir';
 
 // `fleetctl cp -r`: a folder is its files, each copied on its own channel
 // exactly as a single file is (sha256 end to end, temporary name and
 // rename, resumable), one after the other. Upward, the device creates the
 // folders an upload's path needs inside its allowed roots (the same root
-// checks as the file: no `..`, no link out), so only files travel; empty
-// local folders are not created. Downward, the device's folders are listed
+// checks as the file: no `..`, no link out), so mostly files travel; a
+// folder with nothing in it is made on its own (mkdir, with its mode). Downward, the device's folders are listed
 // page by page and made here, with the device's modes once their files are in.
 // The first failure stops the copy: run the same command again (uploads
 // resume by transfer id, a cut download from its kept bytes).
@@ -31,6 +32,7 @@ export async function uploadFolder(link: HubLink, deviceId: string, localDir: st
   const results: TransferResult[] = [];
   const walk = async (dir: string, remote: string): Promise<void> => {
     const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
+    if (entries.length === 0) await makeRemoteFolder(link, deviceId, remote, (await stat(dir)).mode & 0o777);
     for (const entry of entries) {
       const local = join(dir, entry.name);
       const target = posix.join(remote, entry.name);
