@@ -1,4 +1,4 @@
-import { Socket } from 'node:net';
+import { Socket, type SocketConstructorOpts } from 'node:net';
 
 // Reading an accepted socket into a buffer of ours, as `onread` does for
 // sockets a program connects itself. Node reads every chunk of a socket
@@ -29,7 +29,8 @@ let symbols: OnreadSymbols | null | undefined;
 
 function onreadSymbols(): OnreadSymbols | null {
   if (symbols !== undefined) return symbols;
-  const probe = new Socket({ onread: { buffer: Buffer.alloc(1), callback: () => true } });
+  // The constructor takes `onread` as connect() does (@types/node lists it only for connect).
+  const probe = new Socket({ onread: { buffer: Buffer.alloc(1), callback: () => true } } as SocketConstructorOpts);
   const byName = new Map(Object.getOwnPropertySymbols(probe).map((s) => [s.description, s]));
   probe.destroy();
   const buffer = byName.get('kBuffer');

@@ -1,6 +1,6 @@
 import { CliError, EXIT } from '../cli-error';
-import type { Frame } from './channel-client';
-import { openExplained, type HubLink } from './hub-link';
+import type { Frame, HubLink } from './channel-client';
+import { openExplained } from './hub-link';
 import { refusalError } from './refusal';
 
 /** What the device answers for a folder it made (or found). */
