@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { WriteBehind } from '../../proto/write-behind';
 import { CliError, EXIT, UsageError } from '../cli-error';
 import { ChannelRefused, openChannel, type HubLink } from './channel-client';
 import { CANCEL_REASON, TransferCancelled, type TransferOptions, type TransferResult } from './file-upload';
@@ -50,11 +51,12 @@ export async function downloadFile(link: HubLink, deviceId: string, remotePath: 
   let keep = false;
   try {
     const kept = (await file.stat()).size;
-    let attempt = await oneAttempt(link, deviceId, remotePath, file, temp, kept, options);
+    const flusher = new WriteBehind(file);
+    let attempt = await oneAttempt(link, deviceId, remotePath, file, flusher, temp, kept, options);
     // The bytes kept were of another version of the file: start over, once.
     if (kept > 0 && attempt.kind === 'stale') {
       await file.truncate(0);
-      attempt = await oneAttempt(link, deviceId, remotePath, file, temp, 0, options);
+      attempt = await oneAttempt(link, deviceId, remotePath, file, flusher, temp, 0, options);
     }
     if (attempt.kind === 'failed') {
       keep = attempt.resumable && (await file.stat()).size > 0;
@@ -63,7 +65,7 @@ export async function downloadFile(link: HubLink, deviceId: string, remotePath: 
     }
     if (attempt.kind === 'stale') throw new CliError(attempt.message, EXIT.failed);
     await file.chmod(attempt.mode & 0o777);
-    await file.sync();
+    await flusher.sync();
     await file.close();
     await rename(temp, target);
     keep = true;
@@ -88,7 +90,7 @@ function refused(code: string, message: string, offset: number): Attempt {
   return { kind: 'failed', error: refusalError(code, message), resumable: !FINAL_CODES.has(code) };
 }
 
-async function oneAttempt(link: HubLink, deviceId: string, remotePath: string, file: FileHandle, temp: string, offset: number, options: TransferOptions): Promise<Attempt> {
+async function oneAttempt(link: HubLink, deviceId: string, remotePath: string, file: FileHandle, flusher: WriteBehind, temp: string, offset: number, options: TransferOptions): Promise<Attempt> {
   const hash = createHash('sha256');
   await hashPrefix(file, offset, hash);
   if (options.signal?.aborted) throw new TransferCancelled(`the download of ${remotePath}`);
@@ -121,6 +123,7 @@ async function oneAttempt(link: HubLink, deviceId: string, remotePath: string, f
           let done = 0;
           while (done < data.byteLength) done += (await file.write(data, done, data.byteLength - done, written + done)).bytesWritten;
           written += data.byteLength;
+          flusher.wrote(data.byteLength);
           channel.consumed(data.byteLength);
           options.onProgress?.(written, info?.size ?? written, offset);
         } catch (err) {

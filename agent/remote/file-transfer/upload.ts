@@ -3,6 +3,7 @@ import { chown, mkdir, open, readdir, realpath, rename, rmdir, stat, statfs, unl
 import { createHash, type Hash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { basename, dirname, join } from 'node:path';
+import { WriteBehind } from '../../../proto/write-behind';
 import type { FileInfo } from '../channel-frame';
 import type { FilesConfig } from '../remote-config';
 import { RemoteError, fsError } from '../remote-error';
@@ -11,7 +12,8 @@ import type { RootPolicy } from './root-policy';
 
 // A file received by upload. Bytes go to a temporary sibling
 // (`.NAME.fleet-upload-KEY`), never to the real name; only a complete file
-// whose sha256 matches the sender's is fsynced, given its mode/owner, and
+// whose sha256 matches the sender's is fsynced (most of it already on the
+// way to disk: proto/write-behind.ts), given its mode/owner, and
 // renamed into place (then the folder is fsynced). A cut leaves the temp
 // file: the next upload of the same file (same size and transfer id) gets
 // its length as the resume offset and hashes the bytes already there.
@@ -37,6 +39,7 @@ export class FileUpload {
   private hash: Hash = createHash('sha256');
   private written: number;
   private finished = false;
+  private readonly flusher: WriteBehind;
 
   private constructor(
     /** The real path the file will have. */
@@ -47,6 +50,7 @@ export class FileUpload {
     private readonly owner: { uid: number; gid: number } | undefined,
   ) {
     this.written = info.offset;
+    this.flusher = new WriteBehind(file);
   }
 
   /** Checks everything (roots, type, size, space) and opens the temp file; returns the resume offset in `info.offset`. */
@@ -104,6 +108,7 @@ export class FileUpload {
     } catch (err) {
       throw fsError(err, this.path);
     }
+    this.flusher.wrote(chunk.byteLength);
     this.hash.update(chunk);
     this.written += chunk.byteLength;
   }
@@ -119,7 +124,7 @@ export class FileUpload {
     try {
       await this.file.chmod(this.info.mode);
       if (this.owner) await this.file.chown(this.owner.uid, this.owner.gid);
-      await this.file.sync();
+      await this.flusher.sync();
       await this.file.close();
       await rename(this.tempPath, this.path);
       await removeStaleTemps(this.path);

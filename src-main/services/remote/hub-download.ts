@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { WriteBehind } from '../../../proto/write-behind';
 import type { RemoteTransferResult } from '../../common/console-api';
 import type { HubSession } from '../connection/hub-session';
 import { CreditGranter } from './credit';
@@ -18,7 +19,7 @@ export interface HubDownloadOptions {
 // temporary sibling (`.NAME.fleet-download`), hashed as they are written;
 // credit goes back to the device only once they are written, so a slow disk
 // slows the device. When the device's eof sha256 equals ours the file is
-// fsynced and renamed into place; a mismatch or cancel removes it. A cut
+// fsynced (most of it on the way to disk already: proto/write-behind.ts) and renamed into place; a mismatch or cancel removes it. A cut
 // channel is resumed from the bytes already written (the device hashes the
 // part before the offset too, so the check still covers the whole file).
 export async function hubDownload(session: HubSession, deviceId: string, remotePath: string, localPath: string, opts: HubDownloadOptions = {}): Promise<RemoteTransferResult> {
@@ -27,13 +28,17 @@ export async function hubDownload(session: HubSession, deviceId: string, remoteP
   const temp = join(dirname(localPath), `.${basename(localPath)}.fleet-download`);
   const file = await open(temp, 'w', 0o600);
   const hash = createHash('sha256');
+  const flusher = new WriteBehind(file);
   let written = 0;
   let done = false;
   try {
     for (let attempt = 0; ; attempt++) {
       try {
-        const r = await oneAttempt(session, deviceId, remotePath, written, file, hash, (n) => (written += n), opts);
-        await file.sync();
+        const r = await oneAttempt(session, deviceId, remotePath, written, file, hash, (n) => {
+          written += n;
+          flusher.wrote(n);
+        }, opts);
+        await flusher.sync();
         await file.chmod(r.mode || 0o644);
         await file.close();
         await rename(temp, localPath);
