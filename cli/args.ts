@@ -15,7 +15,7 @@ export interface ParsedArgs {
   lists: Map<string, string[]>;
 }
 
-const SHORT: Readonly<Record<string, string>> = { '-h': 'help', '-r': 'recursive' };
+const SHORT: Readonly<Record<string, string>> = { '-h': 'help', '-r': 'recursive', '-T': 'no-target-directory' };
 
 export function parseArgs(argv: readonly string[], spec: FlagSpec): ParsedArgs {
   const out: ParsedArgs = { positionals: [], booleans: new Set(), strings: new Map(), lists: new Map() };

@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { connect, createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
@@ -297,6 +297,62 @@ describe('fleetctl shell, cp, mkdir and port-forward through a real hub and agen
     }
     expect(readdirSync(join(back, 'sub')).sort()).toEqual(['b.bin', 'deeper']);
     expect(statSync(join(back, 'empty')).isDirectory()).toBe(true);
+  });
+
+  it('cp -r run again goes on where it stopped: files there whole (same size, mode, sha256) are not sent again, both ways', async () => {
+    const src = join(home.path, 'again');
+    mkdirSync(join(src, 'sub'), { recursive: true });
+    writeFileSync(join(src, 'same.bin'), randomBytes(200_000), { mode: 0o644 });
+    writeFileSync(join(src, 'sub', 'edited.bin'), randomBytes(5000), { mode: 0o644 });
+    writeFileSync(join(src, 'sub', 'grown.txt'), 'short\n', { mode: 0o644 });
+    writeFileSync(join(src, 'moded.txt'), 'mode\n', { mode: 0o644 });
+    // Last in name order, over the device's 16 MiB limit: the copy stops there.
+    writeFileSync(join(src, 'zz-too-big.bin'), Buffer.alloc(17 * 1024 * 1024));
+    const remote = join(sim.filesRoot, 'again');
+    const first = await fleetctl(['cp', '-r', src, `${device}:${remote}`]);
+    expect(first.code).toBe(1);
+    expect(first.stderr).toContain('[too-large]');
+    // This run made the folder: the same command would now copy into it, so it says how to go on.
+    expect(first.stderr).toContain(`add -T (DST exists now): fleetctl cp -r -T ${src} ${device}:${remote}\n`);
+    const inode = (rel: string): number => statSync(join(remote, rel)).ino;
+    const before = { same: inode('same.bin'), edited: inode('sub/edited.bin'), grown: inode('sub/grown.txt'), moded: inode('moded.txt') };
+
+    // Same size, other bytes; a longer file; other permission bits; the big one left out.
+    rmSync(join(src, 'zz-too-big.bin'));
+    const edited = randomBytes(5000);
+    writeFileSync(join(src, 'sub', 'edited.bin'), edited);
+    writeFileSync(join(src, 'sub', 'grown.txt'), 'longer now\n');
+    chmodSync(join(src, 'moded.txt'), 0o600);
+    const second = await fleetctl(['cp', '-r', '-T', src, `${device}:${remote}`, '--json']);
+    expect(second.code, second.stderr).toBe(0);
+    const results = JSON.parse(second.stdout.toString()) as Array<{ path: string; unchanged?: boolean }>;
+    expect(results.map((r) => [r.path.slice(remote.length + 1), Boolean(r.unchanged)])).toEqual([
+      ['moded.txt', false],
+      ['same.bin', true],
+      ['sub/edited.bin', false],
+      ['sub/grown.txt', false],
+    ]);
+    expect(existsSync(join(remote, 'again'))).toBe(false); // -T: into DST itself, not DST/again
+    // Skipped means not sent: a sent file lands by rename, under a new inode.
+    expect(inode('same.bin')).toBe(before.same);
+    expect(inode('sub/edited.bin')).not.toBe(before.edited);
+    expect(inode('sub/grown.txt')).not.toBe(before.grown);
+    expect(inode('moded.txt')).not.toBe(before.moded);
+    expect(sha(readFileSync(join(remote, 'sub', 'edited.bin')))).toBe(sha(edited));
+    expect(statSync(join(remote, 'moded.txt')).mode & 0o777).toBe(0o600);
+
+    // Downward too: a local copy whose bytes changed (same size) is fetched again, the rest is left alone.
+    const back = join(home.path, 'again-back');
+    expect((await fleetctl(['cp', '-r', `${device}:${remote}`, back])).code).toBe(0);
+    writeFileSync(join(back, 'same.bin'), randomBytes(200_000));
+    const keptInode = statSync(join(back, 'sub', 'edited.bin')).ino;
+    const down = await fleetctl(['cp', '-r', '-T', `${device}:${remote}`, back]);
+    expect(down.code, down.stderr).toBe(0);
+    expect(down.stderr).toContain(`${join(back, 'sub', 'edited.bin')}  5000 bytes  sha256 ${sha(edited)}  (already there, not sent)\n`);
+    expect(down.stderr).toMatch(new RegExp(`${join(back, 'same.bin')}  200000 bytes  sha256 [0-9a-f]{64}\n`));
+    expect(sha(readFileSync(join(back, 'same.bin')))).toBe(sha(readFileSync(join(remote, 'same.bin'))));
+    expect(statSync(join(back, 'sub', 'edited.bin')).ino).toBe(keptInode);
+    expect(existsSync(join(back, 'again'))).toBe(false);
   });
 
   it('explains refusals: outside the roots, over the size limit, a missing file (exit 1)', async () => {

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { allowFlags } from '../args';
-import { UsageError } from '../cli-error';
+import { CliError, UsageError } from '../cli-error';
 import { GLOBAL_FLAGS, printJson, type CommandContext } from '../command-context';
 import { ChannelRefused, openChannel, type HubLink } from '../remote/channel-client';
 import { planCopy } from '../remote/cp-operand';
@@ -17,16 +17,19 @@ import { progressReporter } from '../remote/transfer-progress';
 // connection) resumes when the same command runs again; a file lands under
 // its name only whole. Ctrl-C cancels: the device drops a partial upload,
 // and a partial download is removed here too. -r copies a folder file by
-// file (the device creates the folders an upload needs inside its roots).
+// file (the device creates the folders an upload needs inside its roots);
+// run again, it skips the files already there whole (same sha256).
 
 /** Exit status after Ctrl-C / TERM, as a shell reports a process killed by the signal. */
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
 export async function cp(ctx: CommandContext): Promise<number | void> {
-  allowFlags(ctx.args, [...GLOBAL_FLAGS, 'progress', 'recursive']);
+  allowFlags(ctx.args, [...GLOBAL_FLAGS, 'progress', 'recursive', 'no-target-directory']);
   if (ctx.operands.length !== 2) throw new UsageError('needs SRC and DST, one of them DEVICE:PATH: fleetctl cp ./file DEVICE:/data/ or fleetctl cp DEVICE:/var/log/app.log . (-r for folders)');
   const plan = planCopy(ctx.operands[0], ctx.operands[1]);
   const recursive = ctx.args.booleans.has('recursive');
+  const asTarget = ctx.args.booleans.has('no-target-directory');
+  if (asTarget && !recursive) throw new UsageError('-T (--no-target-directory) goes with -r: it copies a folder into DST itself');
   const showProgress = ctx.args.booleans.has('progress') || Boolean(process.stderr.isTTY);
   const tty = Boolean(process.stderr.isTTY);
   const link = await connectLink(ctx);
@@ -51,20 +54,31 @@ export async function cp(ctx: CommandContext): Promise<number | void> {
       reporter = undefined;
       if (ctx.json) return;
       const where = plan.direction === 'upload' ? `${plan.device}:${result.path}` : result.path;
-      ctx.note(`${where}  ${result.size} bytes  sha256 ${result.sha256}${result.resumedFrom ? `  (resumed at byte ${result.resumedFrom})` : ''}\n`);
+      const how = result.unchanged ? '  (already there, not sent)' : result.resumedFrom ? `  (resumed at byte ${result.resumedFrom})` : '';
+      ctx.note(`${where}  ${result.size} bytes  sha256 ${result.sha256}${how}\n`);
     };
     const options = { onProgress, signal: abort.signal };
     if (recursive) {
       const folder = { ...options, onFile: (path: string) => (name = path), onDone: report, onSkip: (what: string) => ctx.note(`fleetctl: cp: skipped ${what}\n`) };
       let results: TransferResult[];
-      if (plan.direction === 'upload') {
-        if (!(await stat(plan.local).then((s) => s.isDirectory(), () => false))) throw new UsageError(`${plan.local} is not a folder (cp -r copies a folder; drop -r for a file)`);
-        // Like cp -r: into an existing folder under the source's name, else as the new folder.
-        const into = plan.path.endsWith('/') || (await isRemoteFolder(link, plan.device, plan.path));
-        results = await uploadFolder(link, plan.device, plan.local, into ? `${trimSlash(plan.path)}/${basename(trimSlash(plan.local))}` : plan.path, folder);
-      } else {
-        const into = plan.local.endsWith('/') || (await stat(plan.local).then((s) => s.isDirectory(), () => false));
-        results = await downloadFolder(link, plan.device, plan.path, into ? join(plan.local, basename(trimSlash(plan.path))) : plan.local, folder);
+      // Like cp -r: into an existing folder under the source's name, else as the new folder (-T: always as DST).
+      let into = false;
+      try {
+        if (plan.direction === 'upload') {
+          if (!(await stat(plan.local).then((s) => s.isDirectory(), () => false))) throw new UsageError(`${plan.local} is not a folder (cp -r copies a folder; drop -r for a file)`);
+          into = !asTarget && (plan.path.endsWith('/') || (await isRemoteFolder(link, plan.device, plan.path)));
+          results = await uploadFolder(link, plan.device, plan.local, into ? `${trimSlash(plan.path)}/${basename(trimSlash(plan.local))}` : plan.path, folder);
+        } else {
+          into = !asTarget && (plan.local.endsWith('/') || (await stat(plan.local).then((s) => s.isDirectory(), () => false)));
+          results = await downloadFolder(link, plan.device, plan.path, into ? join(plan.local, basename(trimSlash(plan.path))) : plan.local, folder);
+        }
+      } catch (err) {
+        // This run made DST: the same command would now copy into it under SRC's name instead of going on.
+        if (!into && !asTarget && err instanceof CliError && !(err instanceof UsageError)) {
+          const made = plan.direction === 'upload' ? await isRemoteFolder(link, plan.device, plan.path).catch(() => false) : await stat(plan.local).then((s) => s.isDirectory(), () => false);
+          if (made) err.message += `; to go on where this stopped, add -T (DST exists now): fleetctl cp -r -T ${shellWord(ctx.operands[0])} ${shellWord(ctx.operands[1])}`;
+        }
+        throw err;
       }
       if (ctx.json) return printJson(ctx, results);
       return;
@@ -92,6 +106,9 @@ export async function cp(ctx: CommandContext): Promise<number | void> {
 }
 
 const trimSlash = (path: string): string => path.replace(/(.)\/+$/, '$1');
+
+/** A word as a POSIX shell reads it back (single-quoted unless plain). */
+const shellWord = (word: string): string => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
 
 /** Is DEVICE:PATH an existing folder (then the file goes inside it, as with scp)? */
 async function isRemoteFolder(link: HubLink, device: string, path: string): Promise<boolean> {

@@ -27,6 +27,8 @@ export interface TransferResult {
   sha256: string;
   /** bytes skipped because an earlier attempt had sent them */
   resumedFrom: number;
+  /** cp -r: the other side had this very file already (same size, mode and sha256); nothing was sent */
+  unchanged?: boolean;
 }
 
 export type ProgressListener = (done: number, total: number, offset: number) => void;

@@ -5,6 +5,7 @@ import { downloadFile } from './file-download';
 import { uploadFile, type TransferOptions, type TransferResult } from './file-upload';
 import { RefusalError, refusalError } from './refusal';
 import { makeRemoteFolder } from './remote-mkdir';
+import { unchangedSha256 } from './unchanged';
 
 // `fleetctl cp -r`: a folder is its files, each copied on its own channel
 // exactly as a single file is (sha256 end to end, temporary name and
@@ -13,13 +14,15 @@ import { makeRemoteFolder } from './remote-mkdir';
 // checks as the file: no `..`, no link out), so mostly files travel; a
 // folder with nothing in it is made on its own (mkdir, with its mode). Downward, the device's folders are listed
 // page by page and made here, with the device's modes once their files are in.
-// The first failure stops the copy: run the same command again (uploads
-// resume by transfer id, a cut download from its kept bytes).
+// The first failure stops the copy: run the same command again — files
+// already there whole (same size, mode and sha256 on both sides:
+// unchanged.ts) are not sent again, a cut upload resumes by transfer id, a
+// cut download from its kept bytes.
 
 export interface FolderCopyOptions extends TransferOptions {
   /** Called before each file, e.g. to start its progress line. */
   onFile?: (name: string) => void;
-  /** A file arrived whole. */
+  /** A file arrived whole, or was there already (`unchanged`). */
   onDone?: (result: TransferResult) => void;
   /** Something was left out (a link to a folder, a device file). */
   onSkip?: (what: string) => void;
@@ -33,6 +36,7 @@ export async function uploadFolder(link: HubLink, deviceId: string, localDir: st
   const walk = async (dir: string, remote: string): Promise<void> => {
     const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
     if (entries.length === 0) await makeRemoteFolder(link, deviceId, remote, (await stat(dir)).mode & 0o777);
+    const there = entries.length > 0 ? await remoteFiles(link, deviceId, remote) : new Map<string, RemoteEntry>();
     for (const entry of entries) {
       const local = join(dir, entry.name);
       const target = posix.join(remote, entry.name);
@@ -41,7 +45,9 @@ export async function uploadFolder(link: HubLink, deviceId: string, localDir: st
       if (kind === 'dir') await walk(local, target);
       else if (kind === 'file') {
         options.onFile?.(local);
-        results.push(await uploadFile(link, deviceId, local, target, options));
+        const st = await stat(local);
+        const sha256 = await unchangedSha256(link, deviceId, local, target, st, there.get(entry.name));
+        results.push(sha256 ? { path: target, size: st.size, sha256, resumedFrom: st.size, unchanged: true } : await uploadFile(link, deviceId, local, target, options));
         options.onDone?.(results.at(-1)!);
       } else options.onSkip?.(`${local} (not a regular file or folder)`);
     }
@@ -65,6 +71,13 @@ export async function downloadFolder(link: HubLink, deviceId: string, remoteDir:
       } else if (entry.type === 'file' || entry.type === 'symlink') {
         // The device follows a link that stays inside its roots; one to a folder is refused as not-regular.
         options.onFile?.(from);
+        const here = await stat(to).then((st) => (st.isFile() ? st : undefined), () => undefined);
+        const sha256 = here && entry.type === 'file' ? await unchangedSha256(link, deviceId, to, from, here, entry) : undefined;
+        if (sha256) {
+          results.push({ path: to, size: entry.size, sha256, resumedFrom: entry.size, unchanged: true });
+          options.onDone?.(results.at(-1)!);
+          continue;
+        }
         try {
           results.push(await downloadFile(link, deviceId, from, to, options));
           options.onDone?.(results.at(-1)!);
@@ -84,6 +97,17 @@ export interface RemoteEntry {
   type: string;
   size: number;
   mode: number;
+}
+
+/** The regular files of a device folder by name; none when it does not exist (yet) or cannot be listed (the upload then says why). */
+async function remoteFiles(link: HubLink, deviceId: string, path: string): Promise<Map<string, RemoteEntry>> {
+  try {
+    const { entries } = await listAll(link, deviceId, path);
+    return new Map(entries.filter((e) => e.type === 'file').map((e) => [e.name, e]));
+  } catch (err) {
+    if (err instanceof RefusalError) return new Map();
+    throw err;
+  }
 }
 
 /** Every entry of a device folder (all pages), sorted by name; the folder's real path. */

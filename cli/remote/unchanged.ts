@@ -1,0 +1,57 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { ChannelRefused, openChannel, type HubLink } from './channel-client';
+
+// `fleetctl cp -r` run again after a cut or a failure must not send again
+// what already arrived whole (each file resumes on its own; this is about
+// the files before it). A file counts as already there when the other side
+// holds a regular file of the same size and permission bits AND the same
+// sha256, hashed on both sides at once — a file changed without changing
+// its size is still copied. A different size costs no hashing at all.
+// The device's hash is a download from the file's last byte: the device
+// hashes the whole file (as it does for any resumed download) and sends
+// none of it.
+
+export interface FileShape {
+  size: number;
+  /** permission bits (the rest of st_mode is ignored) */
+  mode: number;
+}
+
+/** The sha256 both sides share, or undefined when the file must be copied. */
+export async function unchangedSha256(link: HubLink, deviceId: string, localPath: string, remotePath: string, local: FileShape, remote: FileShape | undefined): Promise<string | undefined> {
+  if (!remote || remote.size !== local.size || (remote.mode & 0o777) !== (local.mode & 0o777)) return undefined;
+  const [ours, theirs] = await Promise.all([localSha256(localPath).catch(() => undefined), deviceSha256(link, deviceId, remotePath, local.size)]);
+  return ours !== undefined && ours === theirs ? ours : undefined;
+}
+
+export function localSha256(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(path, { highWaterMark: 1024 * 1024 })
+      .on('data', (chunk) => hash.update(chunk))
+      .once('end', () => resolve(hash.digest('hex')))
+      .once('error', reject);
+  });
+}
+
+/** The device file's sha256 when it is `size` bytes long; undefined when it is not, or cannot be read. */
+export async function deviceSha256(link: HubLink, deviceId: string, path: string, size: number): Promise<string | undefined> {
+  let channel;
+  try {
+    channel = await openChannel(link, deviceId, { kind: { $case: 'file', file: { op: 'download', path, offset: size } } });
+  } catch (err) {
+    if (err instanceof ChannelRefused) return undefined;
+    throw err;
+  }
+  let sameSize = false;
+  let sha256: string | undefined;
+  channel.onFrame((frame) => {
+    if (frame.$case === 'file') sameSize = frame.file.size === size;
+    else if (frame.$case === 'eof') sha256 = frame.eof.sha256;
+    // Bytes past `size`: the file grew since it was listed, so it differs.
+    else if (frame.$case === 'data') channel.close('the device file is longer than expected');
+  });
+  const end = await channel.ended;
+  return !end.error && sameSize ? sha256 : undefined;
+}
