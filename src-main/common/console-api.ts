@@ -644,6 +644,13 @@ export interface ConsoleApi {
     cancelTransfer(transferId: string): Promise<void>;
     /** Where downloads go unless the operator picks another folder. */
     downloadsDir(): Promise<string>;
+    /**
+     * The start of this run's drag-out links (http on 127.0.0.1 with a per-run key). The file
+     * browser appends `?via=&device=&path=` and puts the link in a drag's DownloadURL: a drop on
+     * the desktop fetches it, and the console answers with the file once its download is verified
+     * (the same download as a click, announced by a remote-transfer-start event).
+     */
+    dragOutBase(): Promise<string>;
     openTunnel(target: RemoteTarget, spec: RemoteTunnelSpec): Promise<RemoteTunnelInfo>;
     listTunnels(): Promise<RemoteTunnelInfo[]>;
     closeTunnel(tunnelId: string): Promise<void>;
@@ -670,6 +677,8 @@ export type ConsoleEvent =
   /** Shell output, base64; acknowledge what was written with remote.shellAck. */
   | { type: 'remote-shell-output'; shellId: string; data: string }
   | { type: 'remote-shell-exit'; shellId: string; code: number | null; signal: string; reason: string }
+  /** A transfer the renderer did not start: a file dragged out to the desktop. */
+  | { type: 'remote-transfer-start'; transferId: string; origin: 'drag-out'; deviceId: string; remotePath: string }
   | { type: 'remote-transfer-progress'; transferId: string; progress: RemoteTransferProgress }
   | { type: 'remote-transfer-end'; transferId: string; result?: RemoteTransferResult; error?: RemoteErrorInfo }
   | { type: 'remote-tunnel'; tunnel: RemoteTunnelInfo }
@@ -729,6 +738,7 @@ export const CONSOLE_API_METHODS = [
   'remote.download',
   'remote.cancelTransfer',
   'remote.downloadsDir',
+  'remote.dragOutBase',
   'remote.openTunnel',
   'remote.listTunnels',
   'remote.closeTunnel',

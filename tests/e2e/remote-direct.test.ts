@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestSshd, type TestSshd } from '../support/sshd';
 import { pageErrors, startConsoleUnderTest, WAIT, type ConsoleUnderTest } from './harness';
-import { dropFile, sha256, sha256File, terminalText, transferItem, typeInTerminal, until } from './remote-support';
+import { dragOut, dropFile, sha256, sha256File, terminalText, transferItem, typeInTerminal, until } from './remote-support';
 
 // Direct mode in Chromium through the bridge: the same terminal, file and
 // tunnel views, but over SSH to a real OpenSSH sshd on 127.0.0.1 (temporary
@@ -82,6 +82,16 @@ it('uploads a dropped file over SFTP with the same sha256 and downloads it back'
   const down = transferItem(page, 'Download', 'over-ssh.bin');
   await expect.poll(() => down.getByRole('status').innerText(), WAIT).toMatch(new RegExp(`^Done — sha256 ${sha256(bytes)} verified`));
   expect(readFileSync(join(downloads, 'over-ssh.bin')).equals(bytes)).toBe(true);
+
+  // Dragged out to the desktop over SFTP too: the link the drag carries serves the verified file.
+  const row = page.locator('[data-testid="file-row"][data-name="over-ssh.bin"]');
+  const dragged = await dragOut(row);
+  expect(dragged.name).toBe('over-ssh.bin');
+  expect(new URL(dragged.url).searchParams.get('via')).toBe('direct');
+  const atDrop = await fetch(dragged.url);
+  expect(atDrop.status).toBe(200);
+  expect(Buffer.from(await atDrop.arrayBuffer()).equals(bytes)).toBe(true);
+  expect(readdirSync(downloads)).toEqual(['over-ssh.bin']);
 }, 120_000);
 
 it('opens a tunnel over SSH and fetches a page through it', async () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DeviceRow } from '../../src-main/common/console-api';
 import { pageErrors, startConsoleUnderTest, WAIT, type ConsoleUnderTest } from './harness';
-import { dropFile, sha256, sha256File, terminalText, transferItem, typeInTerminal, until } from './remote-support';
+import { dragOut, dropFile, sha256, sha256File, terminalText, transferItem, typeInTerminal, until } from './remote-support';
 
 // Remote access through the hub, in Chromium through the bridge, against the
 // console's real embedded hub and a simulated device that serves remote
@@ -117,6 +117,34 @@ it('uploads a dropped file (same sha256 on the device), downloads it back, makes
   await expect.poll(() => down.getByRole('status').innerText(), WAIT).toMatch(new RegExp(`^Done — sha256 ${sha256(bytes)} verified`));
   expect(readFileSync(join(downloads, 'dropped.bin')).equals(bytes)).toBe(true);
   expect(readdirSync(downloads)).toEqual(['dropped.bin']);
+
+  // Dragged out to the desktop: the row's drag carries Chromium's DownloadURL ("MIME:NAME:URL"),
+  // which the browser fetches at the drop — here fetched as it would be. The console answers
+  // with the verified download, and the queue shows it.
+  const bigRow = page.locator('[data-testid="file-row"][data-name="big.bin"]');
+  await expect.poll(() => bigRow.getAttribute('draggable'), WAIT).toBe('true');
+  const dragged = await dragOut(bigRow);
+  expect([dragged.mime, dragged.name]).toEqual(['application/octet-stream', 'big.bin']);
+  // No plain URL in the drag: an editor or a chat window it is dropped on gets nothing to paste.
+  expect(dragged.types).not.toContain('text/uri-list');
+  expect(dragged.types).not.toContain('text/plain');
+  const atDrop = await fetch(dragged.url);
+  expect(atDrop.status).toBe(200);
+  expect(sha256(Buffer.from(await atDrop.arrayBuffer()))).toBe(sha256File(big));
+  const draggedItem = transferItem(page, 'Download', 'big.bin');
+  await expect.poll(() => draggedItem.getByRole('status').innerText(), WAIT).toBe(`Done — sha256 ${sha256File(big)} verified on both ends; handed to the desktop where it was dropped.`);
+  // The file view is no drop target for its own rows (files from the desktop, it is).
+  const accepts = await page.getByTestId('file-drop-zone').evaluate((zone) => {
+    const over = (fill: (dt: DataTransfer) => void) => {
+      const dataTransfer = new DataTransfer();
+      fill(dataTransfer);
+      const e = new DragEvent('dragover', { bubbles: true, cancelable: true, dataTransfer });
+      zone.dispatchEvent(e);
+      return e.defaultPrevented;
+    };
+    return { ownRow: over((dt) => dt.setData('application/x-fleet-drag-out', '/x')), desktopFile: over((dt) => dt.items.add(new File(['x'], 'x.txt'))) };
+  });
+  expect(accepts).toEqual({ ownRow: false, desktopFile: true });
 
   // New folder: made in the folder shown, empty, and listed at once.
   const newFolder = page.getByRole('form', { name: 'New folder' });

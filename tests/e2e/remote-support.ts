@@ -31,6 +31,17 @@ export async function dropFile(page: Page, zone: Locator, name: string, bytes: B
 }
 
 /** The queue entry of one transfer. */
+/** Starts dragging a file row as the operator would towards the desktop; Chromium's DownloadURL ("MIME:NAME:URL") and the drag's types. */
+export async function dragOut(row: Locator): Promise<{ mime: string; name: string; url: string; types: string[] }> {
+  const dragged = await row.evaluate((el) => {
+    const dataTransfer = new DataTransfer();
+    el.dispatchEvent(new DragEvent('dragstart', { bubbles: true, cancelable: true, dataTransfer }));
+    return { downloadUrl: dataTransfer.getData('DownloadURL'), types: [...dataTransfer.types] };
+  });
+  const [mime, name, ...url] = dragged.downloadUrl.split(':');
+  return { mime, name, url: url.join(':'), types: dragged.types };
+}
+
 export const transferItem = (page: Page, kind: 'Upload' | 'Download', name: string): Locator => page.getByRole('group', { name: `${kind} of ${name}` });
 
 /** Polls `fn` until it returns something truthy (usable in beforeAll, where expect.poll is not). */

@@ -1,6 +1,7 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, Socket, type AddressInfo } from 'node:net';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ConsoleEvent, RemoteTarget } from '../../common/console-api';
@@ -18,10 +19,12 @@ const temp = new TempDirs();
 let app: ConsoleApp;
 let target: RemoteTarget;
 let root: string;
+let userDataDir: string;
 const events: ConsoleEvent[] = [];
 
 beforeAll(async () => {
-  app = await createConsoleApp({ userDataDir: temp.make('remote-services-'), embedded: true, embeddedDevices: 1 });
+  userDataDir = temp.make('remote-services-');
+  app = await createConsoleApp({ userDataDir, embedded: true, embeddedDevices: 1 });
   app.subscribe((e) => events.push(e));
   const id = await waitFor('the device', async () => (await app.api.devices.query({ limit: 1 })).rows[0]?.id, 20_000);
   await app.api.devices.accept([id]);
@@ -234,3 +237,47 @@ it('makes a folder over SFTP in direct mode like mkdir -p, and says when a file 
     await sshd.stop();
   }
 }, 30_000);
+
+it('serves a file dragged out to the desktop: the verified download, announced to the renderer; refusals, foreign keys and hosts answered with errors', async () => {
+  const bytes = randomBytes(3 * 1024 * 1024 + 17);
+  writeFileSync(`${root}/drag me.bin`, bytes);
+  const base = await app.api.remote.dragOutBase();
+  expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/drag-out\/[\w-]{43}$/);
+  expect(await app.api.remote.dragOutBase()).toBe(base); // one server, one key per run
+  const link = (path: string, via = 'hub') => `${base}?via=${via}&device=${encodeURIComponent(target.deviceId)}&path=${encodeURIComponent(path)}`;
+
+  const res = await fetch(link(`${root}/drag me.bin`));
+  expect(res.status).toBe(200);
+  const body = Buffer.from(await res.arrayBuffer());
+  expect(body.equals(bytes)).toBe(true);
+  expect(res.headers.get('content-length')).toBe(String(bytes.length));
+  expect(res.headers.get('x-content-sha256')).toBe(createHash('sha256').update(bytes).digest('hex'));
+  expect(res.headers.get('content-disposition')).toBe("attachment; filename*=UTF-8''drag%20me.bin");
+  // The renderer hears of it (the queue shows it) and of its verified end.
+  const start = events.find((e) => e.type === 'remote-transfer-start' && e.remotePath === `${root}/drag me.bin`);
+  expect(start).toMatchObject({ origin: 'drag-out', deviceId: target.deviceId });
+  const transferId = start?.type === 'remote-transfer-start' ? start.transferId : '';
+  expect(events.find((e) => e.type === 'remote-transfer-end' && e.transferId === transferId)).toMatchObject({ result: { size: bytes.length } });
+  // Nothing stays in the spool.
+  await waitFor('the spool emptied', () => readdirSync(join(userDataDir, 'drag-out-spool')).length === 0, 5_000);
+
+  const outside = await fetch(link('/etc/passwd'));
+  expect(outside.status).toBe(403);
+  expect(await outside.text()).toMatch(/^outside-roots: /);
+  const missing = await fetch(link(`${root}/no-such-file`));
+  expect(missing.status).toBe(404);
+  expect((await fetch(link(`${root}/drag me.bin`).replace(/drag-out\/[\w-]+/, `drag-out/${'A'.repeat(43)}`))).status).toBe(403);
+  expect((await fetch(link(`${root}/drag me.bin`, 'ftp'))).status).toBe(400);
+  expect((await fetch(link(`${root}/drag me.bin`), { method: 'POST' })).status).toBe(405);
+  // Another Host (a web page reaching 127.0.0.1 through a name it controls) is refused.
+  const port = Number(new URL(base).port);
+  const rebound = await new Promise<number>((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path: new URL(link(`${root}/drag me.bin`)).pathname, headers: { Host: `attacker.example:${port}` } }, (r) => {
+      r.resume();
+      resolve(r.statusCode ?? 0);
+    });
+    req.once('error', reject);
+    req.end();
+  });
+  expect(rebound).toBe(421);
+}, 60_000);

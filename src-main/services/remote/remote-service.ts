@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { extname, join } from 'node:path';
-import type { ConsoleApi, ConsoleEvent, RemoteTarget } from '../../common/console-api';
+import type { ConsoleApi, ConsoleEvent, RemoteTarget, RemoteTransferResult } from '../../common/console-api';
 import type { DeviceCache } from '../cache/device-cache';
 import type { HubSession } from '../connection/hub-session';
 import { HostKeyStore } from '../direct/host-key-store';
 import { DirectRemote } from './direct-remote';
 import { DirectSettingsStore } from './direct-settings-store';
+import { DragOutLinks } from './drag-out-links';
 import { HubFiles } from './hub-files';
 import { hubHistory } from './hub-history';
 import { HubShells } from './hub-shells';
@@ -39,7 +40,13 @@ export const ROOTS_INVENTORY_KEY = 'remote.files.roots';
 // mode), chosen per call by `target.via`. Ids handed out by one side are
 // routed back to it. Errors cross the API as "code: message".
 export function createRemoteService(opts: RemoteServiceOptions): RemoteService {
-  const { session, cache, emit } = opts;
+  const { session, cache } = opts;
+  // Transfers the services start themselves (drag-out) wait for their end event.
+  const transferEnds = new Map<string, (e: Extract<ConsoleEvent, { type: 'remote-transfer-end' }>) => void>();
+  const emit = (e: ConsoleEvent): void => {
+    if (e.type === 'remote-transfer-end') transferEnds.get(e.transferId)?.(e);
+    opts.emit(e);
+  };
   const operator = () => session.state().operator;
   const shells = new HubShells(session, emit, operator);
   const files = new HubFiles(session, emit);
@@ -48,6 +55,23 @@ export function createRemoteService(opts: RemoteServiceOptions): RemoteService {
   const hostKeys = HostKeyStore.open(join(opts.userDataDir, 'cache.db'));
   const settings = new DirectSettingsStore(join(opts.userDataDir, 'direct-settings.json'));
   const direct = new DirectRemote(settings, hostKeys, join(opts.userDataDir, 'direct-spool'), emit);
+
+  const dragOut = new DragOutLinks({
+    spoolDir: join(opts.userDataDir, 'drag-out-spool'),
+    download: async (target, remotePath, localPath) => {
+      const { transferId } = await (via(target) === 'hub' ? files.download(target.deviceId, remotePath, localPath) : direct.download(target.deviceId, remotePath, localPath));
+      const ended = new Promise<RemoteTransferResult>((resolve, reject) =>
+        transferEnds.set(transferId, (e) => {
+          transferEnds.delete(transferId);
+          if (e.result) resolve(e.result);
+          else reject(Object.assign(new Error(e.error?.message ?? 'the download failed'), { code: e.error?.code ?? 'internal' }));
+        }),
+      );
+      emit({ type: 'remote-transfer-start', transferId, origin: 'drag-out', deviceId: target.deviceId, remotePath });
+      return { transferId, ended };
+    },
+    cancel: async (transferId) => (direct.owns(transferId) ? direct.sessions.cancelTransfer(transferId) : files.cancelTransfer(transferId)),
+  });
 
   const via = (target: RemoteTarget): 'hub' | 'direct' => {
     if (!target || typeof target.deviceId !== 'string' || !target.deviceId) throw new Error('a remote call needs { deviceId, via }');
@@ -81,6 +105,7 @@ export function createRemoteService(opts: RemoteServiceOptions): RemoteService {
     },
     cancelTransfer: async (transferId) => (direct.owns(transferId) ? direct.sessions.cancelTransfer(transferId) : files.cancelTransfer(transferId)),
     downloadsDir: async () => opts.downloadsDir ?? join(homedir(), 'Downloads'),
+    dragOutBase: () => dragOut.base(),
     openTunnel: async (target, spec) => (via(target) === 'hub' ? tunnels.open(target.deviceId, spec) : direct.openTunnel(target.deviceId, spec)),
     listTunnels: async () => [...tunnels.list(), ...direct.listTunnels()],
     closeTunnel: async (tunnelId) => (direct.owns(tunnelId) ? direct.sessions.closeTunnel(tunnelId) : tunnels.close(tunnelId)),
@@ -105,6 +130,7 @@ export function createRemoteService(opts: RemoteServiceOptions): RemoteService {
       void tunnels.closeOffline((id) => cache.get(id)?.online ?? false);
     },
     async close() {
+      await dragOut.close();
       shells.closeAll();
       files.closeAll();
       await tunnels.closeAll();

@@ -5,6 +5,7 @@ import { formatSize } from '../../format/bytes';
 import { collectDropped } from './dropped-files';
 import { NewFolder } from './new-folder';
 import { explainRemoteError } from './remote-error';
+import { onAnyRemoteEvent } from './remote-events';
 import { TransferQueue } from './transfer-queue';
 import { useTransfers } from './transfer-store';
 
@@ -16,9 +17,11 @@ type Load = { state: 'idle' } | { state: 'loading' } | { state: 'ready' } | { st
 // The device's permitted folders: a virtualized listing (only the rows in
 // view are in the DOM, pages fetched as the list is scrolled), files dropped
 // from the desktop (or chosen) are uploaded into the folder shown, a click
-// on a file downloads it into the chosen folder of this computer; "New
-// folder" makes an empty one in the folder shown, as a drop does for the
-// empty folders it holds.
+// on a file downloads it into the chosen folder of this computer, and a file
+// dragged out onto the desktop lands there (a DownloadURL drag: the console
+// serves the verified download, see drag-out-links.ts); "New folder" makes
+// an empty one in the folder shown, as a drop does for the empty folders it
+// holds.
 export function FileBrowser({ target }: { target: RemoteTarget }) {
   const [roots, setRoots] = useState<string[]>([]);
   const [path, setPath] = useState('');
@@ -28,7 +31,8 @@ export function FileBrowser({ target }: { target: RemoteTarget }) {
   const [load, setLoad] = useState<Load>({ state: 'idle' });
   const [saveDir, setSaveDir] = useState('');
   const [dragging, setDragging] = useState(false);
-  const { upload, download } = useTransfers.getState();
+  const [dragBase, setDragBase] = useState('');
+  const { upload, download, trackDragOut } = useTransfers.getState();
   const loading = useRef(false);
 
   // The latest request wins: a slow answer for a folder the operator already left is dropped.
@@ -60,6 +64,20 @@ export function FileBrowser({ target }: { target: RemoteTarget }) {
   );
 
   const open = (dir: string) => void fetchPage(dir, undefined, false);
+
+  // Files dragged out: the console announces each download it starts for one; the queue shows it.
+  const sizes = useRef(new Map<string, number>());
+  useEffect(() => {
+    sizes.current = new Map(entries.map((e) => [e.path, e.size]));
+  }, [entries]);
+  useEffect(() => {
+    void fleet.remote.dragOutBase().then(setDragBase, () => undefined);
+    return onAnyRemoteEvent((e) => {
+      if (e.type === 'remote-transfer-start' && e.origin === 'drag-out' && e.deviceId === target.deviceId) trackDragOut(e.transferId, e.deviceId, e.remotePath, sizes.current.get(e.remotePath) ?? 0);
+    });
+  }, [target.deviceId, trackDragOut]);
+  const dragLink = (entry: RemoteEntry): string | undefined =>
+    dragBase && entry.type === 'file' ? `${dragBase}?via=${target.via}&device=${encodeURIComponent(target.deviceId)}&path=${encodeURIComponent(entry.path)}` : undefined;
 
   // A finished upload shows up in the folder it went to.
   const shown = useRef('');
@@ -155,15 +173,18 @@ export function FileBrowser({ target }: { target: RemoteTarget }) {
         className={`drop-target${dragging ? ' dragging' : ''}`}
         data-testid="file-drop-zone"
         onDragEnter={(e) => {
+          if (isDragOut(e.dataTransfer)) return;
           e.preventDefault();
           setDragging(true);
         }}
-        onDragOver={(e) => e.preventDefault()}
+        onDragOver={(e) => {
+          if (!isDragOut(e.dataTransfer)) e.preventDefault();
+        }}
         onDragLeave={() => setDragging(false)}
         onDrop={(e) => {
           e.preventDefault();
           setDragging(false);
-          if (!path) return;
+          if (!path || isDragOut(e.dataTransfer)) return;
           const into = path;
           void collectDropped(e.dataTransfer).then(({ files, emptyFolders }) => {
             for (const { file, relative } of files) upload(target, file, join(relative));
@@ -181,6 +202,7 @@ export function FileBrowser({ target }: { target: RemoteTarget }) {
           loading={load.state === 'loading'}
           onOpen={(entry) => (entry.type === 'dir' ? open(entry.path) : saveDir && download(target, entry.path, `${saveDir.replace(/\/+$/, '')}/${entry.name}`, entry.size))}
           onEnd={() => cursor && void fetchPage(path, cursor, true)}
+          dragLink={dragLink}
         />
         <p className="drop-hint muted">{path ? `Drop files here to upload them to ${path}` : 'Open a folder to upload into it'}</p>
       </div>
@@ -189,7 +211,33 @@ export function FileBrowser({ target }: { target: RemoteTarget }) {
   );
 }
 
-function EntryList({ entries, loading, onOpen, onEnd }: { entries: RemoteEntry[]; loading: boolean; onOpen: (e: RemoteEntry) => void; onEnd: () => void }) {
+/** Our own rows being dragged: not files to upload. */
+const DRAG_OUT_TYPE = 'application/x-fleet-drag-out';
+const isDragOut = (dt: DataTransfer): boolean => dt.types.includes(DRAG_OUT_TYPE);
+
+/**
+ * Chromium's drag-to-desktop: "MIME:NAME:URL"; the name ends at the second
+ * colon, so a colon in it becomes "_".
+ */
+function startDragOut(e: React.DragEvent, entry: RemoteEntry, link: string): void {
+  e.dataTransfer.effectAllowed = 'copy';
+  e.dataTransfer.setData('DownloadURL', `application/octet-stream:${entry.name.replace(/:/g, '_')}:${link}`);
+  e.dataTransfer.setData(DRAG_OUT_TYPE, entry.path);
+}
+
+function EntryList({
+  entries,
+  loading,
+  onOpen,
+  onEnd,
+  dragLink,
+}: {
+  entries: RemoteEntry[];
+  loading: boolean;
+  onOpen: (e: RemoteEntry) => void;
+  onEnd: () => void;
+  dragLink: (e: RemoteEntry) => string | undefined;
+}) {
   const [scroll, setScroll] = useState(0);
   const height = 320;
   const first = Math.max(0, Math.floor(scroll / ROW) - OVERSCAN);
@@ -200,33 +248,38 @@ function EntryList({ entries, loading, onOpen, onEnd }: { entries: RemoteEntry[]
   return (
     <div className="entry-list" role="grid" aria-label="Device files" aria-rowcount={entries.length} aria-busy={loading} style={{ height }} onScroll={(e) => setScroll(e.currentTarget.scrollTop)}>
       <div style={{ height: entries.length * ROW, position: 'relative' }}>
-        {entries.slice(first, last).map((entry, i) => (
-          <div
-            key={entry.path}
-            role="row"
-            aria-rowindex={first + i + 1}
-            className="entry-row"
-            data-testid="file-row"
-            data-name={entry.name}
-            style={{ top: (first + i) * ROW, height: ROW }}
-          >
-            <span role="gridcell" className="entry-name">
-              <button type="button" className="link" onClick={() => onOpen(entry)} title={entry.type === 'dir' ? 'Open folder' : 'Download to this computer'}>
-                {entry.type === 'dir' ? '📁 ' : ''}
-                {entry.name}
-              </button>
-            </span>
-            <span role="gridcell" className="entry-size">
-              {entry.type === 'file' ? formatSize(entry.size) : entry.type}
-            </span>
-            <span role="gridcell" className="entry-mode mono">
-              {(entry.mode & 0o777).toString(8).padStart(3, '0')}
-            </span>
-            <span role="gridcell" className="entry-time muted">
-              {entry.mtimeMs ? new Date(entry.mtimeMs).toLocaleString() : ''}
-            </span>
-          </div>
-        ))}
+        {entries.slice(first, last).map((entry, i) => {
+          const link = dragLink(entry);
+          return (
+            <div
+              key={entry.path}
+              draggable={link !== undefined}
+              onDragStart={link === undefined ? undefined : (e) => startDragOut(e, entry, link)}
+              role="row"
+              aria-rowindex={first + i + 1}
+              className="entry-row"
+              data-testid="file-row"
+              data-name={entry.name}
+              style={{ top: (first + i) * ROW, height: ROW }}
+            >
+              <span role="gridcell" className="entry-name">
+                <button type="button" className="link" onClick={() => onOpen(entry)} title={entry.type === 'dir' ? 'Open folder' : 'Download to the chosen folder (or drag it to the desktop)'}>
+                  {entry.type === 'dir' ? '📁 ' : ''}
+                  {entry.name}
+                </button>
+              </span>
+              <span role="gridcell" className="entry-size">
+                {entry.type === 'file' ? formatSize(entry.size) : entry.type}
+              </span>
+              <span role="gridcell" className="entry-mode mono">
+                {(entry.mode & 0o777).toString(8).padStart(3, '0')}
+              </span>
+              <span role="gridcell" className="entry-time muted">
+                {entry.mtimeMs ? new Date(entry.mtimeMs).toLocaleString() : ''}
+              </span>
+            </div>
+          );
+        })}
       </div>
       {!loading && entries.length === 0 && <p className="empty">Empty folder.</p>}
     </div>

@@ -13,6 +13,7 @@ function idOf(e: ConsoleEvent): string {
     case 'remote-shell-output':
     case 'remote-shell-exit':
       return e.shellId;
+    case 'remote-transfer-start':
     case 'remote-transfer-progress':
     case 'remote-transfer-end':
       return e.transferId;

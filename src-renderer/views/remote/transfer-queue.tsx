@@ -47,7 +47,7 @@ function TransferItem({ t }: { t: TransferEntry }) {
       {t.phase === 'queued' && <div role="status">Queued</div>}
       {t.phase === 'done' && (
         <div role="status" className="ok-text">
-          Done — sha256 {t.sha256} verified on both ends{t.kind === 'download' ? `; saved as ${t.localPath}` : ''}.
+          Done — sha256 {t.sha256} verified on both ends{t.draggedOut ? '; handed to the desktop where it was dropped' : t.kind === 'download' ? `; saved as ${t.localPath}` : ''}.
         </div>
       )}
       {t.phase === 'failed' && (

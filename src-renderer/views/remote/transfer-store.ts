@@ -20,6 +20,8 @@ export interface TransferEntry {
   remotePath: string;
   /** downloads: where the file goes on this computer */
   localPath: string;
+  /** a download dragged out to the desktop: the browser saves it where it was dropped */
+  draggedOut?: boolean;
   phase: TransferPhase;
   progress: RemoteTransferProgress;
   /** error code and its explanation */
@@ -34,6 +36,8 @@ interface TransferStore {
   uploaded: number;
   upload(target: RemoteTarget, file: File, remotePath: string): void;
   download(target: RemoteTarget, remotePath: string, localPath: string, size: number): void;
+  /** Shows a download the console started for a file dragged out (remote-transfer-start), already running. */
+  trackDragOut(transferId: string, deviceId: string, remotePath: string, size: number): void;
   cancel(key: number): void;
   dismiss(key: number): void;
 }
@@ -119,6 +123,29 @@ export const useTransfers = create<TransferStore>((set, get) => {
             }
           });
         });
+      });
+    },
+    trackDragOut(transferId, deviceId, remotePath, size) {
+      const key = nextKey++;
+      const abort = new AbortController();
+      const name = remotePath.split('/').pop() ?? remotePath;
+      const entry: TransferEntry = { key, kind: 'download', name, deviceId, remotePath, localPath: 'where it was dropped', draggedOut: true, phase: 'running', progress: { bytes: 0, total: size, bytesPerSecond: 0, etaSeconds: null }, errorCode: '', error: '', sha256: '' };
+      set((s) => ({ transfers: [entry, ...s.transfers] }));
+      const cancel = () => void fleet.remote.cancelTransfer(transferId).catch(() => undefined);
+      abort.signal.addEventListener('abort', cancel);
+      jobs.set(key, { abort, run: () => Promise.resolve() });
+      const off = onRemoteEvent(transferId, (e) => {
+        if (e.type === 'remote-transfer-progress') update(key, { progress: e.progress });
+        else if (e.type === 'remote-transfer-end') {
+          off();
+          jobs.delete(key);
+          if (e.result) update(key, { phase: 'done', sha256: e.result.sha256, progress: { bytes: e.result.size, total: e.result.size, bytesPerSecond: 0, etaSeconds: 0 } });
+          else if (abort.signal.aborted) update(key, { phase: 'cancelled', error: 'Cancelled; nothing was dropped.' });
+          else {
+            const err = explainRemoteError(e.error ? new Error(`${e.error.code}: ${e.error.message}`) : new Error('the download failed'));
+            update(key, { phase: 'failed', errorCode: err.code, error: `${err.title} ${err.detail}`.trim() });
+          }
+        }
       });
     },
     cancel(key) {
