@@ -10,7 +10,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{proto,artifact,hub,agent,cli,src-main,src-preload,src-renderer}/**/*.test.{ts,tsx}'],
+          include: ['{bin,proto,artifact,hub,agent,cli,src-main,src-preload,src-renderer}/**/*.test.{ts,tsx}'],
           testTimeout: 20_000,
         },
       },

@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-// npm bin shim: runs the TypeScript entry through tsx's loader, so the
-// installed package needs no separate build step.
-import { register } from 'tsx/esm/api';
+// npm bin shim: the bundle when it is current, else the TypeScript through tsx (bin/run-program.js).
+import { runProgram } from './run-program.js';
 
-register();
-await import('../artifact/cli.ts');
+await runProgram('fleet-artifact', 'artifact/cli.ts');

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { readFileSync } from 'node:fs';
+import pkg from '../package.json' with { type: 'json' };
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { ConsoleServiceService } from '../proto/gen/fleet/v1/console';
@@ -97,7 +97,8 @@ const SERVER_OPTIONS: grpc.ServerOptions = {
   'grpc.enable_channelz': 0,
 };
 
-export const HUB_VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+// A static JSON import, so the bundle (npm run build:bins) carries the version.
+export const HUB_VERSION: string = pkg.version;
 
 export async function startHub(opts: HubOptions): Promise<RunningHub> {
   const log = opts.log ?? (() => {});

@@ -118,6 +118,8 @@ async function startElectron(binary, opts) {
 
 async function startWeb(opts) {
   await ensureWebBuild();
+  // fleetctl and the other programs start ~0.45 s sooner from their bundles (scripts/build-bins.js).
+  await run(process.execPath, [join(root, 'scripts/build-bins.js')]);
   const { register } = await import('tsx/esm/api');
   register();
   const { createConsoleApp } = await import('../src-main/services/console-app.ts');

@@ -1,10 +1,14 @@
 import './reflect-metadata-shim';
-import * as x509 from '@peculiar/x509';
 import { randomBytes, webcrypto } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { certificateFingerprint, pemToDer } from '../../proto/tls-fingerprint';
 import { writeFileAtomic, type HubPaths } from '../data-dir';
+
+// Loaded once the shim above has run: a static import would be hoisted
+// before it when the hub is bundled (npm run build:bins), and tsyringe
+// would refuse to load.
+const x509 = await import('@peculiar/x509');
 
 export interface HubCertificate {
   certPem: string;

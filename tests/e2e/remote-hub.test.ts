@@ -135,14 +135,17 @@ it('uploads a dropped file (same sha256 on the device), downloads it back, makes
   await expect.poll(() => draggedItem.getByRole('status').innerText(), WAIT).toBe(`Done — sha256 ${sha256File(big)} verified on both ends; handed to the desktop where it was dropped.`);
   // The file view is no drop target for its own rows (files from the desktop, it is).
   const accepts = await page.getByTestId('file-drop-zone').evaluate((zone) => {
-    const over = (fill: (dt: DataTransfer) => void) => {
-      const dataTransfer = new DataTransfer();
+    // This file is type-checked without the DOM library: the page classes it needs, by hand.
+    type Transfer = { setData(type: string, data: string): void; items: { add(file: unknown): void } };
+    const page = globalThis as unknown as { DataTransfer: new () => Transfer; DragEvent: new (type: string, init: object) => Event; File: new (parts: string[], name: string) => unknown };
+    const over = (fill: (dt: Transfer) => void) => {
+      const dataTransfer = new page.DataTransfer();
       fill(dataTransfer);
-      const e = new DragEvent('dragover', { bubbles: true, cancelable: true, dataTransfer });
+      const e = new page.DragEvent('dragover', { bubbles: true, cancelable: true, dataTransfer });
       zone.dispatchEvent(e);
       return e.defaultPrevented;
     };
-    return { ownRow: over((dt) => dt.setData('application/x-fleet-drag-out', '/x')), desktopFile: over((dt) => dt.items.add(new File(['x'], 'x.txt'))) };
+    return { ownRow: over((dt) => dt.setData('application/x-fleet-drag-out', '/x')), desktopFile: over((dt) => dt.items.add(new page.File(['x'], 'x.txt'))) };
   });
   expect(accepts).toEqual({ ownRow: false, desktopFile: true });
 

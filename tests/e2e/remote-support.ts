@@ -34,8 +34,11 @@ export async function dropFile(page: Page, zone: Locator, name: string, bytes: B
 /** Starts dragging a file row as the operator would towards the desktop; Chromium's DownloadURL ("MIME:NAME:URL") and the drag's types. */
 export async function dragOut(row: Locator): Promise<{ mime: string; name: string; url: string; types: string[] }> {
   const dragged = await row.evaluate((el) => {
-    const dataTransfer = new DataTransfer();
-    el.dispatchEvent(new DragEvent('dragstart', { bubbles: true, cancelable: true, dataTransfer }));
+    // This file is type-checked without the DOM library: the two page classes it needs, by hand.
+    type Transfer = { getData(type: string): string; types: readonly string[] };
+    const page = globalThis as unknown as { DataTransfer: new () => Transfer; DragEvent: new (type: string, init: object) => Event };
+    const dataTransfer = new page.DataTransfer();
+    el.dispatchEvent(new page.DragEvent('dragstart', { bubbles: true, cancelable: true, dataTransfer }));
     return { downloadUrl: dataTransfer.getData('DownloadURL'), types: [...dataTransfer.types] };
   });
   const [mime, name, ...url] = dragged.downloadUrl.split(':');
