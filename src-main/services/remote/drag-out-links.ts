@@ -41,15 +41,19 @@ const STATUS: Record<string, number> = { 'not-found': 404, 'outside-roots': 403,
 
 export class DragOutLinks {
   private server: Server | undefined;
-  private baseUrl = '';
+  private starting: Promise<string> | undefined;
   private readonly key = randomBytes(32).toString('base64url');
   private readonly running = new Set<string>();
 
   constructor(private readonly opts: DragOutOptions) {}
 
-  /** `http://127.0.0.1:PORT/drag-out/KEY` — started on first use. */
-  async base(): Promise<string> {
-    if (this.baseUrl) return this.baseUrl;
+  /** `http://127.0.0.1:PORT/drag-out/KEY` — started on first use (once, however many windows ask at once). */
+  base(): Promise<string> {
+    this.starting ??= this.start();
+    return this.starting;
+  }
+
+  private async start(): Promise<string> {
     await rm(this.opts.spoolDir, { recursive: true, force: true });
     await mkdir(this.opts.spoolDir, { recursive: true, mode: 0o700 });
     const server = createServer((req, res) => void this.serve(req, res));
@@ -58,16 +62,18 @@ export class DragOutLinks {
       server.listen(0, '127.0.0.1', () => resolve());
     });
     this.server = server;
-    this.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/drag-out/${this.key}`;
-    return this.baseUrl;
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}/drag-out/${this.key}`;
   }
 
   async close(): Promise<void> {
     await Promise.all([...this.running].map((id) => this.opts.cancel(id).catch(() => undefined)));
     const server = this.server;
     this.server = undefined;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-    server?.closeAllConnections();
+    if (server) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections(); // a file still being handed over is cut, not waited for
+      await closed;
+    }
     await rm(this.opts.spoolDir, { recursive: true, force: true });
   }
 
