@@ -56,7 +56,7 @@ export class DragOutLinks {
   private async start(): Promise<string> {
     await rm(this.opts.spoolDir, { recursive: true, force: true });
     await mkdir(this.opts.spoolDir, { recursive: true, mode: 0o700 });
-    const server = createServer((req, res) => void this.serve(req, res));
+    const server = createServer((req, res) => void this.serve(req, res).catch((err: Error) => answer(res, 500, `internal: ${err.message}`)));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
@@ -104,6 +104,7 @@ export class DragOutLinks {
       this.running.add(transferId);
       if (res.destroyed) gone();
       const result = await started.ended.finally(() => this.running.delete(transferId));
+      if (res.destroyed) return; // nobody to hand it to
       const size = (await stat(result.path)).size;
       res.writeHead(200, {
         'Content-Type': 'application/octet-stream',
