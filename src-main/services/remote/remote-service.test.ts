@@ -281,3 +281,24 @@ it('serves a file dragged out to the desktop: the verified download, announced t
   });
   expect(rebound).toBe(421);
 }, 60_000);
+
+it('a drag-out the browser abandons (the drop cancelled) cancels the device download and leaves nothing in the spool', async () => {
+  writeFileSync(`${root}/abandoned.bin`, randomBytes(64 * 1024 * 1024));
+  const base = await app.api.remote.dragOutBase();
+  const abort = new AbortController();
+  const seen = events.length;
+  const startedFor = (e: ConsoleEvent) => e.type === 'remote-transfer-start' && e.remotePath === `${root}/abandoned.bin`;
+  const off = app.subscribe((e) => {
+    if (startedFor(e)) abort.abort(); // at once: 64 MiB take the device far longer than that
+  });
+  try {
+    await expect(fetch(`${base}?via=hub&device=${encodeURIComponent(target.deviceId)}&path=${encodeURIComponent(`${root}/abandoned.bin`)}`, { signal: abort.signal })).rejects.toThrow(/abort/i);
+  } finally {
+    off();
+  }
+  const start = events.slice(seen).find(startedFor);
+  const transferId = start?.type === 'remote-transfer-start' ? start.transferId : '';
+  const end = await waitFor('the transfer end', () => events.find((e) => e.type === 'remote-transfer-end' && e.transferId === transferId), 15_000);
+  expect(end).toMatchObject({ error: { code: 'cancelled' } });
+  await waitFor('the spool emptied', () => readdirSync(join(userDataDir, 'drag-out-spool')).length === 0, 5_000);
+}, 60_000);
