@@ -55,7 +55,7 @@ Usage:
   fleetctl groups window NAME (--window CRON --window-length D [--tz ZONE] | --clear)
   fleetctl shell DEVICE                          (interactive shell through the hub, recorded)
   fleetctl shell DEVICE -- COMMAND...            (runs COMMAND, stdin/stdout/stderr piped; exits with its status)
-  fleetctl cp [-r [-T]] SRC DST [--progress]     (DEVICE:PATH on one side; sha256 checked; a cut copy resumes)
+  fleetctl cp [-r [-T]] SRC DST [--progress] [--retries N]   (DEVICE:PATH on one side; sha256 checked; a cut copy resumes)
   fleetctl mkdir DEVICE:PATH [--mode 755]        (an empty folder on the device, parents too, like mkdir -p)
   fleetctl port-forward DEVICE [LOCAL:]REMOTE    (127.0.0.1:LOCAL -> REMOTE on the device; Ctrl-C stops)
 
@@ -134,6 +134,9 @@ Remote sessions (shell, cp, mkdir, port-forward; need the operator or admin role
                     files already there whole (same size, mode and sha256 on both sides).
                     Like cp -r, an existing DST folder gets SRC inside it under SRC's name;
                     -T (--no-target-directory) copies into DST itself even when it exists
+                    A copy cut by the network (hub or device away) is tried again after 1, 2, 4,
+                    8, 15 s, each try resuming where the last stopped; --retries N (default 5,
+                    0: none) says how often. Refusals and Ctrl-C end it at once.
   mkdir DEVICE:PATH makes the folder and its missing parents inside the device's allowed roots;
                     --mode (octal, default 755 less the device's umask) is the new folder's; a
                     folder that exists already is fine and keeps its mode; silent on success

@@ -187,7 +187,7 @@ describe('fleetctl shell, cp, mkdir and port-forward through a real hub and agen
     }
   });
 
-  it('cp: a download cut by the network keeps its bytes and the same command resumes it', async () => {
+  it('cp --retries 0: a download cut by the network keeps its bytes and the same command resumes it', async () => {
     const bytes = randomBytes(6 * 1024 * 1024);
     const remote = join(sim.filesRoot, 'dl-cut.bin');
     writeFileSync(remote, bytes);
@@ -195,7 +195,7 @@ describe('fleetctl shell, cp, mkdir and port-forward through a real hub and agen
     const temp = downloadTempPath(target, device, remote);
     const proxy = await startThrottledProxy(Number(sim.hub.address.split(':').pop()), 2_000_000);
     try {
-      const running = fleetctl(['cp', `${device}:${remote}`, target], undefined, ['--hub', proxy.address, ...sim.flags.slice(2)]);
+      const running = fleetctl(['cp', `${device}:${remote}`, target, '--retries', '0'], undefined, ['--hub', proxy.address, ...sim.flags.slice(2)]);
       await waitFor('a part of the download written', () => existsSync(temp) && statSync(temp).size >= 1024 * 1024, 20_000, 20);
       proxy.cut();
       const cut = await running;
@@ -212,6 +212,69 @@ describe('fleetctl shell, cp, mkdir and port-forward through a real hub and agen
       expect(existsSync(temp)).toBe(false);
     } finally {
       await proxy.close();
+    }
+  });
+
+  it('cp goes on by itself after a network cut: each try resumes where the last stopped (upload and download)', async () => {
+    const bytes = randomBytes(6 * 1024 * 1024);
+    const local = join(home.path, 'auto-up.bin');
+    writeFileSync(local, bytes);
+    const proxy = await startThrottledProxy(Number(sim.hub.address.split(':').pop()), 2_000_000);
+    const viaProxy = ['--hub', proxy.address, ...sim.flags.slice(2)];
+    try {
+      const deviceTemp = () => readdirSync(sim.filesRoot).find((n) => n.startsWith('.auto-up.bin.fleet-upload'));
+      const up = fleetctl(['cp', local, `${device}:${sim.filesRoot}/auto-up.bin`, '--json'], undefined, viaProxy);
+      await waitFor('a part of the upload on the device', () => {
+        const t = deviceTemp();
+        return t !== undefined && statSync(join(sim.filesRoot, t)).size >= 1024 * 1024;
+      }, 20_000, 20);
+      proxy.cut(); // the proxy keeps listening: the next try gets through
+      const upped = await up;
+      expect(upped.code, upped.stderr).toBe(0);
+      expect(upped.stderr).toMatch(/^fleetctl: cp: .+\nfleetctl: cp: resuming in 1 s \(try 2 of 6; Ctrl-C stops\)\n/);
+      const upResult = JSON.parse(upped.stdout.toString()) as { sha256: string; resumedFrom: number };
+      expect(upResult.sha256).toBe(sha(bytes));
+      expect(upResult.resumedFrom).toBeGreaterThanOrEqual(1024 * 1024);
+      expect(sha(readFileSync(join(sim.filesRoot, 'auto-up.bin')))).toBe(sha(bytes));
+      expect(deviceTemp()).toBeUndefined();
+
+      const target = join(home.path, 'auto-down.bin');
+      const temp = downloadTempPath(target, device, join(sim.filesRoot, 'auto-up.bin'));
+      const down = fleetctl(['cp', `${device}:${sim.filesRoot}/auto-up.bin`, target, '--json'], undefined, viaProxy);
+      await waitFor('a part of the download here', () => existsSync(temp) && statSync(temp).size >= 1024 * 1024, 20_000, 20);
+      proxy.cut();
+      const downed = await down;
+      expect(downed.code, downed.stderr).toBe(0);
+      expect(downed.stderr).toMatch(/resuming in 1 s \(try 2 of 6/);
+      expect((JSON.parse(downed.stdout.toString()) as { resumedFrom: number }).resumedFrom).toBeGreaterThanOrEqual(1024 * 1024);
+      expect(sha(readFileSync(target))).toBe(sha(bytes));
+      expect(existsSync(temp)).toBe(false);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('cp: Ctrl-C while waiting to resume ends the copy (130) and says what the device keeps', async () => {
+    const local = join(home.path, 'wait-stop.bin');
+    writeFileSync(local, randomBytes(6 * 1024 * 1024));
+    const proxy = await startThrottledProxy(Number(sim.hub.address.split(':').pop()), 2_000_000);
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLEET')));
+    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'fleetctl.js'), '--hub', proxy.address, ...sim.flags.slice(2), 'cp', local, `${device}:${sim.filesRoot}/wait-stop.bin`], { cwd: repoRoot, env: { ...clean, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      const temp = () => readdirSync(sim.filesRoot).find((n) => n.startsWith('.wait-stop.bin.fleet-upload'));
+      await waitFor('a part of the upload on the device', () => temp() !== undefined && statSync(join(sim.filesRoot, temp()!)).size > 0, 20_000, 20);
+      await proxy.close(); // cut, and nothing listens any more: every try fails, fleetctl waits longer each time
+      await waitFor('fleetctl waiting to resume', () => /resuming in \d+ s/.test(err), 20_000, 20);
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+      expect(err).toContain('cancelled; the device keeps the bytes it received (resumable; removed after 24 h)');
+      expect(temp()).toBeDefined();
+    } finally {
+      child.kill('SIGKILL');
+      await proxy.close().catch(() => undefined);
     }
   });
 

@@ -6,7 +6,8 @@ import { GLOBAL_FLAGS, printJson, type CommandContext } from '../command-context
 import { ChannelRefused, openChannel, type HubLink } from '../remote/channel-client';
 import { planCopy } from '../remote/cp-operand';
 import { downloadFile } from '../remote/file-download';
-import { TransferCancelled, uploadFile, type TransferResult } from '../remote/file-upload';
+import { uploadFile, type TransferResult } from '../remote/file-upload';
+import { DEFAULT_RETRIES, TransferCancelled } from '../remote/resume';
 import { downloadFolder, uploadFolder } from '../remote/folder-copy';
 import { connectLink } from '../remote/hub-link';
 import { refusalError } from '../remote/refusal';
@@ -24,11 +25,14 @@ import { progressReporter } from '../remote/transfer-progress';
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
 export async function cp(ctx: CommandContext): Promise<number | void> {
-  allowFlags(ctx.args, [...GLOBAL_FLAGS, 'progress', 'recursive', 'no-target-directory']);
+  allowFlags(ctx.args, [...GLOBAL_FLAGS, 'progress', 'recursive', 'no-target-directory', 'retries']);
   if (ctx.operands.length !== 2) throw new UsageError('needs SRC and DST, one of them DEVICE:PATH: fleetctl cp ./file DEVICE:/data/ or fleetctl cp DEVICE:/var/log/app.log . (-r for folders)');
   const plan = planCopy(ctx.operands[0], ctx.operands[1]);
   const recursive = ctx.args.booleans.has('recursive');
   const asTarget = ctx.args.booleans.has('no-target-directory');
+  const retriesFlag = ctx.args.strings.get('retries');
+  const retries = retriesFlag === undefined ? DEFAULT_RETRIES : Number(retriesFlag);
+  if (!Number.isInteger(retries) || retries < 0 || retries > 100) throw new UsageError(`--retries needs a whole number from 0 to 100, got "${retriesFlag}"`);
   if (asTarget && !recursive) throw new UsageError('-T (--no-target-directory) goes with -r: it copies a folder into DST itself');
   const showProgress = ctx.args.booleans.has('progress') || Boolean(process.stderr.isTTY);
   const tty = Boolean(process.stderr.isTTY);
@@ -57,7 +61,15 @@ export async function cp(ctx: CommandContext): Promise<number | void> {
       const how = result.unchanged ? '  (already there, not sent)' : result.resumedFrom ? `  (resumed at byte ${result.resumedFrom})` : '';
       ctx.note(`${where}  ${result.size} bytes  sha256 ${result.sha256}${how}\n`);
     };
-    const options = { onProgress, signal: abort.signal };
+    const onResume = (why: string, nextTry: number, tries: number, waitSeconds: number): void => {
+      // The next try draws its own line, from where it resumes.
+      if (reporter && tty) ctx.note('\n');
+      reporter = undefined;
+      // The cause without its "run the command again" advice: that is what happens next.
+      const cause = why.split('\n')[0].replace(/(\[[a-z-]+\]):.*$/, '$1').replace(/: run the same command again to resume$/, '');
+      ctx.note(`fleetctl: cp: ${cause}\nfleetctl: cp: resuming in ${waitSeconds} s (try ${nextTry} of ${tries}; Ctrl-C stops)\n`);
+    };
+    const options = { onProgress, signal: abort.signal, retries, onResume };
     if (recursive) {
       const folder = { ...options, onFile: (path: string) => (name = path), onDone: report, onSkip: (what: string) => ctx.note(`fleetctl: cp: skipped ${what}\n`) };
       let results: TransferResult[];

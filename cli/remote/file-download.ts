@@ -5,7 +5,8 @@ import { basename, dirname, join } from 'node:path';
 import { WriteBehind } from '../../proto/write-behind';
 import { CliError, EXIT, UsageError } from '../cli-error';
 import { ChannelRefused, openChannel, type HubLink } from './channel-client';
-import { CANCEL_REASON, TransferCancelled, type TransferOptions, type TransferResult } from './file-upload';
+import { CANCEL_REASON, type TransferOptions, type TransferResult } from './file-upload';
+import { TransferCancelled, TransferCut, withResumes } from './resume';
 import { refusalError } from './refusal';
 
 // Download of DEVICE:PATH to a local file. The device sends `file` (size,
@@ -42,9 +43,18 @@ export function downloadTempPath(target: string, deviceId: string, remotePath: s
   return join(dirname(target), Buffer.byteLength(full) <= 255 ? full : `.${createHash('sha256').update(name).digest('hex').slice(0, 32)}${suffix}`);
 }
 
+/** Downloads, trying again after a cut (resume.ts): each try resumes from the bytes kept here. */
 export async function downloadFile(link: HubLink, deviceId: string, remotePath: string, local: string, options: TransferOptions = {}): Promise<TransferResult> {
   const target = await localTarget(local, remotePath);
   const temp = downloadTempPath(target, deviceId, remotePath);
+  return withResumes(() => downloadOnce(link, deviceId, remotePath, target, temp, options), options, async () => {
+    // Ctrl-C between tries: as for a cancel during one, no partial file stays.
+    await unlink(temp).catch(() => undefined);
+    return new TransferCancelled(`the download of ${remotePath}`);
+  });
+}
+
+async function downloadOnce(link: HubLink, deviceId: string, remotePath: string, target: string, temp: string, options: TransferOptions): Promise<TransferResult> {
   const file = await open(temp, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600).catch((err: Error) => {
     throw new UsageError(`cannot write into ${dirname(target)}: ${err.message}`);
   });
@@ -139,7 +149,7 @@ async function oneAttempt(link: HubLink, deviceId: string, remotePath: string, f
   if (options.signal?.aborted) throw new TransferCancelled(`the download of ${remotePath}`);
   if (writeError) throw new CliError(`cannot write ${temp}: ${writeError.message}`, EXIT.failed);
   if (end.error) return refused(end.error.code, end.error.message, offset);
-  if (deviceSha === undefined || !info) return { kind: 'failed', error: new CliError(`the download was cut after ${written} of ${info?.size ?? '?'} bytes (${end.reason})`, EXIT.failed), resumable: true };
+  if (deviceSha === undefined || !info) return { kind: 'failed', error: new TransferCut(`the download was cut after ${written} of ${info?.size ?? '?'} bytes (${end.reason})`), resumable: true };
   const sha256 = hash.digest('hex');
   if (deviceSha !== sha256 || written !== info.size) {
     return { kind: 'stale', message: `received ${written} of ${info.size} bytes hashing to ${sha256}, the device's file hashes to ${deviceSha}: nothing was written to the real name, copy again` };

@@ -5,6 +5,7 @@ import { CliError, EXIT, UsageError } from '../cli-error';
 import type { HubLink } from './channel-client';
 import { openExplained } from './hub-link';
 import { refusalError } from './refusal';
+import { TransferCancelled, TransferCut, withResumes, type ResumeOptions } from './resume';
 
 // Upload of one local file to DEVICE:PATH. The device answers with a `file`
 // frame whose offset is where to resume (bytes of an earlier, cut attempt
@@ -41,17 +42,10 @@ export function transferIdFor(absPath: string, st: { dev: number; ino: number; s
   return createHash('sha256').update(`${absPath}\0${st.dev}\0${st.ino}\0${st.size}\0${Math.floor(st.mtimeMs)}`).digest('hex').slice(0, 32);
 }
 
-export interface TransferOptions {
+export interface TransferOptions extends ResumeOptions {
   onProgress?: ProgressListener;
   /** Aborting cancels (Ctrl-C): the channel is closed as cancelled and the device removes its temporary file. */
   signal?: AbortSignal;
-}
-
-/** Thrown when a transfer was cancelled (Ctrl-C). */
-export class TransferCancelled extends CliError {
-  constructor(what: string, kept = 'nothing was kept') {
-    super(`${what} cancelled; ${kept}`, EXIT.failed);
-  }
 }
 
 /** How long a cancelled upload waits for its close to reach the device. */
@@ -64,7 +58,16 @@ const CANCEL_DELIVERY_MS = 8_000;
  */
 export const CANCEL_REASON = 'cancelled by the operator (Ctrl-C)';
 
-export async function uploadFile(link: HubLink, deviceId: string, localPath: string, remotePath: string, options: TransferOptions = {}): Promise<TransferResult> {
+/** Uploads, trying again after a cut (resume.ts): each try resumes where the device stopped writing. */
+export function uploadFile(link: HubLink, deviceId: string, localPath: string, remotePath: string, options: TransferOptions = {}): Promise<TransferResult> {
+  return withResumes(
+    () => uploadOnce(link, deviceId, localPath, remotePath, options),
+    options,
+    async () => new TransferCancelled(`the upload of ${localPath}`, 'the device keeps the bytes it received (resumable; removed after 24 h)'),
+  );
+}
+
+async function uploadOnce(link: HubLink, deviceId: string, localPath: string, remotePath: string, options: TransferOptions): Promise<TransferResult> {
   const { onProgress, signal } = options;
   if (signal?.aborted) throw new TransferCancelled(`the upload of ${localPath}`);
   const file = await open(localPath, 'r').catch((err: Error) => {
@@ -121,7 +124,7 @@ export async function uploadFile(link: HubLink, deviceId: string, localPath: str
       throw new TransferCancelled(`the upload of ${localPath}`, `the device did not confirm within ${CANCEL_DELIVERY_MS / 1000} s; a partial temporary file may stay on it (resumable, removed after 24 h)`);
     }
     if (end.error) throw refusalError(end.error.code, end.error.message);
-    if (deviceSha === undefined) throw new CliError(`the upload was cut (${end.reason}): run the same command again to resume`, EXIT.failed);
+    if (deviceSha === undefined) throw new TransferCut(`the upload was cut (${end.reason}): run the same command again to resume`);
     if (deviceSha !== sha256) throw new CliError(`the device's file hashes to ${deviceSha}, ${localPath} to ${sha256}: copy again`, EXIT.failed);
     return { path: remotePath, size, sha256, resumedFrom: offset };
   } finally {
