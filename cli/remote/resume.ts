@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CliError, EXIT } from '../cli-error';
 import { HubUnreachableError } from '../hub-session';
 import { RefusalError } from './refusal';
@@ -54,21 +55,8 @@ export async function withResumes<T>(attempt: () => Promise<T>, opts: ResumeOpti
       if (tried > retries || opts.signal?.aborted || !isCut(err)) throw err;
       const wait = Math.min(MAX_WAIT_SECONDS, 2 ** (tried - 1));
       opts.onResume?.((err as Error).message, tried + 1, retries + 1, wait);
-      if (!(await pause(wait * 1000, opts.signal))) throw await cancelled();
+      const aborted = await sleep(wait * 1000, false, { signal: opts.signal }).catch(() => true);
+      if (aborted) throw await cancelled();
     }
   }
-}
-
-/** false when the signal aborted the pause */
-function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
-  return new Promise((resolve) => {
-    const done = (ok: boolean): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', aborted);
-      resolve(ok);
-    };
-    const aborted = (): void => done(false);
-    const timer = setTimeout(() => done(true), ms);
-    signal?.addEventListener('abort', aborted);
-  });
 }

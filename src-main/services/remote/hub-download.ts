@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { WriteBehind } from '../../../proto/write-behind';
 import type { RemoteTransferResult } from '../../common/console-api';
 import type { HubSession } from '../connection/hub-session';
@@ -47,6 +48,10 @@ export async function hubDownload(session: HubSession, deviceId: string, remoteP
       } catch (err) {
         const resumable = err instanceof RemoteFailure && (err.code === 'connection-lost' || err.code === 'closed') && !opts.signal?.aborted;
         if (!resumable || attempt >= (opts.resumes ?? 3)) throw err;
+        // 1, 2, 4 s: time for a restarting hub or a reconnecting device to come back.
+        await sleep(1000 * 2 ** attempt, undefined, { signal: opts.signal }).catch(() => {
+          throw new RemoteFailure('cancelled', 'transfer cancelled; nothing was left under the real name');
+        });
       }
     }
   } finally {

@@ -302,3 +302,25 @@ it('a drag-out the browser abandons (the drop cancelled) cancels the device down
   expect(end).toMatchObject({ error: { code: 'cancelled' } });
   await waitFor('the spool emptied', () => readdirSync(join(userDataDir, 'drag-out-spool')).length === 0, 5_000);
 }, 60_000);
+
+it('a download the hub cuts halfway goes on by itself after a pause, from the bytes written, and the file is whole', async () => {
+  const bytes = randomBytes(96 * 1024 * 1024);
+  writeFileSync(`${root}/cut-download.bin`, bytes);
+  const saveDir = temp.make('remote-cut-download-');
+  const seen = events.length;
+  const { transferId } = await app.api.remote.download(target, `${root}/cut-download.bin`, join(saveDir, 'cut-download.bin'));
+  await waitFor('some bytes written', () => events.slice(seen).some((e) => e.type === 'remote-transfer-progress' && e.transferId === transferId && e.progress.bytes > 0), 15_000, 5);
+  const [open] = await app.api.remote.sessions({ deviceId: target.deviceId, kind: 'file', openOnly: true });
+  const cutAt = Date.now();
+  await app.api.remote.closeSession(open.id);
+  const end = await waitFor('the end', () => events.slice(seen).find((e) => e.type === 'remote-transfer-end' && e.transferId === transferId), 60_000);
+  expect(end).toMatchObject({ result: { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') } });
+  expect(readFileSync(join(saveDir, 'cut-download.bin')).equals(bytes)).toBe(true);
+  // Two sessions for the one file: the cut one and the try that finished it.
+  const sessions = await app.api.remote.sessions({ deviceId: target.deviceId, kind: 'file' });
+  const tries = sessions.filter((s) => s.startedMs >= open.startedMs && s.detail.includes('cut-download.bin')).sort((a, b) => a.startedMs - b.startedMs);
+  expect(tries.length).toBe(2);
+  // It waited (1 s) before the next try, for a hub or device to come back.
+  expect(tries[1].startedMs - cutAt).toBeGreaterThanOrEqual(900);
+  expect(readdirSync(saveDir)).toEqual(['cut-download.bin']);
+}, 90_000);

@@ -98,8 +98,11 @@ export const useTransfers = create<TransferStore>((set, get) => {
             set((s) => ({ uploaded: s.uploaded + 1 }));
             return;
           } catch (err) {
-            // A cut resumes where the device stopped writing (same transfer id).
+            // A cut resumes where the device stopped writing (same transfer id), after 1, 2, 4 s:
+            // time for a restarting hub or a reconnecting device to come back.
             if (abort.signal.aborted || attempt >= RESUMES || explainRemoteError(err).code !== 'connection-lost') throw err;
+            await new Promise((resolve) => setTimeout(resolve, 1000 * 2 ** attempt));
+            if (abort.signal.aborted) throw err;
           }
         }
       });
