@@ -5,6 +5,7 @@ import { downloadFile } from './file-download';
 import { uploadFile, type TransferOptions, type TransferResult } from './file-upload';
 import { RefusalError, refusalError } from './refusal';
 import { makeRemoteFolder } from './remote-mkdir';
+import { isCut, TransferCancelled, withResumes } from './resume';
 import { unchangedSha256 } from './unchanged';
 
 // `fleetctl cp -r`: a folder is its files, each copied on its own channel
@@ -35,8 +36,9 @@ export async function uploadFolder(link: HubLink, deviceId: string, localDir: st
   const results: TransferResult[] = [];
   const walk = async (dir: string, remote: string): Promise<void> => {
     const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
-    if (entries.length === 0) await makeRemoteFolder(link, deviceId, remote, (await stat(dir)).mode & 0o777);
-    const there = entries.length > 0 ? await remoteFiles(link, deviceId, remote) : new Map<string, RemoteEntry>();
+    const mode = (await stat(dir)).mode & 0o777;
+    if (entries.length === 0) await again(options, () => makeRemoteFolder(link, deviceId, remote, mode));
+    const there = entries.length > 0 ? await again(options, () => remoteFiles(link, deviceId, remote)) : new Map<string, RemoteEntry>();
     for (const entry of entries) {
       const local = join(dir, entry.name);
       const target = posix.join(remote, entry.name);
@@ -46,7 +48,7 @@ export async function uploadFolder(link: HubLink, deviceId: string, localDir: st
       else if (kind === 'file') {
         options.onFile?.(local);
         const st = await stat(local);
-        const sha256 = await unchangedSha256(link, deviceId, local, target, st, there.get(entry.name));
+        const sha256 = await again(options, () => unchangedSha256(link, deviceId, local, target, st, there.get(entry.name)));
         results.push(sha256 ? { path: target, size: st.size, sha256, resumedFrom: st.size, unchanged: true } : await uploadFile(link, deviceId, local, target, options));
         options.onDone?.(results.at(-1)!);
       } else options.onSkip?.(`${local} (not a regular file or folder)`);
@@ -60,7 +62,7 @@ export async function uploadFolder(link: HubLink, deviceId: string, localDir: st
 export async function downloadFolder(link: HubLink, deviceId: string, remoteDir: string, localDir: string, options: FolderCopyOptions = {}): Promise<TransferResult[]> {
   const results: TransferResult[] = [];
   const walk = async (remote: string, local: string): Promise<void> => {
-    const { path, entries } = await listAll(link, deviceId, remote);
+    const { path, entries } = await again(options, () => listAll(link, deviceId, remote));
     await mkdir(local, { recursive: true, mode: 0o700 });
     for (const entry of entries) {
       const from = posix.join(path, entry.name);
@@ -72,7 +74,7 @@ export async function downloadFolder(link: HubLink, deviceId: string, remoteDir:
         // The device follows a link that stays inside its roots; one to a folder is refused as not-regular.
         options.onFile?.(from);
         const here = await stat(to).then((st) => (st.isFile() ? st : undefined), () => undefined);
-        const sha256 = here && entry.type === 'file' ? await unchangedSha256(link, deviceId, to, from, here, entry) : undefined;
+        const sha256 = here && entry.type === 'file' ? await again(options, () => unchangedSha256(link, deviceId, to, from, here, entry)) : undefined;
         if (sha256) {
           results.push({ path: to, size: entry.size, sha256, resumedFrom: entry.size, unchanged: true });
           options.onDone?.(results.at(-1)!);
@@ -99,15 +101,20 @@ export interface RemoteEntry {
   mode: number;
 }
 
-/** The regular files of a device folder by name; none when it does not exist (yet) or cannot be listed (the upload then says why). */
+/** The regular files of a device folder by name; none when it does not exist (yet) or cannot be listed (the upload then says why). A cut is thrown (tried again). */
 async function remoteFiles(link: HubLink, deviceId: string, path: string): Promise<Map<string, RemoteEntry>> {
   try {
     const { entries } = await listAll(link, deviceId, path);
     return new Map(entries.filter((e) => e.type === 'file').map((e) => [e.name, e]));
   } catch (err) {
-    if (err instanceof RefusalError) return new Map();
+    if (err instanceof RefusalError && !isCut(err)) return new Map();
     throw err;
   }
+}
+
+/** A listing or a mkdir of the copy, tried again after a cut like the files (resume.ts). */
+function again<T>(options: FolderCopyOptions, run: () => Promise<T>): Promise<T> {
+  return withResumes(run, options, async () => new TransferCancelled('the copy'));
 }
 
 /** Every entry of a device folder (all pages), sorted by name; the folder's real path. */
