@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { sha256File } from '../../proto/file-sha256';
 import { ChannelRefused, openChannel, type HubLink } from './channel-client';
 
 // `fleetctl cp -r` run again after a cut or a failure must not send again
@@ -21,18 +20,8 @@ export interface FileShape {
 /** The sha256 both sides share, or undefined when the file must be copied. */
 export async function unchangedSha256(link: HubLink, deviceId: string, localPath: string, remotePath: string, local: FileShape, remote: FileShape | undefined): Promise<string | undefined> {
   if (!remote || remote.size !== local.size || (remote.mode & 0o777) !== (local.mode & 0o777)) return undefined;
-  const [ours, theirs] = await Promise.all([localSha256(localPath).catch(() => undefined), deviceSha256(link, deviceId, remotePath, local.size)]);
+  const [ours, theirs] = await Promise.all([sha256File(localPath).catch(() => undefined), deviceSha256(link, deviceId, remotePath, local.size)]);
   return ours !== undefined && ours === theirs ? ours : undefined;
-}
-
-export function localSha256(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(path, { highWaterMark: 1024 * 1024 })
-      .on('data', (chunk) => hash.update(chunk))
-      .once('end', () => resolve(hash.digest('hex')))
-      .once('error', reject);
-  });
 }
 
 /** The device file's sha256 when it is `size` bytes long; undefined when it is not, or cannot be read. */
