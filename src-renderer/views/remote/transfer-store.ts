@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { RemoteTarget, RemoteTransferProgress } from '../../../src-main/common/console-api';
+import type { RemoteTarget, RemoteTransferProgress, RemoteTransferResult } from '../../../src-main/common/console-api';
 import { fleet } from '../../api';
 import { blobToBase64 } from '../../upload/upload-file';
 import { explainRemoteError } from './remote-error';
@@ -49,6 +49,28 @@ const jobs = new Map<number, { run: () => Promise<void>; abort: AbortController;
 
 export const useTransfers = create<TransferStore>((set, get) => {
   const update = (key: number, patch: Partial<TransferEntry>) => set((s) => ({ transfers: s.transfers.map((t) => (t.key === key ? { ...t, ...patch } : t)) }));
+  const done = (key: number, result: RemoteTransferResult, patch: Partial<TransferEntry> = {}) =>
+    update(key, { phase: 'done', sha256: result.sha256, progress: { bytes: result.size, total: result.size, bytesPerSecond: 0, etaSeconds: 0 }, ...patch });
+  const failed = (key: number, abort: AbortController, err: unknown, cancelled: string) => {
+    if (abort.signal.aborted) return update(key, { phase: 'cancelled', error: cancelled });
+    const e = explainRemoteError(err);
+    update(key, { phase: 'failed', errorCode: e.code, error: `${e.title} ${e.detail}`.trim() });
+  };
+  /** Follows a transfer the services run: its progress into the entry, Cancel to the services; the verified result. */
+  const follow = (key: number, transferId: string, abort: AbortController) =>
+    new Promise<RemoteTransferResult>((resolve, reject) => {
+      const cancel = () => void fleet.remote.cancelTransfer(transferId).catch(() => undefined);
+      abort.signal.addEventListener('abort', cancel);
+      const off = onRemoteEvent(transferId, (e) => {
+        if (e.type === 'remote-transfer-progress') update(key, { progress: e.progress });
+        else if (e.type === 'remote-transfer-end') {
+          off();
+          abort.signal.removeEventListener('abort', cancel);
+          if (e.result) resolve(e.result);
+          else reject(e.error ?? new Error('the download failed'));
+        }
+      });
+    });
 
   const pump = () => {
     const running = get().transfers.filter((t) => t.phase === 'running').length;
@@ -64,11 +86,7 @@ export const useTransfers = create<TransferStore>((set, get) => {
         .run()
         .then(
           () => undefined,
-          (err: unknown) => {
-            if (job.abort.signal.aborted) return update(t.key, { phase: 'cancelled', error: 'Cancelled; nothing was left under the real name.' });
-            const e = explainRemoteError(err);
-            update(t.key, { phase: 'failed', errorCode: e.code, error: `${e.title} ${e.detail}`.trim() });
-          },
+          (err: unknown) => failed(t.key, job.abort, err, 'Cancelled; nothing was left under the real name.'),
         )
         .finally(() => {
           jobs.delete(t.key);
@@ -94,7 +112,7 @@ export const useTransfers = create<TransferStore>((set, get) => {
         for (let attempt = 0; ; attempt++) {
           try {
             const result = await sendFile(target, file, remotePath, transferId, abort.signal, (progress) => update(key, { progress }));
-            update(key, { phase: 'done', sha256: result.sha256, progress: { bytes: file.size, total: file.size, bytesPerSecond: 0, etaSeconds: 0 } });
+            done(key, result);
             set((s) => ({ uploaded: s.uploaded + 1 }));
             return;
           } catch (err) {
@@ -111,21 +129,8 @@ export const useTransfers = create<TransferStore>((set, get) => {
       const name = remotePath.split('/').pop() ?? remotePath;
       enqueue({ kind: 'download', name, deviceId: target.deviceId, remotePath, localPath, progress: { bytes: 0, total: size, bytesPerSecond: 0, etaSeconds: null } }, async (key, abort) => {
         const { transferId } = await fleet.remote.download(target, remotePath, localPath);
-        await new Promise<void>((resolve, reject) => {
-          const cancel = () => void fleet.remote.cancelTransfer(transferId).catch(() => undefined);
-          abort.signal.addEventListener('abort', cancel);
-          const off = onRemoteEvent(transferId, (e) => {
-            if (e.type === 'remote-transfer-progress') update(key, { progress: e.progress });
-            else if (e.type === 'remote-transfer-end') {
-              off();
-              abort.signal.removeEventListener('abort', cancel);
-              if (e.result) {
-                update(key, { phase: 'done', sha256: e.result.sha256, localPath: e.result.path, progress: { bytes: e.result.size, total: e.result.size, bytesPerSecond: 0, etaSeconds: 0 } });
-                resolve();
-              } else reject(e.error ?? new Error('the download failed'));
-            }
-          });
-        });
+        const result = await follow(key, transferId, abort);
+        done(key, result, { localPath: result.path });
       });
     },
     trackDragOut(transferId, deviceId, remotePath, size) {
@@ -134,22 +139,13 @@ export const useTransfers = create<TransferStore>((set, get) => {
       const name = remotePath.split('/').pop() ?? remotePath;
       const entry: TransferEntry = { key, kind: 'download', name, deviceId, remotePath, localPath: 'where it was dropped', draggedOut: true, phase: 'running', progress: { bytes: 0, total: size, bytesPerSecond: 0, etaSeconds: null }, errorCode: '', error: '', sha256: '' };
       set((s) => ({ transfers: [entry, ...s.transfers] }));
-      const cancel = () => void fleet.remote.cancelTransfer(transferId).catch(() => undefined);
-      abort.signal.addEventListener('abort', cancel);
       jobs.set(key, { abort, run: () => Promise.resolve() });
-      const off = onRemoteEvent(transferId, (e) => {
-        if (e.type === 'remote-transfer-progress') update(key, { progress: e.progress });
-        else if (e.type === 'remote-transfer-end') {
-          off();
-          jobs.delete(key);
-          if (e.result) update(key, { phase: 'done', sha256: e.result.sha256, progress: { bytes: e.result.size, total: e.result.size, bytesPerSecond: 0, etaSeconds: 0 } });
-          else if (abort.signal.aborted) update(key, { phase: 'cancelled', error: 'Cancelled; nothing was dropped.' });
-          else {
-            const err = explainRemoteError(e.error ? new Error(`${e.error.code}: ${e.error.message}`) : new Error('the download failed'));
-            update(key, { phase: 'failed', errorCode: err.code, error: `${err.title} ${err.detail}`.trim() });
-          }
-        }
-      });
+      void follow(key, transferId, abort)
+        .then(
+          (result) => done(key, result),
+          (err: unknown) => failed(key, abort, err, 'Cancelled; nothing was dropped.'),
+        )
+        .finally(() => jobs.delete(key));
     },
     cancel(key) {
       const t = get().transfers.find((x) => x.key === key);
