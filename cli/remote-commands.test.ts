@@ -424,6 +424,14 @@ describe('fleetctl shell, cp, mkdir and port-forward through a real hub and agen
     const outside = await fleetctl(['cp', local, `${device}:/etc/fleetctl-test`]);
     expect(outside.code).toBe(1);
     expect(outside.stderr).toMatch(/^fleetctl: cp: .*\[outside-roots\]: only paths under the roots of remote\.files\.roots can be reached\n$/);
+    // Flags of this session's kind, given wrong: usage errors (2) before anything moves.
+    const badRetries = await fleetctl(['cp', local, `${device}:${sim.filesRoot}/small.txt`, '--retries', 'many']);
+    expect(badRetries.code).toBe(2);
+    expect(badRetries.stderr).toContain('--retries needs a whole number from 0 to 100, got "many"');
+    const lonelyT = await fleetctl(['cp', '-T', local, `${device}:${sim.filesRoot}/small.txt`]);
+    expect(lonelyT.code).toBe(2);
+    expect(lonelyT.stderr).toContain('-T (--no-target-directory) goes with -r');
+    expect(existsSync(join(sim.filesRoot, 'small.txt'))).toBe(false);
 
     const big = join(home.path, 'big.bin');
     writeFileSync(big, Buffer.alloc(17 * 1024 * 1024));
