@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Socket } from 'node:net';
-import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { DEFAULT_CIPHERS, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { STREAM_ALPN } from './stream-wire';
 
 // One TLS port for both of the hub's protocols, chosen by ALPN: gRPC clients
@@ -19,6 +19,14 @@ export type ArtifactSocketHandler = (socket: TLSSocket) => void;
 
 /** Serves a connection of STREAM_ALPN (stream-wire.ts). */
 export type StreamSocketHandler = (socket: TLSSocket) => void;
+
+// The hub picks the TLS 1.3 suite, and picks AES-128-GCM first: TLS 1.3's
+// mandatory suite, with no known weakness, and on AES-NI about 1.3x faster
+// than AES-256-GCM (openssl speed here: 4.4 against 3.4 GB/s). The hub
+// decrypts and re-encrypts every byte of a remote session or an artifact, so
+// the cipher is a large share of its CPU (26% of it relaying an upload).
+// Node's default order puts AES-256 first and lets the client's order win.
+const AES_128_FIRST = ['TLS_AES_128_GCM_SHA256', ...DEFAULT_CIPHERS.split(':').filter((c) => c !== 'TLS_AES_128_GCM_SHA256')].join(':');
 
 export interface SharedPortOptions {
   host: string;
@@ -43,7 +51,7 @@ export function listenShared(o: SharedPortOptions): Promise<SharedPort> {
   const injector = o.grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const sockets = new Set<Socket>();
   const alpn = ['h2', ARTIFACT_ALPN, ...(o.streams ? [STREAM_ALPN] : [])];
-  const tls = createTlsServer({ cert: o.certPem, key: o.keyPem, ALPNProtocols: alpn }, (socket: TLSSocket) => {
+  const tls = createTlsServer({ cert: o.certPem, key: o.keyPem, ALPNProtocols: alpn, ciphers: AES_128_FIRST, honorCipherOrder: true }, (socket: TLSSocket) => {
     if (socket.alpnProtocol === STREAM_ALPN && o.streams) {
       socket.on('error', () => undefined);
       o.streams(socket);

@@ -142,6 +142,20 @@ describe('stream calls', () => {
     expect(JSON.parse(frames[0].bytes.toString())).toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
   });
 
+  it('picks AES-128-GCM for a client that offers AES-256-GCM first (Node\'s default order), and still serves a client that only has AES-256', async () => {
+    const suiteOf = (ciphers?: string) =>
+      new Promise<string>((resolve, reject) => {
+        const raw = connectTls({ host: '127.0.0.1', port: port.port, ca: cert.certPem, ALPNProtocols: [STREAM_ALPN], servername: 'fleet-hub', checkServerIdentity: () => undefined, ...(ciphers ? { ciphers } : {}) });
+        raw.once('secureConnect', () => {
+          resolve(raw.getCipher().name);
+          raw.destroy();
+        });
+        raw.once('error', reject);
+      });
+    expect(await suiteOf()).toBe('TLS_AES_128_GCM_SHA256');
+    expect(await suiteOf('TLS_AES_256_GCM_SHA384')).toBe('TLS_AES_256_GCM_SHA384');
+  });
+
   it('reads frames however the reads cut them, and refuses one over the limit', () => {
     const reader = new FrameReader();
     const frame = Buffer.concat([Buffer.from([FLAG_MESSAGE, 0, 0, 0, 5]), Buffer.from('hello')]);

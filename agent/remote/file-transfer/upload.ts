@@ -99,18 +99,28 @@ export class FileUpload {
   /** Appends the next bytes; refuses bytes past the announced size. */
   async write(chunk: Uint8Array): Promise<void> {
     if (this.written + chunk.byteLength > this.info.size) throw new RemoteError('too-large', `${this.path}: the sender sent more than the ${this.info.size} bytes it announced`);
+    // The thread pool copies the bytes into the file while this thread
+    // hashes them (sha256 is the agent's largest cost in an upload); one
+    // after the other, each chunk took the sum of both. A failed write ends
+    // this FileUpload, so a hash that ran ahead of it is never used: a
+    // resume hashes the temp file's bytes again (hashExisting).
+    const writing = this.writeAt(chunk, this.written);
+    this.hash.update(chunk);
+    await writing;
+    this.flusher.wrote(chunk.byteLength);
+    this.written += chunk.byteLength;
+  }
+
+  private async writeAt(chunk: Uint8Array, at: number): Promise<void> {
     let done = 0;
     try {
       while (done < chunk.byteLength) {
-        const { bytesWritten } = await this.file.write(chunk, done, chunk.byteLength - done, this.written + done);
+        const { bytesWritten } = await this.file.write(chunk, done, chunk.byteLength - done, at + done);
         done += bytesWritten;
       }
     } catch (err) {
       throw fsError(err, this.path);
     }
-    this.flusher.wrote(chunk.byteLength);
-    this.hash.update(chunk);
-    this.written += chunk.byteLength;
   }
 
   /** Verifies the whole file against the sender's sha256 and renames it into place. A mismatch deletes the temp file. */
