@@ -6,6 +6,7 @@ import { connect, createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { spawn as spawnPty } from 'node-pty';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unary } from '../src-main/services/hub-client/hub-connection';
 import { downloadTempPath } from './remote/file-download';
 import { transferIdFor } from './remote/file-upload';
 import { startThrottledProxy } from './testing/throttled-proxy';
@@ -403,6 +404,13 @@ describe('fleetctl shell, cp, mkdir and port-forward through a real hub and agen
     expect(inode('moded.txt')).not.toBe(before.moded);
     expect(sha(readFileSync(join(remote, 'sub', 'edited.bin')))).toBe(sha(edited));
     expect(statSync(join(remote, 'moded.txt')).mode & 0o777).toBe(0o600);
+    // The device hashed same.bin and edited.bin (size and mode matched) and
+    // sent neither: the hub's record says so, and lists no download.
+    const audited = await unary(sim.link.client, sim.link.client.listSessions, { deviceId: device, kind: 'file', openOnly: false, pageSize: 500, pageToken: '' }, sim.link.token);
+    const details = audited.sessions.map((x) => x.detail);
+    expect(details).toEqual(expect.arrayContaining([`sha256 ${join(remote, 'same.bin')}`, `sha256 ${join(remote, 'sub', 'edited.bin')}`]));
+    expect(details.filter((d) => d.startsWith(`download ${remote}`))).toEqual([]);
+    for (const x of audited.sessions.filter((y) => y.detail.startsWith('sha256 '))) expect([x.bytesFromDevice, x.bytesToDevice]).toEqual([0, 0]);
 
     // Downward too: a local copy whose bytes changed (same size) is fetched again, the rest is left alone.
     const back = join(home.path, 'again-back');

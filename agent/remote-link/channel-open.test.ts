@@ -12,9 +12,13 @@ describe('channelOpenFromProto (file)', () => {
     expect(channelOpenFromProto({ kind: { $case: 'file', file: { op: 'mkdir', path: '/data/c' } } })).toEqual({ $case: 'file', file: { op: 'mkdir', path: '/data/c' } });
   });
 
+  it('maps sha256 with its path only', () => {
+    expect(channelOpenFromProto({ kind: { $case: 'file', file: { op: 'sha256', path: '/data/f', offset: 9, size: 3 } } })).toEqual({ $case: 'file', file: { op: 'sha256', path: '/data/f' } });
+  });
+
   it('refuses an unknown op with protocol, naming the ones it knows', () => {
     expect(() => channelOpenFromProto({ kind: { $case: 'file', file: { op: 'rmdir', path: '/data/c' } } })).toThrow(
-      expect.objectContaining({ code: 'protocol', message: 'unknown file operation "rmdir" (list, download, upload or mkdir)' }),
+      expect.objectContaining({ code: 'protocol', message: 'unknown file operation "rmdir" (list, download, upload, mkdir or sha256)' }),
     );
   });
 });

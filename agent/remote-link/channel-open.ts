@@ -41,7 +41,9 @@ function fileRequest(f: FileOpen): FileRequest {
       };
     case 'mkdir':
       return { op: 'mkdir', path: f.path, ...(f.mode !== undefined ? { mode: f.mode } : {}) };
+    case 'sha256':
+      return { op: 'sha256', path: f.path };
     default:
-      throw new RemoteError('protocol', `unknown file operation ${JSON.stringify(f.op)} (list, download, upload or mkdir)`);
+      throw new RemoteError('protocol', `unknown file operation ${JSON.stringify(f.op)} (list, download, upload, mkdir or sha256)`);
   }
 }

@@ -20,7 +20,7 @@ export type ChannelOpen =
   | { $case: 'portForward'; portForward: PortForwardRequest };
 
 /** What each file operation needs of its path (mkdir accepts a folder that exists; an upload's target must not be one). */
-const ROOT_USE = { list: 'folder', download: 'file', upload: 'new-file', mkdir: 'new-folder' } as const satisfies Record<FileRequest['op'], PathUse>;
+const ROOT_USE = { list: 'folder', download: 'file', upload: 'new-file', mkdir: 'new-folder', sha256: 'file' } as const satisfies Record<FileRequest['op'], PathUse>;
 
 export interface RemoteSessionsOptions extends ShellOptions {
   windowBytes?: number;

@@ -7,9 +7,10 @@ import { ChannelRefused, openChannel, type HubLink } from './channel-client';
 // holds a regular file of the same size and permission bits AND the same
 // sha256, hashed on both sides at once — a file changed without changing
 // its size is still copied. A different size costs no hashing at all.
-// The device's hash is a download from the file's last byte: the device
-// hashes the whole file (as it does for any resumed download) and sends
-// none of it.
+// The device's hash is the file operation `sha256`: the device hashes the
+// file and sends none of it (the hub audits it as such, not as a download).
+// A device or hub from before that operation refuses it, and the file is
+// simply copied.
 
 export interface FileShape {
   size: number;
@@ -28,7 +29,7 @@ export async function unchangedSha256(link: HubLink, deviceId: string, localPath
 export async function deviceSha256(link: HubLink, deviceId: string, path: string, size: number): Promise<string | undefined> {
   let channel;
   try {
-    channel = await openChannel(link, deviceId, { kind: { $case: 'file', file: { op: 'download', path, offset: size } } });
+    channel = await openChannel(link, deviceId, { kind: { $case: 'file', file: { op: 'sha256', path } } });
   } catch (err) {
     if (err instanceof ChannelRefused) return undefined;
     throw err;
@@ -38,8 +39,6 @@ export async function deviceSha256(link: HubLink, deviceId: string, path: string
   channel.onFrame((frame) => {
     if (frame.$case === 'file') sameSize = frame.file.size === size;
     else if (frame.$case === 'eof') sha256 = frame.eof.sha256;
-    // Bytes past `size`: the file grew since it was listed, so it differs.
-    else if (frame.$case === 'data') channel.close('the device file is longer than expected');
   });
   const end = await channel.ended;
   return !end.error && sameSize ? sha256 : undefined;

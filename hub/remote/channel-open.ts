@@ -8,7 +8,7 @@ export interface SessionTopic {
   detail: string;
 }
 
-const FILE_OPS = new Set(['list', 'download', 'upload', 'mkdir']);
+const FILE_OPS = new Set(['list', 'download', 'upload', 'mkdir', 'sha256']);
 /** A recorded shell's terminal when the console names none (the agent's default too). */
 export const DEFAULT_COLS = 80;
 export const DEFAULT_ROWS = 24;
@@ -24,7 +24,7 @@ export function describeOpen(open: ChannelOpen | undefined): SessionTopic | stri
     case 'shell':
       return kind.shell.command !== undefined ? { kind: 'command', detail: kind.shell.command } : { kind: 'shell', detail: '' };
     case 'file':
-      if (!FILE_OPS.has(kind.file.op)) return `file.op must be list, download, upload or mkdir, got "${kind.file.op}"`;
+      if (!FILE_OPS.has(kind.file.op)) return `file.op must be list, download, upload, mkdir or sha256, got "${kind.file.op}"`;
       if (!kind.file.path) return 'file.path is empty: give an absolute path on the device';
       return { kind: 'file', detail: `${kind.file.op} ${kind.file.path}` };
     case 'portForward': {

@@ -149,7 +149,7 @@ describe('opening a channel', () => {
     expect(r).toMatchObject({ code: 'protocol', message: 'port_forward.port must be 1-65535, got 0' });
     expect(await refusal(openConsoleChannel(consoles, otto, device.id, { kind: undefined }))).toMatchObject({ code: 'protocol' });
     const rmdir = await refusal(openConsoleChannel(consoles, otto, device.id, { kind: { $case: 'file', file: { op: 'rmdir', path: '/data/x' } } }));
-    expect(rmdir).toMatchObject({ code: 'protocol', message: 'file.op must be list, download, upload or mkdir, got "rmdir"' });
+    expect(rmdir).toMatchObject({ code: 'protocol', message: 'file.op must be list, download, upload, mkdir or sha256, got "rmdir"' });
     expect(control.received.some((m) => m.msg?.$case === 'channelRequest')).toBe(false);
   });
 

@@ -25,13 +25,17 @@ export class FileDownload {
     private readonly maxBytes: number,
   ) {}
 
-  /** Opens `path` for download from `offset`; refuses (RemoteError) before any byte is read. */
-  static async open(policy: RootPolicy, maxFileBytes: number, path: string, offset = 0): Promise<FileDownload> {
+  /**
+   * Opens `path` for download from `offset`; refuses (RemoteError) before any
+   * byte is read. `regularOnly` refuses what is not a regular file even where
+   * remote.files.allowNonRegular lets it download (and never waits on a FIFO).
+   */
+  static async open(policy: RootPolicy, maxFileBytes: number, path: string, offset = 0, regularOnly = false): Promise<FileDownload> {
     const resolved = await policy.resolveInRoots(path, 'file');
     if (!Number.isSafeInteger(offset) || offset < 0) throw new RemoteError('protocol', `download offset must be a whole number >= 0, got ${offset}`);
     let file: FileHandle;
     try {
-      file = await open(resolved.path, constants.O_RDONLY | constants.O_NOFOLLOW | (policy.config.allowNonRegular ? 0 : constants.O_NONBLOCK));
+      file = await open(resolved.path, constants.O_RDONLY | constants.O_NOFOLLOW | (policy.config.allowNonRegular && !regularOnly ? 0 : constants.O_NONBLOCK));
     } catch (err) {
       throw fsError(err, path);
     }
@@ -39,6 +43,7 @@ export class FileDownload {
       await policy.verifyOpened(file.fd, resolved, path);
       const st: Stats = await file.stat();
       policy.checkFileType(path, st);
+      if (regularOnly && !st.isFile()) throw new RemoteError('not-regular', `${path} is not a regular file: only a regular file has a sha256 to compare`);
       if (st.isFile() && st.size > maxFileBytes) throw new RemoteError('too-large', `${path} is ${st.size} bytes, over this device's limit of ${maxFileBytes} (remote.files.maxFileBytes)`);
       if (st.isFile() && offset > st.size) throw new RemoteError('protocol', `download offset ${offset} is past the end of ${path} (${st.size} bytes)`);
       const info: FileInfo = { size: st.isFile() ? st.size : 0, mode: st.mode & 0o777, mtimeMs: Math.floor(st.mtimeMs), offset };
@@ -74,6 +79,12 @@ export class FileDownload {
       yield chunk;
     }
     this.digest = this.hash.digest('hex');
+  }
+
+  /** Reads the whole file and answers its sha256 (hex), sending nothing. */
+  async wholeSha256(): Promise<string> {
+    for await (const chunk of this.chunks()) void chunk;
+    return this.sha256;
   }
 
   /** The whole file's sha256 (hex), once `chunks()` has finished. */

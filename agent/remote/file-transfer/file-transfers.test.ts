@@ -90,6 +90,34 @@ describe('FileTransfers', () => {
     expect(rest.op.frameOf('eof')!.eof.sha256).toBe(sha(data)); // of the whole file
   });
 
+  it('answers a file\'s sha256 without sending it, and refuses what it would not let download, a FIFO even when allowed, and a folder', async () => {
+    const data = randomBytes(300_000);
+    writeFileSync(join(root, 'hashed.bin'), data, { mode: 0o600 });
+    const ft = new FileTransfers(config());
+    const { op, served } = start(ft, { op: 'sha256', path: join(root, 'hashed.bin') });
+    await served;
+    expect(await op.closed).toBe('done');
+    expect(op.frameOf('file')!.file).toMatchObject({ size: 300_000, mode: 0o600, offset: 0 });
+    expect(op.frameOf('eof')!.eof.sha256).toBe(sha(data));
+    expect(op.received).toBe(0);
+
+    execFileSync('mkfifo', [join(root, 'hash-fifo')]);
+    const lenient = new FileTransfers(config({ allowNonRegular: true, maxFileBytes: 1000 }));
+    for (const [ft2, path, code] of [
+      [ft, join(tmp, 'outside', 'secret'), 'outside-roots'],
+      [ft, join(root, 'nope'), 'not-found'],
+      [ft, join(root, 'hash-fifo'), 'not-regular'],
+      [lenient, join(root, 'hash-fifo'), 'not-regular'],
+      [ft, root, 'not-regular'],
+      [lenient, join(root, 'hashed.bin'), 'too-large'],
+    ] as const) {
+      const refused = start(ft2, { op: 'sha256', path });
+      await refused.op.closed;
+      expect(refused.op.frameOf('error')?.error.code, path).toBe(code);
+      expect(refused.op.frameOf('eof'), path).toBeUndefined();
+    }
+  });
+
   it('refuses downloads outside the roots, of FIFOs and over the size limit, with codes', async () => {
     writeFileSync(join(root, 'big.bin'), randomBytes(2000));
     const ft = new FileTransfers(config({ maxFileBytes: 1000 }));

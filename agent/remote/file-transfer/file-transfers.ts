@@ -18,6 +18,8 @@ import { activeTemps, FileUpload, type UploadRequest } from './upload';
 //   upload:   device → file{offset = resume point} + window; operator → data…, eof{sha256};
 //             device → eof{sha256}, close('done')  (or error{checksum-mismatch, …})
 //   mkdir:    device → file{size 0, mode, mtimeMs, offset 0} of the folder, close('done')
+//   sha256:   device → file{size, mode, mtimeMs, offset 0}, eof{sha256}, close('done'): a
+//             regular file hashed, none of it sent (audited as what it is, not as a download)
 // Every refusal is an error frame with a code, then close. Download data is
 // paced by the operator's credit and the device's bytes-per-minute bucket;
 // upload credit is granted only after the bytes are on disk and the bucket
@@ -27,7 +29,8 @@ export type FileRequest =
   | { op: 'list'; path: string; cursor?: string; limit?: number }
   | { op: 'download'; path: string; offset?: number }
   | ({ op: 'upload' } & UploadRequest)
-  | ({ op: 'mkdir' } & MakeFolderRequest);
+  | ({ op: 'mkdir' } & MakeFolderRequest)
+  | { op: 'sha256'; path: string };
 
 export interface FileTransferOptions {
   windowBytes?: number;
@@ -86,6 +89,7 @@ export class FileTransfers {
         peer.close('done');
       } else if (request.op === 'download') await this.download(request.path, request.offset ?? 0, peer);
       else if (request.op === 'upload') await this.upload(request, peer);
+      else if (request.op === 'sha256') await this.sha256(request.path, peer);
       else if (request.op === 'mkdir') {
         peer.send({ $case: 'file', file: await makeFolder(this.policy, this.config, request) });
         peer.close('done');
@@ -94,6 +98,18 @@ export class FileTransfers {
     } catch (err) {
       const e = err instanceof RemoteError ? err : new RemoteError('internal', (err as Error).message);
       refuse(peer, e.code, e.message);
+    }
+  }
+
+  private async sha256(path: string, peer: ChannelPeer): Promise<void> {
+    const file = await FileDownload.open(this.policy, this.config.maxFileBytes, path, 0, true);
+    try {
+      const sha256 = await file.wholeSha256();
+      peer.send({ $case: 'file', file: file.info });
+      peer.send({ $case: 'eof', eof: { sha256 } });
+      peer.close('done');
+    } finally {
+      await file.close();
     }
   }
 
