@@ -8,6 +8,8 @@ import { createChannelPair } from '../channel-pair';
 import { parseRemoteConfig, type FilesConfig } from '../remote-config';
 import { TestOperator } from '../test-operator';
 import { FileTransfers, type FileRequest } from './file-transfers';
+import { RootPolicy } from './root-policy';
+import { FileUpload } from './upload';
 
 let tmp: string;
 let root: string;
@@ -150,6 +152,24 @@ describe('FileTransfers', () => {
     await upload(ft, join(root, 'owned.txt'), Buffer.from('hi'), { mode: 0o777 });
     const st = statSync(join(root, 'owned.txt'));
     expect([st.uid, st.gid, st.mode & 0o777]).toEqual([65534, 65534, 0o600]);
+  });
+
+  it('starts writing a big upload to disk while it arrives (write-behind), and lands it whole', async () => {
+    const files = config();
+    const size = 80 * 1024 * 1024;
+    const upload = await FileUpload.begin(new RootPolicy(files), files, { path: join(root, 'big-upload.bin'), size, transferId: 'wb' });
+    const chunk = randomBytes(1024 * 1024);
+    const hash = createHash('sha256');
+    for (let at = 0; at < size; at += chunk.length) {
+      await upload.write(chunk);
+      hash.update(chunk);
+    }
+    // One datasync at a time, started every 32 MiB written: at least one ran while bytes still came.
+    expect(upload.backgroundFlushes).toBeGreaterThanOrEqual(1);
+    const done = await upload.finish(hash.digest('hex'));
+    expect(done.size).toBe(size);
+    expect(statSync(join(root, 'big-upload.bin')).size).toBe(size);
+    rmSync(join(root, 'big-upload.bin'));
   });
 
   it('refuses an over-size upload before writing a byte', async () => {

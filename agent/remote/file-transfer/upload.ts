@@ -96,6 +96,11 @@ export class FileUpload {
     }
   }
 
+  /** Background datasyncs started so far (proto/write-behind.ts), for tests and diagnostics. */
+  get backgroundFlushes(): number {
+    return this.flusher.flushes;
+  }
+
   /** Appends the next bytes; refuses bytes past the announced size. */
   async write(chunk: Uint8Array): Promise<void> {
     if (this.written + chunk.byteLength > this.info.size) throw new RemoteError('too-large', `${this.path}: the sender sent more than the ${this.info.size} bytes it announced`);
