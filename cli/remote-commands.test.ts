@@ -426,6 +426,37 @@ describe('fleetctl shell, cp, mkdir and port-forward through a real hub and agen
     expect(existsSync(join(back, 'again'))).toBe(false);
   });
 
+  it('cp -r run again on a device that forces a mode on uploads leaves alone what it holds whole, though the mode differs from ours', async () => {
+    const forcing = await startRemoteSim({ uploadMode: '0640' });
+    try {
+      const [dev] = forcing.deviceIds;
+      const src = join(home.path, 'forced');
+      mkdirSync(src);
+      writeFileSync(join(src, 'a.bin'), randomBytes(100_000), { mode: 0o644 });
+      writeFileSync(join(src, 'b.txt'), 'same size\n', { mode: 0o600 });
+      const remote = join(forcing.filesRoot, 'forced');
+      const first = await fleetctl(['cp', '-r', src, `${dev}:${remote}`], undefined, forcing.flags);
+      expect(first.code, first.stderr).toBe(0);
+      expect([statSync(join(remote, 'a.bin')).mode & 0o777, statSync(join(remote, 'b.txt')).mode & 0o777]).toEqual([0o640, 0o640]);
+      const inode = (name: string): number => statSync(join(remote, name)).ino;
+      const before = { a: inode('a.bin'), b: inode('b.txt') };
+
+      writeFileSync(join(src, 'b.txt'), 'SAME SIZE\n');
+      const again = await fleetctl(['cp', '-r', '-T', src, `${dev}:${remote}`, '--json'], undefined, forcing.flags);
+      expect(again.code, again.stderr).toBe(0);
+      const results = JSON.parse(again.stdout.toString()) as Array<{ path: string; unchanged?: boolean }>;
+      expect(results.map((r) => [r.path.slice(remote.length + 1), Boolean(r.unchanged)])).toEqual([
+        ['a.bin', true],
+        ['b.txt', false],
+      ]);
+      expect(inode('a.bin')).toBe(before.a);
+      expect(inode('b.txt')).not.toBe(before.b);
+      expect(readFileSync(join(remote, 'b.txt'), 'utf8')).toBe('SAME SIZE\n');
+    } finally {
+      await forcing.close();
+    }
+  });
+
   it('explains refusals: outside the roots, over the size limit, a missing file (exit 1)', async () => {
     const local = join(home.path, 'small.txt');
     writeFileSync(local, 'hello\n');

@@ -18,6 +18,8 @@ export interface FileInfo {
   mtimeMs: number;
   /** Where the data that follows starts (download) or should start (upload resume). */
   offset: number;
+  /** sha256 replies: the permission bits every upload gets (remote.files.uploadMode), when set. */
+  uploadMode?: number;
 }
 
 export interface DirEntry {

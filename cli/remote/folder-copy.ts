@@ -48,7 +48,7 @@ export async function uploadFolder(link: HubLink, deviceId: string, localDir: st
       else if (kind === 'file') {
         options.onFile?.(local);
         const st = await stat(local);
-        const sha256 = await again(options, () => unchangedSha256(link, deviceId, local, target, st, there.get(entry.name)));
+        const sha256 = await again(options, () => unchangedSha256(link, deviceId, local, target, st, there.get(entry.name), 'upload'));
         results.push(sha256 ? { path: target, size: st.size, sha256, resumedFrom: st.size, unchanged: true } : await uploadFile(link, deviceId, local, target, options));
         options.onDone?.(results.at(-1)!);
       } else options.onSkip?.(`${local} (not a regular file or folder)`);
@@ -74,7 +74,7 @@ export async function downloadFolder(link: HubLink, deviceId: string, remoteDir:
         // The device follows a link that stays inside its roots; one to a folder is refused as not-regular.
         options.onFile?.(from);
         const here = await stat(to).then((st) => (st.isFile() ? st : undefined), () => undefined);
-        const sha256 = here && entry.type === 'file' ? await again(options, () => unchangedSha256(link, deviceId, to, from, here, entry)) : undefined;
+        const sha256 = here && entry.type === 'file' ? await again(options, () => unchangedSha256(link, deviceId, to, from, here, entry, 'download')) : undefined;
         if (sha256) {
           results.push({ path: to, size: entry.size, sha256, resumedFrom: entry.size, unchanged: true });
           options.onDone?.(results.at(-1)!);

@@ -32,6 +32,8 @@ export interface RemoteSimOptions {
   maxSessions?: number;
   /** remote.files.maxFileBytes */
   maxFileBytes?: number;
+  /** remote.files.uploadMode (octal string, e.g. "0640") */
+  uploadMode?: string;
 }
 
 export async function startRemoteSim(options: RemoteSimOptions = {}): Promise<RemoteSim> {
@@ -41,7 +43,7 @@ export async function startRemoteSim(options: RemoteSimOptions = {}): Promise<Re
   const maxSessions = options.maxSessions ?? 16;
   const remote = {
     shell: { enabled: true, command: ['/bin/sh'], maxSessions, maxSessionsPerOperator: maxSessions },
-    files: { enabled: true, roots: [filesRoot], ...(options.maxFileBytes ? { maxFileBytes: options.maxFileBytes } : {}) },
+    files: { enabled: true, roots: [filesRoot], ...(options.maxFileBytes ? { maxFileBytes: options.maxFileBytes } : {}), ...(options.uploadMode ? { uploadMode: options.uploadMode } : {}) },
     portForward: { enabled: true, allow: ['127.0.0.1:*'] },
   };
   const remoteConfig = join(dirs.work.path, 'remote.json');

@@ -81,9 +81,12 @@ export class FileDownload {
     this.digest = this.hash.digest('hex');
   }
 
-  /** Reads the whole file and answers its sha256 (hex), sending nothing. */
-  async wholeSha256(): Promise<string> {
-    for await (const chunk of this.chunks()) void chunk;
+  /** Reads the whole file and answers its sha256 (hex), sending nothing; undefined once `stop()` says so. */
+  async wholeSha256(stop: () => boolean): Promise<string | undefined> {
+    for await (const chunk of this.chunks()) {
+      void chunk;
+      if (stop()) return undefined;
+    }
     return this.sha256;
   }
 

@@ -104,8 +104,12 @@ export class FileTransfers {
   private async sha256(path: string, peer: ChannelPeer): Promise<void> {
     const file = await FileDownload.open(this.policy, this.config.maxFileBytes, path, 0, true);
     try {
-      const sha256 = await file.wholeSha256();
-      peer.send({ $case: 'file', file: file.info });
+      // An operator who went away (Ctrl-C) stops the reading of a big file.
+      let gone = false;
+      peer.onClose(() => (gone = true));
+      const sha256 = await file.wholeSha256(() => gone);
+      if (sha256 === undefined) return;
+      peer.send({ $case: 'file', file: { ...file.info, ...(this.config.uploadMode !== undefined ? { uploadMode: this.config.uploadMode } : {}) } });
       peer.send({ $case: 'eof', eof: { sha256 } });
       peer.close('done');
     } finally {

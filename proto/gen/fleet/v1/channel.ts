@@ -81,6 +81,12 @@ export interface FileInfo {
   mtimeMs: number;
   /** Where the data that follows starts (download) or should start (upload resume). */
   offset: number;
+  /**
+   * sha256 replies: the permission bits every upload here gets
+   * (remote.files.uploadMode), when the device sets them; a sender deciding
+   * whether an upload would change the file compares with these, not its own.
+   */
+  uploadMode?: number | undefined;
 }
 
 export interface ChannelEof {
@@ -130,7 +136,10 @@ export interface ShellOpen {
 }
 
 export interface FileOpen {
-  /** list | download | upload | mkdir */
+  /**
+   * list | download | upload | mkdir | sha256 (the device hashes a file and sends
+   * none of it: fleetctl cp -r's check that a file is already there)
+   */
   op: string;
   path: string;
   /** list: paging. */
@@ -687,7 +696,7 @@ export const ChannelError: MessageFns<ChannelError> = {
 };
 
 function createBaseFileInfo(): FileInfo {
-  return { size: 0, mode: 0, mtimeMs: 0, offset: 0 };
+  return { size: 0, mode: 0, mtimeMs: 0, offset: 0, uploadMode: undefined };
 }
 
 export const FileInfo: MessageFns<FileInfo> = {
@@ -703,6 +712,9 @@ export const FileInfo: MessageFns<FileInfo> = {
     }
     if (message.offset !== 0) {
       writer.uint32(32).int64(message.offset);
+    }
+    if (message.uploadMode !== undefined) {
+      writer.uint32(40).uint32(message.uploadMode);
     }
     return writer;
   },
@@ -752,6 +764,14 @@ export const FileInfo: MessageFns<FileInfo> = {
             message.offset = longToNumber(reader.int64());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.uploadMode = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -773,6 +793,7 @@ export const FileInfo: MessageFns<FileInfo> = {
     message.mode = object.mode ?? 0;
     message.mtimeMs = object.mtimeMs ?? 0;
     message.offset = object.offset ?? 0;
+    message.uploadMode = object.uploadMode ?? undefined;
     return message;
   },
 };
