@@ -38,7 +38,7 @@ try {
   for (let run = 1; run <= rounds; run++) {
     note(`round ${run}: scp`);
     const dest = join(bench.work, 'scp-copy.fleet');
-    const copied = sshd.scp(file, dest);
+    const copied = await sshd.scp(file, dest);
     const t = performance.now();
     execFileSync('sha256sum', [dest]);
     scp.push({ ...copied, plusSha256Ms: copied.ms + (performance.now() - t) });

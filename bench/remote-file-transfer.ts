@@ -79,7 +79,7 @@ try {
   for (let run = 1; run <= rounds; run++) {
     note(`round ${run}: scp`);
     const scpDest = join(sim.work, 'scp-copy.bin');
-    scp.push(sshd.scp(file, scpDest));
+    scp.push(await sshd.scp(file, scpDest));
     rmSync(scpDest, { force: true });
 
     note(`round ${run}: fleetctl cp -> hub -> device`);

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unary } from '../src-main/services/hub-client/hub-connection';
 import { downloadTempPath } from './remote/file-download';
 import { transferIdFor } from './remote/file-upload';
+import { startDelayProxy } from './testing/delay-proxy';
 import { startThrottledProxy } from './testing/throttled-proxy';
 import { startRemoteSim, type RemoteSim } from './testing/remote-sim';
 import { repoRoot, tempDir, waitFor } from '../tests/support/processes';
@@ -424,6 +425,30 @@ describe('fleetctl shell, cp, mkdir and port-forward through a real hub and agen
     expect(sha(readFileSync(join(back, 'same.bin')))).toBe(sha(readFileSync(join(remote, 'same.bin'))));
     expect(statSync(join(back, 'sub', 'edited.bin')).ino).toBe(keptInode);
     expect(existsSync(join(back, 'again'))).toBe(false);
+  });
+
+  it('cp DEVICE:FILE over a long link is not held back by a small receive window (200 ms round trip)', async () => {
+    const body = randomBytes(12 * 1024 * 1024);
+    const file = join(sim.filesRoot, 'far.bin');
+    writeFileSync(file, body);
+    const proxy = await startDelayProxy(Number(sim.hub.address.split(':').pop()), 100);
+    try {
+      const flags = ['--hub', `127.0.0.1:${proxy.port}`, ...sim.flags.slice(2)];
+      expect(sim.flags.slice(0, 2)).toEqual(['--hub', sim.hub.address]);
+      const dest = join(home.path, 'far.bin');
+      const t0 = performance.now();
+      const run = await fleetctl(['cp', `${device}:${file}`, dest], undefined, flags);
+      const ms = performance.now() - t0;
+      expect(run.code, run.stderr).toBe(0);
+      expect(sha(readFileSync(dest))).toBe(sha(body));
+      // At most one window per round trip: with 1 MiB the 12 MiB alone take
+      // 12 x 200 ms = 2.4 s on top of the set-up's round trips (TLS, the
+      // channel). 16 MiB take them in about one.
+      expect(ms).toBeLessThan(3000);
+    } finally {
+      await proxy.close();
+      rmSync(file);
+    }
   });
 
   it('cp -r run again on a device that forces a mode on uploads leaves alone what it holds whole, though the mode differs from ours', async () => {

@@ -11,8 +11,12 @@ import { freePort, tempDir, waitFor } from '../../tests/support/processes';
 
 export interface LocalSshd {
   port: number;
-  /** `scp` of `file` to `dest` on this sshd: wall time, and CPU of scp, ssh and the sshd session together. */
-  scp(file: string, dest: string): { ms: number; cpuSeconds: number };
+  /**
+   * `scp` of `file` to `dest` on this sshd (`download`: of `file` on it to
+   * `dest` here), through `port` when given (a proxy in front of this sshd):
+   * wall time, and CPU of scp, ssh and the sshd session together.
+   */
+  scp(file: string, dest: string, opts?: { download?: boolean; port?: number }): Promise<{ ms: number; cpuSeconds: number }>;
   stop(): Promise<void>;
 }
 
@@ -60,17 +64,22 @@ export async function startLocalSshd(): Promise<LocalSshd> {
     10_000,
     100,
   );
-  const sshOptions = ['-i', p('client_key'), '-P', String(port), '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${p('known_hosts')}`, '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR'];
+  const sshOptions = (via = port) => ['-i', p('client_key'), '-P', String(via), '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${p('known_hosts')}`, '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR'];
   return {
     port,
-    scp(file, dest) {
+    // Not execFileSync: a proxy in this process (cli/testing/delay-proxy.ts) must keep running meanwhile.
+    async scp(file, dest, opts = {}) {
+      const remote = (path: string) => `${userInfo().username}@127.0.0.1:${path}`;
       const cpu0 = reapedChildrenCpu('self') + reapedChildrenCpu(child.pid!);
       const t0 = performance.now();
-      try {
-        execFileSync('scp', ['-q', ...sshOptions, file, `${userInfo().username}@127.0.0.1:${dest}`], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 600_000 });
-      } catch (err) {
-        throw new Error(`scp to the local sshd failed: ${String((err as { stderr?: Buffer }).stderr ?? err)}\nsshd log:\n${log.slice(-2000)}`);
-      }
+      const scp = spawn('scp', ['-q', ...sshOptions(opts.port), ...(opts.download ? [remote(file), dest] : [file, remote(dest)])], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 600_000 });
+      let stderr = '';
+      scp.stderr!.on('data', (d) => (stderr += d));
+      const code = await new Promise<number | null>((resolve, reject) => {
+        scp.once('error', reject);
+        scp.once('close', resolve);
+      });
+      if (code !== 0) throw new Error(`scp with the local sshd failed (exit ${code}): ${stderr}\nsshd log:\n${log.slice(-2000)}`);
       const ms = performance.now() - t0;
       // scp (and the ssh it runs) are reaped by us, the session by sshd.
       return { ms, cpuSeconds: reapedChildrenCpu('self') + reapedChildrenCpu(child.pid!) - cpu0 };

@@ -5,6 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { WriteBehind } from '../../proto/write-behind';
 import { CliError, EXIT, UsageError } from '../cli-error';
 import { ChannelRefused, openChannel, type HubLink } from './channel-client';
+import { BULK_WINDOW_BYTES } from './credit';
 import { CANCEL_REASON, type TransferOptions, type TransferResult } from './file-upload';
 import { TransferCancelled, TransferCut, withResumes } from './resume';
 import { refusalError } from './refusal';
@@ -106,7 +107,7 @@ async function oneAttempt(link: HubLink, deviceId: string, remotePath: string, f
   if (options.signal?.aborted) throw new TransferCancelled(`the download of ${remotePath}`);
   let channel;
   try {
-    channel = await openChannel(link, deviceId, { kind: { $case: 'file', file: { op: 'download', path: remotePath, offset } } });
+    channel = await openChannel(link, deviceId, { kind: { $case: 'file', file: { op: 'download', path: remotePath, offset } } }, { windowBytes: BULK_WINDOW_BYTES });
   } catch (err) {
     if (err instanceof ChannelRefused) return refused(err.code, err.message, offset);
     if (err instanceof CliError) return { kind: 'failed', error: err, resumable: true };

@@ -5,6 +5,15 @@
 // disk, flushed to a socket), so nothing queues more than one window.
 
 export const WINDOW_BYTES = 256 * 1024;
+/**
+ * A download's receive window: at most one window is in flight per round
+ * trip, so over a 50 ms link 256 KiB would cap a download near 5 MB/s. The
+ * same 16 MiB as fleetctl's downloads (cli/remote/credit.ts has the
+ * figures); it is memory here, where the bytes land, not on the hub.
+ */
+export const BULK_WINDOW_BYTES = 16 * 1024 * 1024;
+/** A tunnel connection's receive window (a browser opens many per tunnel), as fleetctl's. */
+export const TUNNEL_WINDOW_BYTES = 1024 * 1024;
 /** Data frames are cut to this size. */
 export const MAX_FRAME_BYTES = 64 * 1024;
 

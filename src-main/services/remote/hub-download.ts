@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WriteBehind } from '../../../proto/write-behind';
 import type { RemoteTransferResult } from '../../common/console-api';
 import type { HubSession } from '../connection/hub-session';
-import { CreditGranter } from './credit';
+import { BULK_WINDOW_BYTES, CreditGranter } from './credit';
 import { openHubChannel } from './hub-channel';
 import { RemoteFailure } from './remote-failure';
 
@@ -88,7 +88,7 @@ async function oneAttempt(
     };
     const abort = (): void => fail(new RemoteFailure('cancelled', 'download cancelled'));
     opts.signal?.addEventListener('abort', abort);
-    const granter = new CreditGranter((bytes) => channel.send({ $case: 'window', window: { bytes } }));
+    const granter = new CreditGranter((bytes) => channel.send({ $case: 'window', window: { bytes } }), BULK_WINDOW_BYTES);
     channel.onFrame((frame) => {
       if (failed) return;
       if (frame.$case === 'file') {

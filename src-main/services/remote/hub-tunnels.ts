@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { ConsoleEvent, RemoteTunnelInfo, RemoteTunnelSpec } from '../../common/console-api';
 import type { HubSession } from '../connection/hub-session';
-import { CreditGranter, CreditSender } from './credit';
+import { CreditGranter, CreditSender, TUNNEL_WINDOW_BYTES } from './credit';
 import { openHubChannel, type HubChannel } from './hub-channel';
 import { failureInfo, RemoteFailure } from './remote-failure';
 
@@ -106,7 +106,7 @@ export class HubTunnels {
 
 function pipe(t: Tunnel, socket: Socket, channel: HubChannel, onError: (err: RemoteFailure) => void): void {
   const sender = new CreditSender((chunk) => channel.send({ $case: 'data', data: chunk }));
-  const granter = new CreditGranter((bytes) => channel.send({ $case: 'window', window: { bytes } }));
+  const granter = new CreditGranter((bytes) => channel.send({ $case: 'window', window: { bytes } }), TUNNEL_WINDOW_BYTES);
   let localEnded = false;
   let remoteEnded = false;
   const maybeClose = (): void => {

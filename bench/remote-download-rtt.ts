@@ -1,0 +1,115 @@
+// Remote file download over a long link (issue #5): `fleetctl cp
+// DEVICE:FILE LOCAL` through a proxy that holds each direction RTT/2
+// (cli/testing/delay-proxy.ts) in front of the hub — a real fleet-hub and a
+// real `fleet-agent sim` — against `scp` of the same file from a
+// throw-away OpenSSH sshd through the same kind of proxy, in the same run.
+// On a long link the receiver's flow-control window, not the CPU, sets the
+// pace (at most one window per round trip): this is what a device on a
+// cellular link or a hub on another continent feels. Prints JSON.
+//
+//   npx tsx bench/remote-download-rtt.ts [SIZE_MIB] [RTT_MS]    (default 256, 50)
+//   BENCH_ROUNDS=N                                               (default 2)
+import { spawn } from 'node:child_process';
+import { createHash, randomFillSync } from 'node:crypto';
+import { closeSync, createReadStream, openSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { startRemoteSim } from '../cli/testing/remote-sim';
+import { repoRoot } from '../tests/support/processes';
+import { startDelayProxy } from '../cli/testing/delay-proxy';
+import { startLocalSshd } from './peer/local-sshd';
+
+const sizeMiB = Number(process.argv[2] ?? 256);
+const rttMs = Number(process.argv[3] ?? 50);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+if (!(sizeMiB > 0) || !(rttMs >= 0) || !(rounds > 0)) throw new Error('usage: tsx bench/remote-download-rtt.ts [SIZE_MIB] [RTT_MS] (BENCH_ROUNDS=N)');
+const bytes = sizeMiB * 1024 * 1024;
+const note = (s: string) => process.stderr.write(`bench: ${s}\n`);
+const mbps = (ms: number) => Math.round((bytes / 1e6 / (ms / 1000)) * 10) / 10;
+
+function sha256File(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    createReadStream(path, { highWaterMark: 1 << 20 })
+      .on('data', (d) => h.update(d))
+      .on('end', () => resolve(h.digest('hex')))
+      .on('error', reject);
+  });
+}
+
+function fleetctl(args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'fleetctl.js'), ...args], { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve(performance.now() - t0) : reject(new Error(`fleetctl ${args[0]} exited ${code}: ${stderr}`))));
+  });
+}
+
+const sim = await startRemoteSim({ maxFileBytes: bytes * 2 });
+const sshd = await startLocalSshd();
+const hubPort = Number(sim.hub.address.split(':').pop());
+const hubProxy = await startDelayProxy(hubPort, rttMs / 2);
+const sshProxy = await startDelayProxy(sshd.port, rttMs / 2);
+const watchdog = setTimeout(() => {
+  note('no result within 20 minutes; giving up');
+  process.exit(1);
+}, 1_200_000);
+try {
+  note(`making a ${sizeMiB} MiB file of random bytes on the device`);
+  const file = join(sim.filesRoot, 'payload.bin');
+  const fd = openSync(file, 'w');
+  const block = Buffer.allocUnsafe(8 << 20);
+  for (let at = 0; at < bytes; at += block.length) writeSync(fd, randomFillSync(block).subarray(0, Math.min(block.length, bytes - at)));
+  closeSync(fd);
+  const sourceSha = await sha256File(file);
+  const [device] = sim.deviceIds;
+  const flags = ['--hub', `127.0.0.1:${hubProxy.port}`, ...sim.flags.filter((_, i, all) => all[i] !== '--hub' && all[i - 1] !== '--hub')];
+
+  const ours: number[] = [];
+  const scp: number[] = [];
+  for (let run = 1; run <= rounds; run++) {
+    note(`round ${run}: scp from the sshd, RTT ${rttMs} ms`);
+    const scpDest = join(sim.work, 'scp-copy.bin');
+    scp.push((await sshd.scp(file, scpDest, { download: true, port: sshProxy.port })).ms);
+    if ((await sha256File(scpDest)) !== sourceSha) throw new Error("scp's copy differs from the source");
+    rmSync(scpDest, { force: true });
+
+    note(`round ${run}: fleetctl cp DEVICE:FILE LOCAL through the hub, RTT ${rttMs} ms`);
+    const dest = join(sim.work, `copy-${run}.bin`);
+    ours.push(await fleetctl(['cp', `${device}:${file}`, dest, ...flags]));
+    if ((await sha256File(dest)) !== sourceSha) throw new Error("fleetctl's copy differs from the source");
+    rmSync(dest);
+  }
+  const best = (xs: number[]) => Math.min(...xs);
+  console.log(
+    JSON.stringify(
+      {
+        benchmark: 'remote-download-rtt',
+        bytes,
+        rttMs,
+        rounds,
+        fleetctlCp: {
+          what: 'fleetctl cp DEVICE:FILE LOCAL: fleet-agent sim -> fleet-hub -> (delay proxy) -> fleetctl, sha256 verified, fsynced; process start to exit',
+          bestMBps: mbps(best(ours)),
+          runsMBps: ours.map(mbps),
+        },
+        scp: {
+          what: 'scp USER@127.0.0.1:FILE LOCAL from a local OpenSSH sshd through the same kind of delay proxy',
+          bestMBps: mbps(best(scp)),
+          runsMBps: scp.map(mbps),
+        },
+        // > 1 means faster than scp
+        ratioVsScp: Math.round((best(scp) / best(ours)) * 100) / 100,
+      },
+      null,
+      2,
+    ),
+  );
+} finally {
+  clearTimeout(watchdog);
+  await Promise.allSettled([hubProxy.close(), sshProxy.close()]);
+  await sshd.stop();
+  await sim.close();
+}
