@@ -9,7 +9,7 @@ export const WINDOW_BYTES = 1024 * 1024;
  * A file download's receive window. The sender has at most one window in
  * flight per round trip, so the window caps a download near window / RTT.
  * Over a 50 ms link (a device on a cellular network, a hub abroad;
- * bench/remote-download-rtt.ts) 1 MiB measured 12.9 MB/s, 4 MiB 30.7 and
+ * bench/remote-long-link.ts) 1 MiB measured 12.9 MB/s, 4 MiB 30.7 and
  * 16 MiB 56.3, against scp's 29 (OpenSSH grants 2 MiB). The hub holds none
  * of it (it stops reading the device while our side of the relay is full):
  * the window is memory here, where the bytes land, on the operator's

@@ -1,13 +1,14 @@
-// Remote file download over a long link (issue #5): `fleetctl cp
-// DEVICE:FILE LOCAL` through a proxy that holds each direction RTT/2
+// Remote file transfer over a long link (issue #5): `fleetctl cp
+// DEVICE:FILE LOCAL` and `fleetctl cp LOCAL DEVICE:PATH` through a proxy that holds each direction RTT/2
 // (cli/testing/delay-proxy.ts) in front of the hub — a real fleet-hub and a
 // real `fleet-agent sim` — against `scp` of the same file from a
-// throw-away OpenSSH sshd through the same kind of proxy, in the same run.
+// throw-away OpenSSH sshd through the same kind of proxy, in the same run,
+// both ways.
 // On a long link the receiver's flow-control window, not the CPU, sets the
 // pace (at most one window per round trip): this is what a device on a
 // cellular link or a hub on another continent feels. Prints JSON.
 //
-//   npx tsx bench/remote-download-rtt.ts [SIZE_MIB] [RTT_MS]    (default 256, 50)
+//   npx tsx bench/remote-long-link.ts [SIZE_MIB] [RTT_MS]    (default 256, 50)
 //   BENCH_ROUNDS=N                                               (default 2)
 import { spawn } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
@@ -21,7 +22,7 @@ import { startLocalSshd } from './peer/local-sshd';
 const sizeMiB = Number(process.argv[2] ?? 256);
 const rttMs = Number(process.argv[3] ?? 50);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
-if (!(sizeMiB > 0) || !(rttMs >= 0) || !(rounds > 0)) throw new Error('usage: tsx bench/remote-download-rtt.ts [SIZE_MIB] [RTT_MS] (BENCH_ROUNDS=N)');
+if (!(sizeMiB > 0) || !(rttMs >= 0) || !(rounds > 0)) throw new Error('usage: tsx bench/remote-long-link.ts [SIZE_MIB] [RTT_MS] (BENCH_ROUNDS=N)');
 const bytes = sizeMiB * 1024 * 1024;
 const note = (s: string) => process.stderr.write(`bench: ${s}\n`);
 const mbps = (ms: number) => Math.round((bytes / 1e6 / (ms / 1000)) * 10) / 10;
@@ -69,6 +70,9 @@ try {
 
   const ours: number[] = [];
   const scp: number[] = [];
+  const oursUp: number[] = [];
+  const scpUp: number[] = [];
+  const upSource = join(sim.work, 'upload-source.bin');
   for (let run = 1; run <= rounds; run++) {
     note(`round ${run}: scp from the sshd, RTT ${rttMs} ms`);
     const scpDest = join(sim.work, 'scp-copy.bin');
@@ -81,12 +85,22 @@ try {
     ours.push(await fleetctl(['cp', `${device}:${file}`, dest, ...flags]));
     if ((await sha256File(dest)) !== sourceSha) throw new Error("fleetctl's copy differs from the source");
     rmSync(dest);
+
+    note(`round ${run}: uploads, scp and fleetctl cp LOCAL DEVICE:PATH, RTT ${rttMs} ms`);
+    // The payload again, as a local file (the device's copy is where it came from).
+    const up = join(sim.work, 'scp-up.bin');
+    scpUp.push((await sshd.scp(file, up, { port: sshProxy.port })).ms);
+    rmSync(up, { force: true });
+    if (run === 1) await fleetctl(['cp', `${device}:${file}`, upSource, ...sim.flags]);
+    oursUp.push(await fleetctl(['cp', upSource, `${device}:${sim.filesRoot}/up-${run}.bin`, ...flags]));
+    if ((await sha256File(join(sim.filesRoot, `up-${run}.bin`))) !== sourceSha) throw new Error("the device's upload differs from the source");
+    rmSync(join(sim.filesRoot, `up-${run}.bin`));
   }
   const best = (xs: number[]) => Math.min(...xs);
   console.log(
     JSON.stringify(
       {
-        benchmark: 'remote-download-rtt',
+        benchmark: 'remote-long-link',
         bytes,
         rttMs,
         rounds,
@@ -102,6 +116,11 @@ try {
         },
         // > 1 means faster than scp
         ratioVsScp: Math.round((best(scp) / best(ours)) * 100) / 100,
+        upload: {
+          fleetctlCp: { what: 'fleetctl cp LOCAL DEVICE:PATH through the delay proxy: the device grants 4 MiB', bestMBps: mbps(best(oursUp)), runsMBps: oursUp.map(mbps) },
+          scp: { what: 'scp LOCAL USER@127.0.0.1:PATH through the same kind of delay proxy', bestMBps: mbps(best(scpUp)), runsMBps: scpUp.map(mbps) },
+          ratioVsScp: Math.round((best(scpUp) / best(oursUp)) * 100) / 100,
+        },
       },
       null,
       2,
