@@ -12,13 +12,14 @@
 // fleetctl is timed from its start (process start, TLS, channel set-up
 // included) until it exits; scp likewise.
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash, randomFillSync } from 'node:crypto';
-import { closeSync, createReadStream, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRemoteSim } from '../cli/testing/remote-sim';
+import { sha256File } from '../proto/file-sha256';
 import { procUsage } from '../tests/support/proc-usage';
 import { repoRoot } from '../tests/support/processes';
 import { startLocalSshd } from './peer/local-sshd';
+import { writeRandomFile } from './peer/random-file';
 
 const sizeMiB = Number(process.argv[2] ?? 1024);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -27,16 +28,6 @@ const bytes = sizeMiB * 1024 * 1024;
 const note = (s: string) => process.stderr.write(`bench: ${s}\n`);
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 const mbps = (ms: number) => round(bytes / 1e6 / (ms / 1000), 1);
-
-function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    createReadStream(path, { highWaterMark: 1 << 20 })
-      .on('data', (d) => h.update(d))
-      .on('end', () => resolve(h.digest('hex')))
-      .on('error', reject);
-  });
-}
 
 /** CPU seconds of the children this process has reaped (Linux /proc: cutime + cstime). */
 function reapedChildrenCpu(): number {
@@ -67,11 +58,7 @@ const watchdog = setTimeout(() => {
 try {
   note(`making a ${sizeMiB} MiB file of random bytes`);
   const file = join(sim.work, 'payload.bin');
-  const fd = openSync(file, 'w');
-  const block = Buffer.allocUnsafe(8 << 20);
-  for (let at = 0; at < bytes; at += block.length) writeSync(fd, randomFillSync(block).subarray(0, Math.min(block.length, bytes - at)));
-  closeSync(fd);
-  const sourceSha = await sha256File(file);
+  const sourceSha = await writeRandomFile(file, bytes);
   const [device] = sim.deviceIds;
 
   const ours: { ms: number; hubCpuSeconds: number; agentCpuSeconds: number; fleetctlCpuSeconds: number }[] = [];

@@ -11,13 +11,14 @@
 //   npx tsx bench/remote-long-link.ts [SIZE_MIB] [RTT_MS]    (default 256, 50)
 //   BENCH_ROUNDS=N                                               (default 2)
 import { spawn } from 'node:child_process';
-import { createHash, randomFillSync } from 'node:crypto';
-import { closeSync, createReadStream, openSync, rmSync, writeSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRemoteSim } from '../cli/testing/remote-sim';
+import { sha256File } from '../proto/file-sha256';
 import { repoRoot } from '../tests/support/processes';
 import { startDelayProxy } from '../cli/testing/delay-proxy';
 import { startLocalSshd } from './peer/local-sshd';
+import { writeRandomFile } from './peer/random-file';
 
 const sizeMiB = Number(process.argv[2] ?? 256);
 const rttMs = Number(process.argv[3] ?? 50);
@@ -26,16 +27,6 @@ if (!(sizeMiB > 0) || !(rttMs >= 0) || !(rounds > 0)) throw new Error('usage: ts
 const bytes = sizeMiB * 1024 * 1024;
 const note = (s: string) => process.stderr.write(`bench: ${s}\n`);
 const mbps = (ms: number) => Math.round((bytes / 1e6 / (ms / 1000)) * 10) / 10;
-
-function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    createReadStream(path, { highWaterMark: 1 << 20 })
-      .on('data', (d) => h.update(d))
-      .on('end', () => resolve(h.digest('hex')))
-      .on('error', reject);
-  });
-}
 
 function fleetctl(args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -60,11 +51,7 @@ const watchdog = setTimeout(() => {
 try {
   note(`making a ${sizeMiB} MiB file of random bytes on the device`);
   const file = join(sim.filesRoot, 'payload.bin');
-  const fd = openSync(file, 'w');
-  const block = Buffer.allocUnsafe(8 << 20);
-  for (let at = 0; at < bytes; at += block.length) writeSync(fd, randomFillSync(block).subarray(0, Math.min(block.length, bytes - at)));
-  closeSync(fd);
-  const sourceSha = await sha256File(file);
+  const sourceSha = await writeRandomFile(file, bytes);
   const [device] = sim.deviceIds;
   const flags = ['--hub', `127.0.0.1:${hubProxy.port}`, ...sim.flags.filter((_, i, all) => all[i] !== '--hub' && all[i - 1] !== '--hub')];
 
