@@ -1,6 +1,6 @@
 // Remote file transfer over a long link (issue #5): `fleetctl cp
 // DEVICE:FILE LOCAL` and `fleetctl cp LOCAL DEVICE:PATH` through a proxy that holds each direction RTT/2
-// (cli/testing/delay-proxy.ts) in front of the hub — a real fleet-hub and a
+// (tests/support/delay-proxy.ts) in front of the hub — a real fleet-hub and a
 // real `fleet-agent sim` — against `scp` of the same file from a
 // throw-away OpenSSH sshd through the same kind of proxy, in the same run,
 // both ways.
@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { startRemoteSim } from '../cli/testing/remote-sim';
 import { sha256File } from '../proto/file-sha256';
 import { repoRoot } from '../tests/support/processes';
-import { startDelayProxy } from '../cli/testing/delay-proxy';
+import { startDelayProxy } from '../tests/support/delay-proxy';
 import { startLocalSshd } from './peer/local-sshd';
 import { writeRandomFile } from './peer/random-file';
 

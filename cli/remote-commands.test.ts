@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unary } from '../src-main/services/hub-client/hub-connection';
 import { downloadTempPath } from './remote/file-download';
 import { transferIdFor } from './remote/file-upload';
-import { startDelayProxy } from './testing/delay-proxy';
+import { startDelayProxy } from '../tests/support/delay-proxy';
 import { startThrottledProxy } from './testing/throttled-proxy';
 import { startRemoteSim, type RemoteSim } from './testing/remote-sim';
 import { repoRoot, tempDir, waitFor } from '../tests/support/processes';

@@ -67,7 +67,7 @@ export async function startLocalSshd(): Promise<LocalSshd> {
   const sshOptions = (via = port) => ['-i', p('client_key'), '-P', String(via), '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${p('known_hosts')}`, '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR'];
   return {
     port,
-    // Not execFileSync: a proxy in this process (cli/testing/delay-proxy.ts) must keep running meanwhile.
+    // Not execFileSync: a proxy in this process (tests/support/delay-proxy.ts) must keep running meanwhile.
     async scp(file, dest, opts = {}) {
       const remote = (path: string) => `${userInfo().username}@127.0.0.1:${path}`;
       const cpu0 = reapedChildrenCpu('self') + reapedChildrenCpu(child.pid!);

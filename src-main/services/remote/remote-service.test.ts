@@ -9,6 +9,7 @@ import { createConsoleApp, type ConsoleApp } from '../console-app';
 import { startSimulator } from '../../../agent/sim/simulator';
 import { admitOnHub, hubDevices, startTestHub, TempDirs, waitFor } from '../testing/test-fleet';
 import { startTestSshd } from '../../../tests/support/sshd';
+import { startDelayProxy } from '../../../tests/support/delay-proxy';
 
 // The console's remote services against its real embedded hub and a
 // simulated device (no browser): the credit the renderer gives back paces
@@ -200,6 +201,46 @@ it('a viewer is refused with forbidden; a hub tunnel is closed, and its port fre
   } finally {
     await console2.close();
     await sim.close().catch(() => undefined);
+    await hub.close();
+  }
+}, 60_000);
+
+it('a download over a long link (200 ms round trip to the hub) is not held back by a small receive window', async () => {
+  const dir = temp.make('remote-far-');
+  const files = join(dir, 'device-files');
+  mkdirSync(files);
+  const bytes = randomBytes(12 * 1024 * 1024);
+  writeFileSync(join(files, 'far.bin'), bytes);
+  const hub = await startTestHub(join(dir, 'hub'));
+  const proxy = await startDelayProxy(Number(hub.address.split(':').pop()), 100);
+  const sim = await startSimulator({ hub: hub.address, caPem: hub.certPem, devices: 1, stateDir: join(dir, 'devices'), connectSpreadMs: 0, remote: { files: { enabled: true, roots: [files] } } });
+  const far = await createConsoleApp({ userDataDir: join(dir, 'console') });
+  const seen: ConsoleEvent[] = [];
+  far.subscribe((e) => seen.push(e));
+  try {
+    const via = `127.0.0.1:${proxy.port}`;
+    const probe = await far.api.connection.probe(via);
+    await far.api.connection.connect({ hub: via, token: hub.adminToken, fingerprint: probe.fingerprint });
+    const [device] = await waitFor('the device on the hub', async () => {
+      const devices = await hubDevices(hub);
+      return devices.length === 1 ? devices : null;
+    }, 15_000);
+    await admitOnHub(hub, [device.id]);
+    await waitFor('the device online in the cache', async () => (await far.api.devices.get(device.id))?.online, 15_000);
+    const saveTo = join(dir, 'far-copy.bin');
+    const t0 = Date.now();
+    const { transferId } = await far.api.remote.download({ deviceId: device.id, via: 'hub' }, join(files, 'far.bin'), saveTo);
+    const end = await waitFor('the download ended', () => seen.find((e) => e.type === 'remote-transfer-end' && e.transferId === transferId), 30_000, 5);
+    const ms = Date.now() - t0;
+    expect(end).toMatchObject({ result: { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') } });
+    expect(readFileSync(saveTo).equals(bytes)).toBe(true);
+    // At most one window per round trip: 256 KiB would need 48 x 200 ms = 9.6 s
+    // for these 12 MiB, 1 MiB 2.4 s, on top of the set-up's round trips.
+    expect(ms).toBeLessThan(3000);
+  } finally {
+    await far.close();
+    await sim.close();
+    await proxy.close();
     await hub.close();
   }
 }, 60_000);
