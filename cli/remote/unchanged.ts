@@ -30,14 +30,13 @@ export async function unchangedSha256(link: HubLink, deviceId: string, localPath
   if (!remote || remote.size !== local.size) return undefined;
   const sameMode = (remote.mode & 0o777) === (local.mode & 0o777);
   if (!sameMode && direction === 'download') return undefined;
-  if (sameMode) {
-    const [ours, theirs] = await Promise.all([sha256File(localPath).catch(() => undefined), deviceSha256(link, deviceId, remotePath, local.size)]);
-    return ours !== undefined && ours === theirs?.sha256 ? ours : undefined;
-  }
+  // Same mode: both sides hash at once. Another mode is as good only when the device forces the one it has.
+  const ours = sameMode ? sha256File(localPath).catch(() => undefined) : undefined;
   const theirs = await deviceSha256(link, deviceId, remotePath, local.size);
-  if (theirs?.uploadMode === undefined || (theirs.uploadMode & 0o777) !== (remote.mode & 0o777)) return undefined;
-  const ours = await sha256File(localPath).catch(() => undefined);
-  return ours !== undefined && ours === theirs.sha256 ? ours : undefined;
+  const modeKept = sameMode || (theirs?.uploadMode !== undefined && (theirs.uploadMode & 0o777) === (remote.mode & 0o777));
+  if (!theirs || !modeKept) return undefined;
+  const mine = await (ours ?? sha256File(localPath).catch(() => undefined));
+  return mine === theirs.sha256 ? mine : undefined;
 }
 
 /** The device file's sha256 (and the mode the device forces on uploads, if any) when it is `size` bytes long; undefined when it is not, or cannot be read. */
