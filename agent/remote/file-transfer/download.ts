@@ -10,7 +10,13 @@ import type { RootPolicy } from './root-policy';
 // from any offset. The sha256 covers the whole file (the bytes before the
 // offset are hashed, not sent), so a resumed download verifies end to end.
 
-export const READ_CHUNK_BYTES = 64 * 1024;
+/**
+ * Read size, and the size of a download's data frames (what fleetctl's
+ * uploads send too). 64 KiB frames cost every process on the way a quarter
+ * of the per-frame work: through the hub, 512 MiB came down at 102–129 MB/s
+ * with them and 121–138 with these, alternating in one hour.
+ */
+export const READ_CHUNK_BYTES = 256 * 1024;
 
 export class FileDownload {
   private hash: Hash = createHash('sha256');

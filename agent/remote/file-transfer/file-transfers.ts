@@ -4,7 +4,7 @@ import { refuse } from '../channel-frame';
 import { CreditGranter, CreditSender, BULK_WINDOW_BYTES } from '../flow-control';
 import type { FilesConfig } from '../remote-config';
 import { RemoteError } from '../remote-error';
-import { FileDownload } from './download';
+import { FileDownload, READ_CHUNK_BYTES } from './download';
 import { listDirectory } from './list-dir';
 import { makeFolder, type MakeFolderRequest } from './make-folder';
 import { RootPolicy } from './root-policy';
@@ -119,7 +119,7 @@ export class FileTransfers {
 
   private async download(path: string, offset: number, peer: ChannelPeer): Promise<void> {
     const file = await FileDownload.open(this.policy, this.config.maxFileBytes, path, offset);
-    const sender = new CreditSender((chunk) => peer.send({ $case: 'data', data: chunk }));
+    const sender = new CreditSender((chunk) => peer.send({ $case: 'data', data: chunk }), READ_CHUNK_BYTES);
     let gone = false;
     const wake = new Set<() => void>();
     let broken: RemoteError | undefined;
