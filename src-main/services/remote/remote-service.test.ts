@@ -154,6 +154,19 @@ it('a tunnel connection the device cannot make fails alone; the tunnel keeps ser
   expect(await app.api.remote.listTunnels()).toEqual([]);
 }, 30_000);
 
+/** Connects `app` to `hub` at `address` (the hub's own, or a proxy's) as admin, admits its one device and waits until the console sees it online. */
+async function connectAndAdmit(app: ConsoleApp, hub: Awaited<ReturnType<typeof startTestHub>>, address: string) {
+  const probe = await app.api.connection.probe(address);
+  await app.api.connection.connect({ hub: address, token: hub.adminToken, fingerprint: probe.fingerprint });
+  const [device] = await waitFor('the device on the hub', async () => {
+    const devices = await hubDevices(hub);
+    return devices.length === 1 ? devices : null;
+  }, 15_000);
+  await admitOnHub(hub, [device.id]);
+  await waitFor('the device online in the cache', async () => (await app.api.devices.get(device.id))?.online, 15_000);
+  return { device, probe };
+}
+
 it('a viewer is refused with forbidden; a hub tunnel is closed, and its port freed, when its device goes offline', async () => {
   const dir = temp.make('remote-offline-');
   const hub = await startTestHub(join(dir, 'hub'));
@@ -170,14 +183,7 @@ it('a viewer is refused with forbidden; a hub tunnel is closed, and its port fre
   const seen: ConsoleEvent[] = [];
   console2.subscribe((e) => seen.push(e));
   try {
-    const probe = await console2.api.connection.probe(hub.address);
-    await console2.api.connection.connect({ hub: hub.address, token: hub.adminToken, fingerprint: probe.fingerprint });
-    const [device] = await waitFor('the device on the hub', async () => {
-      const devices = await hubDevices(hub);
-      return devices.length === 1 ? devices : null;
-    }, 15_000);
-    await admitOnHub(hub, [device.id]);
-    await waitFor('the device online in the cache', async () => (await console2.api.devices.get(device.id))?.online, 15_000);
+    const { device, probe } = await connectAndAdmit(console2, hub, hub.address);
     const tunnel = await console2.api.remote.openTunnel({ deviceId: device.id, via: 'hub' }, { host: '127.0.0.1', port: 9 });
 
     // A viewer's console: the hub refuses its sessions, and the code reaches the caller.
@@ -218,15 +224,7 @@ it('a download over a long link (200 ms round trip to the hub) is not held back 
   const seen: ConsoleEvent[] = [];
   far.subscribe((e) => seen.push(e));
   try {
-    const via = `127.0.0.1:${proxy.port}`;
-    const probe = await far.api.connection.probe(via);
-    await far.api.connection.connect({ hub: via, token: hub.adminToken, fingerprint: probe.fingerprint });
-    const [device] = await waitFor('the device on the hub', async () => {
-      const devices = await hubDevices(hub);
-      return devices.length === 1 ? devices : null;
-    }, 15_000);
-    await admitOnHub(hub, [device.id]);
-    await waitFor('the device online in the cache', async () => (await far.api.devices.get(device.id))?.online, 15_000);
+    const { device } = await connectAndAdmit(far, hub, `127.0.0.1:${proxy.port}`);
     const saveTo = join(dir, 'far-copy.bin');
     const t0 = Date.now();
     const { transferId } = await far.api.remote.download({ deviceId: device.id, via: 'hub' }, join(files, 'far.bin'), saveTo);
