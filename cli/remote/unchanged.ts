@@ -43,7 +43,7 @@ export async function unchangedSha256(link: HubLink, deviceId: string, localPath
 export async function deviceSha256(link: HubLink, deviceId: string, path: string, size: number): Promise<{ sha256: string; uploadMode?: number } | undefined> {
   let channel;
   try {
-    channel = await openChannel(link, deviceId, { kind: { $case: 'file', file: { op: 'sha256', path } } });
+    channel = await openChannel(link, deviceId, { kind: { $case: 'file', file: { op: 'sha256', path } } }, { grant: false });
   } catch (err) {
     if (err instanceof ChannelRefused) return undefined;
     throw err;

@@ -120,6 +120,24 @@ describe('FileTransfers', () => {
     }
   });
 
+  it('stops hashing a big file when the operator goes away', async () => {
+    // 2 GiB of holes: reading them is quick, hashing them takes seconds (~1.2 GB/s with SHA-NI).
+    const big = join(root, 'sparse.bin');
+    execFileSync('truncate', ['-s', '2G', big]);
+    try {
+      const ft = new FileTransfers(config({ maxFileBytes: 4 * 1024 ** 3 }));
+      const { op, served } = start(ft, { op: 'sha256', path: big });
+      await new Promise((r) => setTimeout(r, 50));
+      const t0 = Date.now();
+      op.peer.close('cancelled');
+      await served;
+      expect(Date.now() - t0).toBeLessThan(500);
+      expect(op.frameOf('eof')).toBeUndefined();
+    } finally {
+      rmSync(big);
+    }
+  });
+
   it('refuses downloads outside the roots, of FIFOs and over the size limit, with codes', async () => {
     writeFileSync(join(root, 'big.bin'), randomBytes(2000));
     const ft = new FileTransfers(config({ maxFileBytes: 1000 }));

@@ -105,7 +105,10 @@ export class FileTransfers {
     const file = await FileDownload.open(this.policy, this.config.maxFileBytes, path, 0, true);
     try {
       // An operator who went away (Ctrl-C) stops the reading of a big file.
+      // Its frames (a first window grant) mean nothing here, but a peer
+      // holds a close behind frames nobody listens to: listen, and drop them.
       let gone = false;
+      peer.onFrame(() => undefined);
       peer.onClose(() => (gone = true));
       const sha256 = await file.wholeSha256(() => gone);
       if (sha256 === undefined) return;
