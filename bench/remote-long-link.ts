@@ -41,8 +41,7 @@ function fleetctl(args: string[]): Promise<number> {
 
 const sim = await startRemoteSim({ maxFileBytes: bytes * 2 });
 const sshd = await startLocalSshd();
-const hubPort = Number(sim.hub.address.split(':').pop());
-const hubProxy = await startDelayProxy(hubPort, rttMs / 2);
+const hubProxy = await startDelayProxy(sim.hubPort, rttMs / 2);
 const sshProxy = await startDelayProxy(sshd.port, rttMs / 2);
 const watchdog = setTimeout(() => {
   note('no result within 20 minutes; giving up');
@@ -53,7 +52,7 @@ try {
   const file = join(sim.filesRoot, 'payload.bin');
   const sourceSha = await writeRandomFile(file, bytes);
   const [device] = sim.deviceIds;
-  const flags = ['--hub', `127.0.0.1:${hubProxy.port}`, ...sim.flags.filter((_, i, all) => all[i] !== '--hub' && all[i - 1] !== '--hub')];
+  const flags = sim.flagsVia(`127.0.0.1:${hubProxy.port}`);
 
   const ours: number[] = [];
   const scp: number[] = [];

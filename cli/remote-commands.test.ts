@@ -195,9 +195,9 @@ describe('fleetctl shell, cp, mkdir and port-forward through a real hub and agen
     writeFileSync(remote, bytes);
     const target = join(home.path, 'dl-cut.bin');
     const temp = downloadTempPath(target, device, remote);
-    const proxy = await startThrottledProxy(Number(sim.hub.address.split(':').pop()), 2_000_000);
+    const proxy = await startThrottledProxy(sim.hubPort, 2_000_000);
     try {
-      const running = fleetctl(['cp', `${device}:${remote}`, target, '--retries', '0'], undefined, ['--hub', proxy.address, ...sim.flags.slice(2)]);
+      const running = fleetctl(['cp', `${device}:${remote}`, target, '--retries', '0'], undefined, sim.flagsVia(proxy.address));
       await waitFor('a part of the download written', () => existsSync(temp) && statSync(temp).size >= 1024 * 1024, 20_000, 20);
       proxy.cut();
       const cut = await running;
@@ -221,8 +221,8 @@ describe('fleetctl shell, cp, mkdir and port-forward through a real hub and agen
     const bytes = randomBytes(6 * 1024 * 1024);
     const local = join(home.path, 'auto-up.bin');
     writeFileSync(local, bytes);
-    const proxy = await startThrottledProxy(Number(sim.hub.address.split(':').pop()), 2_000_000);
-    const viaProxy = ['--hub', proxy.address, ...sim.flags.slice(2)];
+    const proxy = await startThrottledProxy(sim.hubPort, 2_000_000);
+    const viaProxy = sim.flagsVia(proxy.address);
     try {
       const deviceTemp = () => readdirSync(sim.filesRoot).find((n) => n.startsWith('.auto-up.bin.fleet-upload'));
       const up = fleetctl(['cp', local, `${device}:${sim.filesRoot}/auto-up.bin`, '--json'], undefined, viaProxy);
@@ -259,9 +259,9 @@ describe('fleetctl shell, cp, mkdir and port-forward through a real hub and agen
   it('cp: Ctrl-C while waiting to resume ends the copy (130) and says what the device keeps', async () => {
     const local = join(home.path, 'wait-stop.bin');
     writeFileSync(local, randomBytes(6 * 1024 * 1024));
-    const proxy = await startThrottledProxy(Number(sim.hub.address.split(':').pop()), 2_000_000);
+    const proxy = await startThrottledProxy(sim.hubPort, 2_000_000);
     const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLEET')));
-    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'fleetctl.js'), '--hub', proxy.address, ...sim.flags.slice(2), 'cp', local, `${device}:${sim.filesRoot}/wait-stop.bin`], { cwd: repoRoot, env: { ...clean, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'fleetctl.js'), ...sim.flagsVia(proxy.address), 'cp', local, `${device}:${sim.filesRoot}/wait-stop.bin`], { cwd: repoRoot, env: { ...clean, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
@@ -285,8 +285,8 @@ describe('fleetctl shell, cp, mkdir and port-forward through a real hub and agen
     const bytes = randomBytes(12 * 1024 * 1024);
     const local = join(home.path, 'ctrl-c.bin');
     writeFileSync(local, bytes);
-    const proxy = await startThrottledProxy(Number(sim.hub.address.split(':').pop()), 1_000_000);
-    const viaProxy = ['--hub', proxy.address, ...sim.flags.slice(2)];
+    const proxy = await startThrottledProxy(sim.hubPort, 1_000_000);
+    const viaProxy = sim.flagsVia(proxy.address);
     const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLEET')));
     const interrupt = async (args: string[], partial: () => boolean): Promise<{ code: number | null; out: string }> => {
       const child = spawn(process.execPath, [join(repoRoot, 'bin', 'fleetctl.js'), ...viaProxy, ...args], { cwd: repoRoot, env: { ...clean, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -431,10 +431,9 @@ describe('fleetctl shell, cp, mkdir and port-forward through a real hub and agen
     const body = randomBytes(12 * 1024 * 1024);
     const file = join(sim.filesRoot, 'far.bin');
     writeFileSync(file, body);
-    const proxy = await startDelayProxy(Number(sim.hub.address.split(':').pop()), 100);
+    const proxy = await startDelayProxy(sim.hubPort, 100);
     try {
-      const flags = ['--hub', `127.0.0.1:${proxy.port}`, ...sim.flags.slice(2)];
-      expect(sim.flags.slice(0, 2)).toEqual(['--hub', sim.hub.address]);
+      const flags = sim.flagsVia(`127.0.0.1:${proxy.port}`);
       const dest = join(home.path, 'far.bin');
       const t0 = performance.now();
       const run = await fleetctl(['cp', `${device}:${file}`, dest], undefined, flags);

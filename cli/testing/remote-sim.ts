@@ -17,6 +17,10 @@ export interface RemoteSim {
   link: HubLink;
   /** fleetctl flags reaching the hub as admin */
   flags: string[];
+  /** The hub's TCP port (for a proxy in front of it). */
+  hubPort: number;
+  /** `flags`, reaching the hub through `address` (host:port of a proxy) instead. */
+  flagsVia(address: string): string[];
   caFile: string;
   deviceIds: string[];
   /** The folder every device may read and write (remote.files.roots). */
@@ -76,6 +80,8 @@ export async function startRemoteSim(options: RemoteSimOptions = {}): Promise<Re
       operator,
       link: { client: operator.client, token: hub.adminToken, hub: hub.address, caPem: hub.certPem, fingerprint: certificateFingerprint(pemToDer(hub.certPem)) },
       flags: ['--hub', hub.address, '--token', hub.adminToken, '--ca', caFile],
+      hubPort: Number(hub.address.split(':').pop()),
+      flagsVia: (address) => ['--hub', address, '--token', hub.adminToken, '--ca', caFile],
       caFile,
       deviceIds: online.map((d) => d.id).sort(),
       filesRoot,
