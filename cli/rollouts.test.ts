@@ -67,19 +67,22 @@ afterAll(async () => {
 
 describe('fleetctl rollout control against a real hub', { timeout: 60_000 }, () => {
   it('creates a phased deployment: cumulative phases reach the hub as each phase’s share, with pauses, window, thresholds', async () => {
+    // A daily window that opens ~11 h from now and lasts 2 h: closed now, whatever the hour the test runs at
+    // (a fixed "0 2 * * *" was open between 01:00 and 03:00 UTC, and the device then got its command).
+    const cron = `0 ${(new Date().getUTCHours() + 12) % 24} * * *`;
     const d = await json<Deployment>([
       'deployments', 'create', '--artifact', 'os', '--devices', ids(3),
       '--phase', '10%', '--phase', '50%', '--phase', '100%',
       '--phase-start', 'auto', '--phase-start', 'manual', '--phase-start', 'auto',
       '--phase-max-failures', '1', '--phase-max-failures', 'none', '--phase-max-failures', 'none',
       '--pause-before', 'reboot', '--pause-before', 'install',
-      '--window', '0 2 * * *', '--window-length', '2h', '--tz', 'Europe/Oslo',
+      '--window', cron, '--window-length', '2h', '--tz', 'Europe/Oslo',
       '--max-failures', '5%', '--retries', '2',
     ]);
     const o = d.rollout!.options!;
     expect(o.phases.map((p) => [p.percent, p.count, p.manual])).toEqual([[10, 0, false], [40, 0, true], [100, 0, false]]);
     expect(o.phases[0].maxFailures).toMatchObject({ count: 1, percent: 0 });
-    expect(o).toMatchObject({ pauseBefore: ['install', 'reboot'], window: { cron: '0 2 * * *', durationMs: 7_200_000, timeZone: 'Europe/Oslo' }, maxFailures: { count: 0, percent: 5 }, retries: 2 });
+    expect(o).toMatchObject({ pauseBefore: ['install', 'reboot'], window: { cron, durationMs: 7_200_000, timeZone: 'Europe/Oslo' }, maxFailures: { count: 0, percent: 5 }, retries: 2 });
     expect(d.rollout!.nextWindowMs).toBeGreaterThan(Date.now());
 
     const shown = await fleetctl(['deployments', 'show', d.id]);
