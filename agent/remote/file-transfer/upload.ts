@@ -3,18 +3,19 @@ import { chown, mkdir, open, readdir, realpath, rename, rmdir, stat, statfs, unl
 import { createHash, type Hash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { basename, dirname, join } from 'node:path';
-import { WriteBehind } from '../../../proto/write-behind';
 import type { FileInfo } from '../channel-frame';
 import type { FilesConfig } from '../remote-config';
 import { RemoteError, fsError } from '../remote-error';
 import { lookupUser } from '../shell-user';
+import { DirectSink } from './direct-sink';
 import type { RootPolicy } from './root-policy';
+import { BufferedSink, type UploadSink } from './upload-sink';
 
 // A file received by upload. Bytes go to a temporary sibling
 // (`.NAME.fleet-upload-KEY`), never to the real name; only a complete file
-// whose sha256 matches the sender's is fsynced (most of it already on the
-// way to disk: proto/write-behind.ts), given its mode/owner, and
-// renamed into place (then the folder is fsynced). A cut leaves the temp
+// whose sha256 matches the sender's is fsynced (its bytes written past the
+// page cache, direct-sink.ts, or already on their way to disk,
+// proto/write-behind.ts), given its mode/owner, and renamed into place (then the folder is fsynced). A cut leaves the temp
 // file: the next upload of the same file (same size and transfer id) gets
 // its length as the resume offset and hashes the bytes already there.
 // Size limits and free space are checked before a byte is written. A
@@ -39,7 +40,6 @@ export class FileUpload {
   private hash: Hash = createHash('sha256');
   private written: number;
   private finished = false;
-  private readonly flusher: WriteBehind;
 
   private constructor(
     /** The real path the file will have. */
@@ -48,9 +48,9 @@ export class FileUpload {
     readonly info: FileInfo,
     private readonly file: FileHandle,
     private readonly owner: { uid: number; gid: number } | undefined,
+    private readonly sink: UploadSink,
   ) {
     this.written = info.offset;
-    this.flusher = new WriteBehind(file);
   }
 
   /** Checks everything (roots, type, size, space) and opens the temp file; returns the resume offset in `info.offset`. */
@@ -72,7 +72,7 @@ export class FileUpload {
         await checkSpace(dirname(target.missingFolders[0]), size, path);
         await makeFolders(policy, target.missingFolders, owner, path);
       }
-      file = await open(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+      file = await open(tempPath, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
       await policy.verifyOpened(file.fd, target, path);
       const st = await file.stat();
       if (!st.isFile()) throw new RemoteError('not-regular', `${tempPath} (the temporary upload file) is not a regular file; remove it`);
@@ -83,7 +83,8 @@ export class FileUpload {
       }
       await checkSpace(dirname(target.path), size - offset, path);
       activeTemps.add(tempPath);
-      const upload = new FileUpload(target.path, tempPath, { size, mode, mtimeMs: 0, offset }, file, owner);
+      const sink = (await DirectSink.open(file, offset)) ?? new BufferedSink(file, offset);
+      const upload = new FileUpload(target.path, tempPath, { size, mode, mtimeMs: 0, offset }, file, owner, sink);
       await upload.hashExisting();
       return upload;
     } catch (err) {
@@ -96,36 +97,27 @@ export class FileUpload {
     }
   }
 
-  /** Background datasyncs started so far (proto/write-behind.ts), for tests and diagnostics. */
-  get backgroundFlushes(): number {
-    return this.flusher.flushes;
+  /** True while the bytes bypass the page cache (direct-sink.ts), for tests and diagnostics. */
+  get writesDirect(): boolean {
+    return this.sink.direct;
   }
 
   /** Appends the next bytes; refuses bytes past the announced size. */
   async write(chunk: Uint8Array): Promise<void> {
     if (this.written + chunk.byteLength > this.info.size) throw new RemoteError('too-large', `${this.path}: the sender sent more than the ${this.info.size} bytes it announced`);
-    // The thread pool copies the bytes into the file while this thread
-    // hashes them (sha256 is the agent's largest cost in an upload); one
-    // after the other, each chunk took the sum of both. A failed write ends
-    // this FileUpload, so a hash that ran ahead of it is never used: a
-    // resume hashes the temp file's bytes again (hashExisting).
-    const writing = this.writeAt(chunk, this.written);
+    // The thread pool writes the bytes while this thread hashes them
+    // (sha256 is the agent's largest cost in an upload); one after the
+    // other, each chunk took the sum of both. A failed write ends this
+    // FileUpload, so a hash that ran ahead of it is never used: a resume
+    // hashes the temp file's bytes again (hashExisting).
+    const writing = this.sink.write(chunk);
     this.hash.update(chunk);
-    await writing;
-    this.flusher.wrote(chunk.byteLength);
-    this.written += chunk.byteLength;
-  }
-
-  private async writeAt(chunk: Uint8Array, at: number): Promise<void> {
-    let done = 0;
     try {
-      while (done < chunk.byteLength) {
-        const { bytesWritten } = await this.file.write(chunk, done, chunk.byteLength - done, at + done);
-        done += bytesWritten;
-      }
+      await writing;
     } catch (err) {
       throw fsError(err, this.path);
     }
+    this.written += chunk.byteLength;
   }
 
   /** Verifies the whole file against the sender's sha256 and renames it into place. A mismatch deletes the temp file. */
@@ -139,7 +131,8 @@ export class FileUpload {
     try {
       await this.file.chmod(this.info.mode);
       if (this.owner) await this.file.chown(this.owner.uid, this.owner.gid);
-      await this.flusher.sync();
+      await this.sink.finish(this.info.size);
+      await this.sink.close();
       await this.file.close();
       await rename(this.tempPath, this.path);
       await removeStaleTemps(this.path);
@@ -160,12 +153,15 @@ export class FileUpload {
 
   /** The transfer was cut: keep the temp file (and its bytes) for a resume. */
   async suspend(): Promise<void> {
+    await this.sink.flush().catch(() => undefined); // a failed write: the resume starts before it
+    await this.sink.close();
     await this.file.close().catch(() => undefined);
     this.release();
   }
 
   /** The transfer failed for good: remove the temp file. */
   async discard(): Promise<void> {
+    await this.sink.close();
     await this.file.close().catch(() => undefined);
     await unlink(this.tempPath).catch(() => undefined);
     this.release();
