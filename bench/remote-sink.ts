@@ -75,3 +75,42 @@ export function canConnect(port: number): Promise<boolean> {
     s.on('error', () => resolve(false));
   });
 }
+
+/** A TCP server that sends `bytes` (one repeated 256 KiB chunk) to every connection, then ends it. */
+export async function startSource(bytes: number): Promise<{ port: number; close(): void }> {
+  const chunk = Buffer.alloc(256 * 1024, 7);
+  const server = createServer((s) => {
+    s.on('error', () => undefined);
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < bytes) {
+        const piece = sent + chunk.length > bytes ? chunk.subarray(0, bytes - sent) : chunk;
+        sent += piece.length;
+        if (!s.write(piece)) return void s.once('drain', pump);
+      }
+      s.end();
+    };
+    pump();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { port: (server.address() as { port: number }).port, close: () => server.close() };
+}
+
+/** Connects to 127.0.0.1:port and reads until the other side ends; ms from connect until `bytes` arrived. */
+export function pullThrough(port: number, bytes: number, timeoutMs = 300_000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    let got = 0;
+    const stuck = setTimeout(() => reject(new Error(`got ${got} of ${bytes} bytes within ${timeoutMs / 1000} s`)), timeoutMs);
+    const sock = connect(port, '127.0.0.1');
+    sock.on('data', (d: Buffer) => {
+      got += d.length;
+      if (got < bytes) return;
+      clearTimeout(stuck);
+      sock.destroy();
+      resolve(performance.now() - t0);
+    });
+    sock.on('error', reject);
+    sock.on('close', () => got < bytes && reject(new Error(`closed after ${got} of ${bytes} bytes`)));
+  });
+}

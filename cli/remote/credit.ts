@@ -16,6 +16,16 @@ export const WINDOW_BYTES = 1024 * 1024;
  * machine — not on the device, whose upload window stays 4 MiB.
  */
 export const BULK_WINDOW_BYTES = 16 * 1024 * 1024;
+/**
+ * A tunnel connection's receive window. Over a long link a tunnel moves at
+ * most about one window per round trip towards us: with 1 MiB, 12 MiB from
+ * a device-side server over a 200 ms round trip took 5.0 s
+ * (cli/remote-commands.test.ts; 1.5 s now). bench/remote-tunnel-long-link.ts
+ * at 50 ms, 64 MiB pulled: 4 MiB 40.1 MB/s, 8 MiB 68.3, 16 MiB 87.7,
+ * against `ssh -L` (2 MiB) 35-37. 8 MiB: memory here only while the local
+ * client reads slower than the link, and a browser opens a few connections.
+ */
+export const TUNNEL_WINDOW_BYTES = 8 * 1024 * 1024;
 /** Data frames are cut to this size (the device uses the same). */
 export const MAX_FRAME_BYTES = 64 * 1024;
 

@@ -3,6 +3,7 @@ import { messagePool } from '../../proto/buffer-pool';
 import { readInto } from '../../proto/read-into';
 import { CliError, EXIT } from '../cli-error';
 import { ChannelRefused, openChannel, type HubLink, type RemoteChannel } from './channel-client';
+import { TUNNEL_WINDOW_BYTES } from './credit';
 import type { ForwardSpec } from './forward-spec';
 import { refusalError } from './refusal';
 
@@ -59,7 +60,7 @@ export async function startForward(link: HubLink, deviceId: string, spec: Forwar
       // A clean close (both sides ended) leaves the channel to finish its last bytes and eofs; the device then closes it.
       if (hadError || !socket.readableEnded || !socket.writableFinished) entry.channel?.close('the local connection closed');
     });
-    openChannel(link, deviceId, { kind: { $case: 'portForward', portForward: { host: spec.host, port: spec.port } } }, { maxFrameBytes: READ_BYTES }).then(
+    openChannel(link, deviceId, { kind: { $case: 'portForward', portForward: { host: spec.host, port: spec.port } } }, { maxFrameBytes: READ_BYTES, windowBytes: TUNNEL_WINDOW_BYTES }).then(
       (channel) => {
         if (socket.destroyed) return channel.close('the local connection closed');
         entry.channel = channel;

@@ -12,8 +12,13 @@ export const WINDOW_BYTES = 256 * 1024;
  * figures); it is memory here, where the bytes land, not on the hub.
  */
 export const BULK_WINDOW_BYTES = 16 * 1024 * 1024;
-/** A tunnel connection's receive window (a browser opens many per tunnel), as fleetctl's. */
-export const TUNNEL_WINDOW_BYTES = 1024 * 1024;
+/**
+ * A tunnel connection's receive window, as fleetctl's (cli/remote/credit.ts
+ * has the figures: 1 MiB capped a tunnel over a long link near 1 MiB per
+ * round trip). Memory only while the local client does not read; a browser
+ * opens a few connections per tunnel.
+ */
+export const TUNNEL_WINDOW_BYTES = 8 * 1024 * 1024;
 /** Data frames are cut to this size. */
 export const MAX_FRAME_BYTES = 64 * 1024;
 
