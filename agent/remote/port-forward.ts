@@ -1,4 +1,4 @@
-import { Socket } from 'node:net';
+import { Socket, type SocketConstructorOpts } from 'node:net';
 import { messagePool } from '../../proto/buffer-pool';
 import type { ChannelFrame, ChannelPeer } from './channel-frame';
 import { refuse } from './channel-frame';
@@ -53,10 +53,18 @@ export class PortForwarder {
   }
 }
 
+/** Reads from the target, and the largest data frame sent: see relay(). */
+const READ_BYTES = 256 * 1024;
+
 function relay(target: AllowedTarget, shown: string, peer: ChannelPeer, options: PortForwardOptions): Promise<void> {
   return new Promise((resolve) => {
-    const socket = new Socket({ allowHalfOpen: true });
-    const sender = new CreditSender((chunk) => peer.send({ $case: 'data', data: chunk }));
+    // Reads land in a buffer of this connection's, 256 KiB at a time, and go
+    // out as frames of up to that size (fleetctl's tunnels send the same):
+    // each frame is a step for the hub. Bytes the credit holds back stay in
+    // this buffer while the socket is paused (pausing stops the reads at
+    // once); sending one copies it into its message.
+    const socket = new Socket({ allowHalfOpen: true, onread: { buffer: Buffer.allocUnsafeSlow(READ_BYTES), callback: (n: number, buf: Buffer) => void onChunk(buf.subarray(0, n)) } } as SocketConstructorOpts);
+    const sender = new CreditSender((chunk) => peer.send({ $case: 'data', data: chunk }), READ_BYTES);
     const granter = new CreditGranter((bytes) => peer.send({ $case: 'window', window: { bytes } }), options.windowBytes ?? BULK_WINDOW_BYTES);
     let connected = false;
     let targetEnded = false;
@@ -85,9 +93,9 @@ function relay(target: AllowedTarget, shown: string, peer: ChannelPeer, options:
       clearTimeout(timer);
       granter.start();
     });
-    socket.on('data', (chunk: Buffer) => {
+    const onChunk = (chunk: Buffer): void => {
       if (!sender.write(chunk)) socket.pause();
-    });
+    };
     sender.onDrain(() => {
       socket.resume();
       if (targetEnded) sendEofWhenDrained();
