@@ -9,12 +9,12 @@
 // Timed from the client's connect until the sink has counted every byte.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { connect, createServer, type Server } from 'node:net';
 import { HostKeyStore } from '../src-main/services/direct/host-key-store';
 import { SshConnection } from '../src-main/services/direct/ssh-connection';
 import { SshTunnel } from '../src-main/services/direct/ssh-tunnel';
 import { freePort, tempDir, waitFor } from '../tests/support/processes';
 import { startTestSshd } from '../tests/support/sshd';
+import { canConnect, pushThrough, startSink } from './remote-sink';
 
 const sizeMiB = Number(process.argv[2] ?? 1024);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -23,60 +23,7 @@ const bytes = sizeMiB * 1024 * 1024;
 const note = (s: string) => process.stderr.write(`${s}\n`);
 const mbps = (ms: number) => Math.round((bytes / 1e6 / (ms / 1000)) * 10) / 10;
 
-// The sink resolves the pending round once `bytes` have arrived.
-let arrived: (() => void) | undefined;
-let counted: ((n: number) => void) | undefined;
-const sink: Server = createServer((s) => {
-  let n = 0;
-  s.on('data', (d: Buffer) => {
-    n += d.length;
-    counted?.(n);
-    if (n >= bytes) arrived?.();
-  });
-  s.on('error', () => {});
-});
-await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()));
-const sinkPort = (sink.address() as { port: number }).port;
-
-/** Pushes `bytes` into 127.0.0.1:port and returns ms until the sink has them all. */
-function push(port: number): Promise<number> {
-  const chunk = Buffer.alloc(256 * 1024, 7);
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    let received = 0;
-    const done = new Promise<void>((r) => (arrived = r));
-    const stuck = setTimeout(() => reject(new Error(`the sink got ${received} of ${bytes} bytes within 120 s`)), 120_000);
-    void done.then(() => clearTimeout(stuck));
-    counted = (n) => (received = n);
-    const sock = connect(port, '127.0.0.1', () => {
-      let sent = 0;
-      const pump = () => {
-        while (sent < bytes) {
-          const piece = sent + chunk.length > bytes ? chunk.subarray(0, bytes - sent) : chunk;
-          sent += piece.length;
-          if (!sock.write(piece)) return void sock.once('drain', pump);
-        }
-        sock.end();
-      };
-      pump();
-    });
-    sock.on('error', reject);
-    void done.then(() => {
-      sock.destroy();
-      resolve(performance.now() - t0);
-    });
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on('error', () => resolve(false));
-  });
-}
+const sink = await startSink();
 
 const work = tempDir('bench-direct-tunnel');
 const sshd = await startTestSshd();
@@ -91,18 +38,18 @@ try {
     { deviceId: 'bench', host: sshd.host, port: sshd.port, username: sshd.username, auth: { kind: 'key', privateKey: sshd.clientKeyPem } },
     { hostKeys: store },
   );
-  const tunnel = await SshTunnel.open(conn, { remoteHost: '127.0.0.1', remotePort: sinkPort });
+  const tunnel = await SshTunnel.open(conn, { remoteHost: '127.0.0.1', remotePort: sink.port });
   const sshPort = await freePort();
-  const ssh = spawn('ssh', ['-N', ...sshd.sshOptions(), '-o', 'ExitOnForwardFailure=yes', '-p', String(sshd.port), '-L', `${sshPort}:127.0.0.1:${sinkPort}`, `${sshd.username}@127.0.0.1`], { stdio: 'ignore' });
+  const ssh = spawn('ssh', ['-N', ...sshd.sshOptions(), '-o', 'ExitOnForwardFailure=yes', '-p', String(sshd.port), '-L', `${sshPort}:127.0.0.1:${sink.port}`, `${sshd.username}@127.0.0.1`], { stdio: 'ignore' });
   try {
     await waitFor('ssh -L to listen', () => canConnect(sshPort), 10_000, 100);
     const ours: number[] = [];
     const theirs: number[] = [];
     for (let run = 1; run <= rounds; run++) {
       note(`round ${run}: ssh -L`);
-      theirs.push(await push(sshPort));
+      theirs.push(await pushThrough(sink, sshPort, bytes));
       note(`round ${run}: SshTunnel`);
-      ours.push(await push(tunnel.localPort));
+      ours.push(await pushThrough(sink, tunnel.localPort, bytes));
     }
     const best = (xs: number[]) => Math.min(...xs);
     console.log(

@@ -1,7 +1,8 @@
-import { connect, createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 
-// The TCP sink of the remote benchmarks: counts what arrives; pushThrough()
-// times N bytes through a forwarder into it. Counting is by total, not per
+// The TCP sink and source of the tunnel benchmarks: the sink counts what
+// arrives, pushThrough() times N bytes through a forwarder into it; the
+// source sends N bytes to whoever connects, pullThrough() times them. Counting is by total, not per
 // connection: a forwarder may open a connection to the sink late for a probe
 // that has already gone (ssh -L does), and that must not take the count.
 
@@ -40,23 +41,11 @@ export async function startSink(): Promise<Sink> {
 
 /** Pushes `bytes` into 127.0.0.1:port; ms from connect until the sink counted them all. */
 export function pushThrough(sink: Sink, port: number, bytes: number, timeoutMs = 300_000): Promise<number> {
-  const chunk = Buffer.alloc(256 * 1024, 7);
   return new Promise((resolve, reject) => {
     const arrived = sink.expect(bytes);
     const t0 = performance.now();
     const stuck = setTimeout(() => reject(new Error(`the sink did not get ${bytes} bytes within ${timeoutMs / 1000} s`)), timeoutMs);
-    const sock = connect(port, '127.0.0.1', () => {
-      let sent = 0;
-      const pump = (): void => {
-        while (sent < bytes) {
-          const piece = sent + chunk.length > bytes ? chunk.subarray(0, bytes - sent) : chunk;
-          sent += piece.length;
-          if (!sock.write(piece)) return void sock.once('drain', pump);
-        }
-        sock.end();
-      };
-      pump();
-    });
+    const sock = connect(port, '127.0.0.1', () => sendBytes(sock, bytes));
     sock.on('error', reject);
     void arrived.then(() => {
       clearTimeout(stuck);
@@ -64,6 +53,21 @@ export function pushThrough(sink: Sink, port: number, bytes: number, timeoutMs =
       resolve(performance.now() - t0);
     });
   });
+}
+
+/** Writes `bytes` bytes (one repeated 256 KiB chunk) as fast as the socket takes them, then ends it. */
+function sendBytes(socket: Socket, bytes: number): void {
+  const chunk = Buffer.alloc(256 * 1024, 7);
+  let sent = 0;
+  const pump = (): void => {
+    while (sent < bytes) {
+      const piece = sent + chunk.length > bytes ? chunk.subarray(0, bytes - sent) : chunk;
+      sent += piece.length;
+      if (!socket.write(piece)) return void socket.once('drain', pump);
+    }
+    socket.end();
+  };
+  pump();
 }
 
 export function canConnect(port: number): Promise<boolean> {
@@ -76,21 +80,11 @@ export function canConnect(port: number): Promise<boolean> {
   });
 }
 
-/** A TCP server that sends `bytes` (one repeated 256 KiB chunk) to every connection, then ends it. */
+/** A TCP server that sends `bytes` to every connection, then ends it. */
 export async function startSource(bytes: number): Promise<{ port: number; close(): void }> {
-  const chunk = Buffer.alloc(256 * 1024, 7);
   const server = createServer((s) => {
     s.on('error', () => undefined);
-    let sent = 0;
-    const pump = (): void => {
-      while (sent < bytes) {
-        const piece = sent + chunk.length > bytes ? chunk.subarray(0, bytes - sent) : chunk;
-        sent += piece.length;
-        if (!s.write(piece)) return void s.once('drain', pump);
-      }
-      s.end();
-    };
-    pump();
+    sendBytes(s, bytes);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return { port: (server.address() as { port: number }).port, close: () => server.close() };

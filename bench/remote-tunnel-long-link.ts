@@ -11,11 +11,11 @@
 //   npx tsx bench/remote-tunnel-long-link.ts [SIZE_MIB] [RTT_MS]    (default 64, 50)
 //   BENCH_ROUNDS=N                                                  (default 2)
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { startRemoteSim } from '../cli/testing/remote-sim';
 import { startDelayProxy } from '../tests/support/delay-proxy';
-import { freePort, repoRoot, waitFor } from '../tests/support/processes';
+import { freePort, waitFor } from '../tests/support/processes';
 import { startTestSshd } from '../tests/support/sshd';
+import { startFleetctlForward } from './fleetctl-forward';
 import { canConnect, pullThrough, pushThrough, startSink, startSource } from './remote-sink';
 
 const sizeMiB = Number(process.argv[2] ?? 64);
@@ -35,18 +35,12 @@ const sshProxy = await startDelayProxy(sshd.port, rttMs / 2);
 const [device] = sim.deviceIds;
 const flags = sim.flagsVia(`127.0.0.1:${hubProxy.port}`);
 // One forwarder each way and one ssh with both forwards.
-const forwards = [source.port, sink.port].map((port) => {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'fleetctl.js'), 'port-forward', device, `0:127.0.0.1:${port}`, ...flags], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  return { child, output: () => out };
-});
+const forwards = [source.port, sink.port].map((port) => startFleetctlForward(device, port, flags));
 const [sshPull, sshPush] = [await freePort(), await freePort()];
 const ssh = spawn('ssh', ['-N', ...sshd.sshOptions(), '-o', 'ExitOnForwardFailure=yes', '-p', String(sshProxy.port), '-L', `${sshPull}:127.0.0.1:${source.port}`, '-L', `${sshPush}:127.0.0.1:${sink.port}`, `${sshd.username}@127.0.0.1`], { stdio: 'ignore' });
 const stopAll = async () => {
   ssh.kill('SIGTERM');
-  for (const f of forwards) f.child.kill('SIGTERM');
+  for (const f of forwards) f.stop();
   sink.close();
   source.close();
   await Promise.allSettled([hubProxy.close(), sshProxy.close()]);
@@ -58,9 +52,7 @@ const watchdog = setTimeout(() => {
   void stopAll().finally(() => process.exit(1));
 }, 900_000);
 try {
-  const [ourPull, ourPush] = await Promise.all(
-    forwards.map(async (f) => Number(await waitFor('fleetctl port-forward to listen', () => /Forwarding from 127\.0\.0\.1:(\d+)/.exec(f.output())?.[1], 20_000, 50))),
-  );
+  const [ourPull, ourPush] = await Promise.all(forwards.map((f) => f.listening()));
   await waitFor('ssh -L to listen', async () => (await canConnect(sshPull)) && (await canConnect(sshPush)), 20_000, 100);
   const runs = { oursPull: [] as number[], sshPull: [] as number[], oursPush: [] as number[], sshPush: [] as number[] };
   for (let run = 1; run <= rounds; run++) {

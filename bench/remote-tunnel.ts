@@ -10,11 +10,11 @@
 //
 // Timed from the client's connect until the sink has counted every byte.
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { startRemoteSim } from '../cli/testing/remote-sim';
 import { procUsage } from '../tests/support/proc-usage';
-import { freePort, repoRoot, waitFor } from '../tests/support/processes';
+import { freePort, waitFor } from '../tests/support/processes';
 import { startTestSshd } from '../tests/support/sshd';
+import { startFleetctlForward } from './fleetctl-forward';
 import { canConnect, pushThrough, startSink } from './remote-sink';
 
 const sizeMiB = Number(process.argv[2] ?? 1024);
@@ -29,15 +29,12 @@ const sink = await startSink();
 const sim = await startRemoteSim();
 const sshd = await startTestSshd();
 const [device] = sim.deviceIds;
-const forward = spawn(process.execPath, [join(repoRoot, 'bin', 'fleetctl.js'), 'port-forward', device, `0:127.0.0.1:${sink.port}`, ...sim.flags], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-let forwardOut = '';
-forward.stdout.on('data', (d) => (forwardOut += d));
-forward.stderr.on('data', (d) => (forwardOut += d));
+const forward = startFleetctlForward(device, sink.port, sim.flags);
 const sshPort = await freePort();
 const ssh = spawn('ssh', ['-N', ...sshd.sshOptions(), '-o', 'ExitOnForwardFailure=yes', '-p', String(sshd.port), '-L', `${sshPort}:127.0.0.1:${sink.port}`, `${sshd.username}@127.0.0.1`], { stdio: 'ignore' });
 const stopAll = async () => {
   ssh.kill('SIGTERM');
-  forward.kill('SIGTERM');
+  forward.stop();
   sink.close();
   await sshd.stop();
   await sim.close();
@@ -47,11 +44,7 @@ const watchdog = setTimeout(() => {
   void stopAll().finally(() => process.exit(1));
 }, 900_000);
 try {
-  const localPort = Number(
-    (await waitFor('fleetctl port-forward to listen', () => /Forwarding from 127\.0\.0\.1:(\d+)/.exec(forwardOut)?.[1], 20_000, 50).catch((err: Error) => {
-      throw new Error(`${err.message}\n${forwardOut}`);
-    })),
-  );
+  const localPort = await forward.listening();
   await waitFor('ssh -L to listen', () => canConnect(sshPort), 10_000, 100);
   const ours: { ms: number; hubCpuSeconds: number; agentCpuSeconds: number; fleetctlCpuSeconds: number }[] = [];
   const theirs: number[] = [];
@@ -59,7 +52,7 @@ try {
     note(`round ${run}: ssh -L`);
     theirs.push(await pushThrough(sink, sshPort, bytes));
     note(`round ${run}: fleetctl port-forward`);
-    const pids = [sim.hub.child.pid!, sim.sim.child.pid!, forward.pid!];
+    const pids = [sim.hub.child.pid!, sim.sim.child.pid!, forward.child.pid!];
     const cpu0 = pids.map((p) => procUsage(p).cpuSeconds);
     const ms = await pushThrough(sink, localPort, bytes);
     const cpu = pids.map((p, i) => round(procUsage(p).cpuSeconds - cpu0[i]));
