@@ -15,11 +15,12 @@ import { BufferedSink, type UploadSink } from './upload-sink';
 // (`.NAME.fleet-upload-KEY`), never to the real name; only a complete file
 // whose sha256 matches the sender's is fsynced (its bytes written past the
 // page cache, direct-sink.ts, or already on their way to disk,
-// proto/write-behind.ts), given its mode/owner, and renamed into place (then the folder is fsynced). A cut leaves the temp
-// file: the next upload of the same file (same size and transfer id) gets
-// its length as the resume offset and hashes the bytes already there.
-// Size limits and free space are checked before a byte is written. A
-// completed upload removes the temp files of abandoned earlier attempts.
+// proto/write-behind.ts), given its mode/owner, and renamed into place
+// (then the folder is fsynced). A cut leaves the temp file: the next upload
+// of the same file (same size and transfer id) gets its length as the
+// resume offset and hashes the bytes already there. Size limits and free
+// space are checked before a byte is written. A completed upload removes
+// the temp files of abandoned earlier attempts.
 
 export interface UploadRequest {
   path: string;
@@ -66,6 +67,7 @@ export class FileUpload {
     busy.add(target.path);
     const tempPath = join(dirname(target.path), tempName(basename(target.path), size, request.transferId));
     let file: FileHandle | undefined;
+    let sink: UploadSink | undefined;
     try {
       if (target.missingFolders) {
         // Space first, so a refusal leaves no folder behind.
@@ -83,13 +85,14 @@ export class FileUpload {
       }
       await checkSpace(dirname(target.path), size - offset, path);
       activeTemps.add(tempPath);
-      const sink = (await DirectSink.open(file, offset)) ?? new BufferedSink(file, offset);
+      sink = (await DirectSink.open(file, offset)) ?? new BufferedSink(file, offset);
       const upload = new FileUpload(target.path, tempPath, { size, mode, mtimeMs: 0, offset }, file, owner, sink);
       await upload.hashExisting();
       return upload;
     } catch (err) {
       busy.delete(target.path);
       activeTemps.delete(tempPath);
+      await sink?.close(); // its aligned stages go back, its direct descriptor is closed
       await file?.close().catch(() => undefined);
       // A temp file this refusal created empty is noise; one holding bytes is a resume point.
       if (file && (await fileSize(tempPath)) === 0) await unlink(tempPath).catch(() => undefined);
