@@ -59,7 +59,12 @@ export type ChannelFrame =
 
 /** One end of a channel, as a session sees it. */
 export interface ChannelPeer {
-  /** Queues a frame for the other side. Never blocks: data is bounded by the credit window. */
+  /**
+   * Queues a frame for the other side. Never blocks: data is bounded by the
+   * credit window. The frame's bytes are the caller's again once send
+   * returns (the stream peer serializes them at once, the in-memory pair
+   * copies them), so a reader may reuse its buffer (port-forward.ts).
+   */
   send(frame: ChannelFrame): void;
   /** Frames from the other side, in order; frames that arrive before the first listener are kept for it. Returns an unsubscribe function. */
   onFrame(listener: (frame: ChannelFrame) => void): () => void;

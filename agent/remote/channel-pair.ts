@@ -16,6 +16,9 @@ class MemoryPeer implements ChannelPeer {
 
   send(frame: ChannelFrame): void {
     if (this.closed) return;
+    // The sender may reuse its buffer once send returns (ChannelPeer.send).
+    if (frame.$case === 'data') frame = { $case: 'data', data: Buffer.from(frame.data) };
+    else if (frame.$case === 'stderr') frame = { $case: 'stderr', stderr: Buffer.from(frame.stderr) };
     this.other.deliver({ frame });
   }
 

@@ -160,6 +160,22 @@ describe('PortForwarder', () => {
     expect(hash.digest('hex')).toBe(createHash('sha256').update(data).digest('hex'));
   });
 
+  it('brings the target\'s bytes to the operator intact when reads outrun the credit (read buffer reused)', async () => {
+    // The device reads its target 256 KiB at a time into one buffer per
+    // connection; a window of 100 kB makes it hold most of each read until
+    // credit comes back, and those bytes must not be overwritten meanwhile.
+    const data = randomBytes(4 * 1024 * 1024);
+    const port = await listen((s) => s.end(data));
+    const windowBytes = 100_000;
+    const fwd = new PortForwarder(pf([`127.0.0.1:${port}`]));
+    const { op, done } = forward(fwd, '127.0.0.1', port, { windowBytes });
+    await op.until(() => !!op.frameOf('eof'), 10_000, 'the eof after the data');
+    expect(op.received).toBe(data.length);
+    expect(createHash('sha256').update(op.data()).digest('hex')).toBe(createHash('sha256').update(data).digest('hex'));
+    op.send({ $case: 'eof', eof: {} });
+    await done;
+  });
+
   it('slows the target down when the operator stops granting (measured)', async () => {
     let sent = 0;
     let stop = false;
